@@ -1,0 +1,318 @@
+//! The audit chain: an append-only log in which every entry carries the SM3 hash of the previous one.
+//!
+//! Entries are appended inside the caller's transaction, so an action and its audit entry commit or
+//! roll back together. [`verify`] walks the whole chain and reports the first entry that does not match;
+//! the `audit_head` row also catches entries cut off the end.
+
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+use serde::Serialize;
+
+use crate::{Db, DbError, parse_ts, stmt, ts};
+
+/// The hash before the first entry.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened, by whom, to what, from where. Build with [`AuditEvent::new`].
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEvent {
+    /// Who acted: `system`, `anonymous`, `person:12`, `staff:7`, `cli`…
+    pub actor: String,
+    /// What they did, dotted: `department.upsert`, `person.view_pii`, `case.accept`.
+    pub action: String,
+    /// The resource acted on: `department:hf-fgw`, `case:340100-20260214-000001`.
+    pub resource: String,
+    /// Where the request came from: a client IP, `cli`, `worker`.
+    pub source: String,
+    /// Structured details (reasons, changed fields). Never raw personal data.
+    pub detail: serde_json::Value,
+}
+
+impl AuditEvent {
+    pub fn new(
+        actor: impl Into<String>,
+        action: impl Into<String>,
+        resource: impl Into<String>,
+        source: impl Into<String>,
+    ) -> Self {
+        Self {
+            actor: actor.into(),
+            action: action.into(),
+            resource: resource.into(),
+            source: source.into(),
+            detail: serde_json::Value::Object(serde_json::Map::new()),
+        }
+    }
+
+    #[must_use]
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub resource: String,
+    pub source: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of an entry: SM3 over the previous hash and every field, each length-prefixed so that no two
+/// different entries can produce the same input.
+pub fn entry_hash(prev_hash: &str, seq: i64, at: &str, fields: [&str; 5]) -> String {
+    let mut input = String::with_capacity(256);
+    for part in [prev_hash, &seq.to_string(), at].into_iter().chain(fields) {
+        input.push_str(&part.len().to_string());
+        input.push(':');
+        input.push_str(part);
+        input.push('\n');
+    }
+    yiwang_kernel::crypto::sm3_hex(input.as_bytes())
+}
+
+/// Append an entry in the caller's transaction.
+#[tracing::instrument(skip_all, err, fields(action = %event.action))]
+pub async fn append<C: ConnectionTrait>(
+    conn: &C,
+    at: DateTime<Utc>,
+    event: &AuditEvent,
+) -> Result<AuditEntry, DbError> {
+    // Updating the head first takes the lock that orders appenders.
+    let head = conn
+        .query_one_raw(stmt(
+            conn,
+            "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
+            [],
+        ))
+        .await?
+        .ok_or_else(|| DbError::Corrupt("audit_head row is missing".to_owned()))?;
+    let seq: i64 = head.try_get("", "seq")?;
+    let prev_hash: String = head.try_get("", "hash")?;
+    let at_text = ts(at);
+    let detail = event.detail.to_string();
+    let hash = entry_hash(
+        &prev_hash,
+        seq,
+        &at_text,
+        [
+            &event.actor,
+            &event.action,
+            &event.resource,
+            &event.source,
+            &detail,
+        ],
+    );
+    conn.execute_raw(stmt(
+        conn,
+        "INSERT INTO audit_log (seq, at, actor, action, resource, source, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        [
+            seq.into(),
+            at_text.into(),
+            event.actor.clone().into(),
+            event.action.clone().into(),
+            event.resource.clone().into(),
+            event.source.clone().into(),
+            detail.clone().into(),
+            prev_hash.clone().into(),
+            hash.clone().into(),
+        ],
+    ))
+    .await?;
+    conn.execute_raw(stmt(
+        conn,
+        "UPDATE audit_head SET hash = $1 WHERE id = 1",
+        [hash.clone().into()],
+    ))
+    .await?;
+    Ok(AuditEntry {
+        seq,
+        at,
+        actor: event.actor.clone(),
+        action: event.action.clone(),
+        resource: event.resource.clone(),
+        source: event.source.clone(),
+        detail,
+        prev_hash,
+        hash,
+    })
+}
+
+/// The outcome of [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Entries checked and found intact (all of them when `broken` is `None`).
+    pub checked: u64,
+    pub broken: Option<BrokenEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenEntry {
+    pub seq: i64,
+    pub reason: String,
+}
+
+const VERIFY_BATCH: i64 = 1000;
+
+/// Walk the chain from the first entry and stop at the first one that does not match.
+#[tracing::instrument(skip_all, err)]
+pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
+    let conn = db.conn();
+    let mut expected_prev = GENESIS_HASH.to_owned();
+    let mut expected_seq = 1_i64;
+    let mut checked = 0_u64;
+    let broken = |seq: i64, reason: String, checked: u64| VerifyReport {
+        checked,
+        broken: Some(BrokenEntry { seq, reason }),
+    };
+    loop {
+        let rows = conn
+            .query_all_raw(stmt(
+                conn,
+                "SELECT seq, at, actor, action, resource, source, detail, prev_hash, hash
+                 FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2",
+                [expected_seq.into(), VERIFY_BATCH.into()],
+            ))
+            .await?;
+        let batch_len = rows.len();
+        for row in rows {
+            let raw = RawEntry::from_row(&row)?;
+            if raw.seq != expected_seq {
+                return Ok(broken(
+                    expected_seq,
+                    format!(
+                        "entry {expected_seq} is missing (next found is {})",
+                        raw.seq
+                    ),
+                    checked,
+                ));
+            }
+            if raw.prev_hash != expected_prev {
+                return Ok(broken(
+                    raw.seq,
+                    "its previous-hash does not match the entry before it".to_owned(),
+                    checked,
+                ));
+            }
+            // Hash the stored text verbatim: re-formatting a parsed value could hide an edit.
+            let recomputed = entry_hash(
+                &raw.prev_hash,
+                raw.seq,
+                &raw.at,
+                [
+                    &raw.actor,
+                    &raw.action,
+                    &raw.resource,
+                    &raw.source,
+                    &raw.detail,
+                ],
+            );
+            if recomputed != raw.hash {
+                return Ok(broken(
+                    raw.seq,
+                    "its content does not match its hash (the entry was altered)".to_owned(),
+                    checked,
+                ));
+            }
+            expected_prev = raw.hash;
+            expected_seq += 1;
+            checked += 1;
+        }
+        if (batch_len as i64) < VERIFY_BATCH {
+            break;
+        }
+    }
+    let head = conn
+        .query_one_raw(stmt(
+            conn,
+            "SELECT seq, hash FROM audit_head WHERE id = 1",
+            [],
+        ))
+        .await?
+        .ok_or_else(|| DbError::Corrupt("audit_head row is missing".to_owned()))?;
+    let head_seq: i64 = head.try_get("", "seq")?;
+    let head_hash: String = head.try_get("", "hash")?;
+    if head_seq != expected_seq - 1 || head_hash != expected_prev {
+        return Ok(broken(
+            expected_seq,
+            format!(
+                "the chain ends at entry {} but the head records entry {head_seq} (entries were removed)",
+                expected_seq - 1
+            ),
+            checked,
+        ));
+    }
+    Ok(VerifyReport {
+        checked,
+        broken: None,
+    })
+}
+
+/// The newest entries about one resource, newest first.
+pub async fn for_resource<C: ConnectionTrait>(
+    conn: &C,
+    resource: &str,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            "SELECT seq, at, actor, action, resource, source, detail, prev_hash, hash
+             FROM audit_log WHERE resource = $1 ORDER BY seq DESC LIMIT $2",
+            [resource.into(), limit.into()],
+        ))
+        .await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
+/// An entry exactly as stored, before any parsing.
+struct RawEntry {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    resource: String,
+    source: String,
+    detail: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl RawEntry {
+    fn from_row(row: &sea_orm::QueryResult) -> Result<Self, DbError> {
+        Ok(Self {
+            seq: row.try_get("", "seq")?,
+            at: row.try_get("", "at")?,
+            actor: row.try_get("", "actor")?,
+            action: row.try_get("", "action")?,
+            resource: row.try_get("", "resource")?,
+            source: row.try_get("", "source")?,
+            detail: row.try_get("", "detail")?,
+            prev_hash: row.try_get("", "prev_hash")?,
+            hash: row.try_get("", "hash")?,
+        })
+    }
+}
+
+fn entry_from_row(row: &sea_orm::QueryResult) -> Result<AuditEntry, DbError> {
+    let raw = RawEntry::from_row(row)?;
+    Ok(AuditEntry {
+        seq: raw.seq,
+        at: parse_ts(&raw.at)?,
+        actor: raw.actor,
+        action: raw.action,
+        resource: raw.resource,
+        source: raw.source,
+        detail: raw.detail,
+        prev_hash: raw.prev_hash,
+        hash: raw.hash,
+    })
+}

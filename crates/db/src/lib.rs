@@ -1,0 +1,214 @@
+//! Yiwang database layer: owns connecting to SQLite or PostgreSQL, the numbered migrations of every
+//! domain, the transactional outbox / job queue, the audit chain, and the both-backend test harness.
+//!
+//! Domain crates write their SQL in their own `repo.rs` against [`ConnectionTrait`]; the SQL they
+//! write must run on both backends (`$1` placeholders work on both, see ARCHITECTURE §9).
+
+pub mod audit;
+mod error;
+pub mod jobs;
+pub mod migrate;
+pub mod testing;
+mod time;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use error::DbError;
+pub use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, Statement,
+    TransactionTrait, Value,
+};
+pub use time::{parse_ts, ts};
+
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::{DbBackend, SqliteTransactionMode, TransactionOptions};
+
+/// Which database a [`Db`] talks to. Backend differences are handled where they occur and nowhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Pool sizing; the defaults suit one node.
+#[derive(Clone, Copy, Debug)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    /// How long a SQLite writer waits for the write lock before giving up.
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+            sqlite_busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A connection pool to one database, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connect from a URL: `sqlite://path/to/file.db`, `sqlite::memory:` or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        Self::connect_with(url, DbOptions::default()).await
+    }
+
+    #[tracing::instrument(skip_all, err, fields(url = %redact_url(url)))]
+    pub async fn connect_with(url: &str, options: DbOptions) -> Result<Self, DbError> {
+        let connect_err = |e: sea_orm::sqlx::Error| DbError::Connect {
+            url: redact_url(url),
+            message: e.to_string(),
+        };
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(connect_err)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(options.sqlite_busy_timeout)
+                .foreign_keys(true);
+            if let Some(parent) = opts.get_filename().parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| DbError::Connect {
+                    url: redact_url(url),
+                    message: format!("cannot create directory {}: {e}", parent.display()),
+                })?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(opts)
+                .await
+                .map_err(connect_err)?;
+            Ok(Self {
+                conn: DatabaseConnection::from(pool),
+                backend: Backend::Sqlite,
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(opts)
+                .await
+                .map_err(connect_err)?;
+            Ok(Self {
+                conn: DatabaseConnection::from(pool),
+                backend: Backend::Postgres,
+            })
+        } else {
+            Err(DbError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Start a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`, so a transaction that
+    /// reads before it writes takes the write lock up front instead of failing to upgrade later.
+    pub async fn begin(&self) -> Result<DatabaseTransaction, DbError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: match self.backend {
+                Backend::Sqlite => Some(SqliteTransactionMode::Immediate),
+                Backend::Postgres => None,
+            },
+            ..TransactionOptions::default()
+        };
+        Ok(self.conn.begin_with_options(options).await?)
+    }
+
+    /// Check that the database answers (used by `/readyz`).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        Ok(self.conn.ping().await?)
+    }
+
+    pub async fn close(&self) -> Result<(), DbError> {
+        Ok(self.conn.close_by_ref().await?)
+    }
+}
+
+/// The default database URL: a SQLite file in the data directory.
+pub fn sqlite_url_in(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("yiwang.db").display())
+}
+
+/// Build a statement for the connection's backend. Use `$1, $2, …` placeholders: both backends accept them.
+pub fn stmt<C: ConnectionTrait + ?Sized>(
+    conn: &C,
+    sql: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Statement {
+    Statement::from_sql_and_values(conn.get_database_backend(), sql, values)
+}
+
+/// The backend of a connection or transaction.
+pub fn backend_of<C: ConnectionTrait + ?Sized>(conn: &C) -> Backend {
+    match conn.get_database_backend() {
+        DbBackend::Postgres => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+/// A URL with any password replaced, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://yw:s3cret@db:5432/yiwang"),
+            "postgres://yw:***@db:5432/yiwang"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/yiwang.db"),
+            "sqlite://data/yiwang.db"
+        );
+    }
+}

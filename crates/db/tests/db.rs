@@ -1,0 +1,511 @@
+//! Database layer tests; each runs on SQLite and (when configured) PostgreSQL.
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+use yiwang_db::audit::{self, AuditEvent};
+use yiwang_db::jobs::{self, Backoff, JobQueue, JobStatus, NewJob, Worker};
+use yiwang_db::testing::{self, TestDb};
+use yiwang_db::{ConnectionTrait, Db, db_test, migrate, stmt};
+use yiwang_kernel::{SharedClock, SystemClock, TestClock};
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 2, 13, 1, 0, 0).unwrap()
+}
+
+fn test_clock() -> (TestClock, SharedClock) {
+    let clock = TestClock::new(t0());
+    let shared: SharedClock = Arc::new(clock.clone());
+    (clock, shared)
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    let row = db
+        .conn()
+        .query_one_raw(stmt(db.conn(), sql, []))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+// ---------------------------------------------------------------- migrations
+
+async fn check_migrate_from_empty(t: &TestDb) {
+    let first = migrate::run(&t.db, t0()).await.unwrap();
+    assert_eq!(first.applied.len(), migrate::MIGRATIONS.len());
+    assert_eq!(first.already, 0);
+    let again = migrate::run(&t.db, t0()).await.unwrap();
+    assert!(again.applied.is_empty(), "second run applies nothing");
+    assert_eq!(again.already, migrate::MIGRATIONS.len());
+    let versions = migrate::applied_versions(&t.db).await.unwrap();
+    assert_eq!(
+        versions,
+        migrate::MIGRATIONS
+            .iter()
+            .map(|m| m.version)
+            .collect::<Vec<_>>()
+    );
+    for table in ["jobs", "audit_log", "audit_head", "regions", "departments"] {
+        assert_eq!(
+            count(&t.db, &format!("SELECT COUNT(*) FROM {table} WHERE 1 = 0")).await,
+            0
+        );
+    }
+    assert_eq!(count(&t.db, "SELECT COUNT(*) FROM audit_head").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_from_empty_sqlite() {
+    let t = testing::sqlite_empty().await.unwrap();
+    check_migrate_from_empty(&t).await;
+    t.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_from_empty_postgres() {
+    let Some(t) = testing::postgres_empty().await.unwrap() else {
+        eprintln!("note: PostgreSQL run skipped");
+        return;
+    };
+    check_migrate_from_empty(&t).await;
+    t.finish().await;
+}
+
+async fn concurrent_migrations_apply_once(t: &TestDb) {
+    // The harness already migrated; a second pool migrating concurrently with a third changes nothing.
+    let a = Db::connect(&t.url).await.unwrap();
+    let b = Db::connect(&t.url).await.unwrap();
+    let (ra, rb) = tokio::join!(migrate::run(&a, t0()), migrate::run(&b, t0()));
+    assert!(ra.unwrap().applied.is_empty());
+    assert!(rb.unwrap().applied.is_empty());
+    assert_eq!(
+        count(&t.db, "SELECT COUNT(*) FROM schema_migrations").await,
+        migrate::MIGRATIONS.len() as i64
+    );
+}
+db_test!(concurrent_migrations_apply_once);
+
+async fn edited_migration_is_refused(t: &TestDb) {
+    t.db.conn()
+        .execute_unprepared("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
+        .await
+        .unwrap();
+    let err = migrate::run(&t.db, t0()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("changed after it was applied"),
+        "{err}"
+    );
+}
+db_test!(edited_migration_is_refused);
+
+async fn newer_database_is_refused(t: &TestDb) {
+    t.db.conn()
+        .execute_unprepared(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (9999, 'future', 'x', 'x')",
+        )
+        .await
+        .unwrap();
+    let err = migrate::run(&t.db, t0()).await.unwrap_err();
+    assert!(err.to_string().contains("newer Yiwang"), "{err}");
+}
+db_test!(newer_database_is_refused);
+
+// ---------------------------------------------------------------- outbox / jobs
+
+async fn outbox_rows_follow_the_transaction(t: &TestDb) {
+    let (_clock, shared) = test_clock();
+    let tx = t.db.begin().await.unwrap();
+    jobs::enqueue(
+        &tx,
+        t0(),
+        &NewJob::new("notify.sms", json!({"to": "rolled back"})),
+    )
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+
+    let tx = t.db.begin().await.unwrap();
+    let id = jobs::enqueue(
+        &tx,
+        t0(),
+        &NewJob::new("notify.sms", json!({"to": "committed"})),
+    )
+    .await
+    .unwrap()
+    .expect("inserted");
+    tx.commit().await.unwrap();
+
+    let queue = JobQueue::new(t.db.clone(), shared, "w1");
+    let claimed = queue.claim(10).await.unwrap();
+    assert_eq!(claimed.len(), 1, "only the committed job exists");
+    assert_eq!(claimed[0].id, id);
+    assert_eq!(claimed[0].payload, json!({"to": "committed"}));
+    assert_eq!(claimed[0].attempts, 1);
+    assert!(
+        queue.claim(10).await.unwrap().is_empty(),
+        "a claimed job is not claimed again"
+    );
+    assert!(queue.complete(&claimed[0]).await.unwrap());
+    assert_eq!(
+        count(&t.db, "SELECT COUNT(*) FROM jobs WHERE status = 'done'").await,
+        1
+    );
+}
+db_test!(outbox_rows_follow_the_transaction);
+
+async fn future_jobs_wait_and_dedupe_keys_hold(t: &TestDb) {
+    let (clock, shared) = test_clock();
+    let later = t0() + chrono::Duration::hours(2);
+    let first = jobs::enqueue(
+        t.db.conn(),
+        t0(),
+        &NewJob::new("deadline.sweep", json!({}))
+            .run_at(later)
+            .dedupe_key("sweep:2026-02-13"),
+    )
+    .await
+    .unwrap();
+    let second = jobs::enqueue(
+        t.db.conn(),
+        t0(),
+        &NewJob::new("deadline.sweep", json!({}))
+            .run_at(later)
+            .dedupe_key("sweep:2026-02-13"),
+    )
+    .await
+    .unwrap();
+    assert!(first.is_some());
+    assert_eq!(second, None, "same dedupe key is a no-op");
+    let queue = JobQueue::new(t.db.clone(), shared, "w1");
+    assert!(queue.claim(10).await.unwrap().is_empty(), "not due yet");
+    clock.advance(chrono::Duration::hours(2));
+    assert_eq!(queue.claim(10).await.unwrap().len(), 1);
+}
+db_test!(future_jobs_wait_and_dedupe_keys_hold);
+
+async fn failures_retry_with_backoff_then_are_kept(t: &TestDb) {
+    let (clock, shared) = test_clock();
+    jobs::enqueue(
+        t.db.conn(),
+        t0(),
+        &NewJob::new("notify.email", json!({"n": 1})).max_attempts(3),
+    )
+    .await
+    .unwrap();
+    let queue = JobQueue::new(t.db.clone(), shared, "w1").with_backoff(Backoff {
+        base: Duration::from_secs(10),
+        max: Duration::from_secs(3600),
+    });
+    let mut worker = Worker::new(queue);
+    worker.register("notify.email", |_job| async {
+        Err("SMTP server refused: 550".to_owned())
+    });
+
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let pending = jobs::list(&t.db, JobStatus::Pending, 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].attempts, 1);
+    assert_eq!(pending[0].run_at, t0() + chrono::Duration::seconds(10));
+    assert_eq!(
+        pending[0].last_error.as_deref(),
+        Some("SMTP server refused: 550")
+    );
+
+    assert_eq!(worker.run_once().await.unwrap(), 0, "backing off");
+    clock.advance(chrono::Duration::seconds(10));
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let pending = jobs::list(&t.db, JobStatus::Pending, 10).await.unwrap();
+    assert_eq!(
+        pending[0].run_at,
+        clock.now() + chrono::Duration::seconds(20),
+        "delay doubled"
+    );
+
+    clock.advance(chrono::Duration::seconds(20));
+    assert_eq!(worker.run_once().await.unwrap(), 1);
+    let failed = jobs::list(&t.db, JobStatus::Failed, 10).await.unwrap();
+    assert_eq!(failed.len(), 1, "out of attempts: kept as failed");
+    assert_eq!(failed[0].attempts, 3);
+    assert_eq!(
+        failed[0].last_error.as_deref(),
+        Some("SMTP server refused: 550")
+    );
+    clock.advance(chrono::Duration::days(1));
+    assert_eq!(
+        worker.run_once().await.unwrap(),
+        0,
+        "a failed job is not retried by itself"
+    );
+
+    let counts: HashMap<_, _> = jobs::counts(&t.db).await.unwrap().into_iter().collect();
+    assert_eq!(counts.get(&JobStatus::Failed), Some(&1));
+}
+db_test!(failures_retry_with_backoff_then_are_kept);
+
+async fn unknown_kinds_fail_with_a_clear_error(t: &TestDb) {
+    let (_clock, shared) = test_clock();
+    jobs::enqueue(
+        t.db.conn(),
+        t0(),
+        &NewJob::new("no.such.kind", json!({})).max_attempts(1),
+    )
+    .await
+    .unwrap();
+    let worker = Worker::new(JobQueue::new(t.db.clone(), shared, "w1"));
+    worker.run_once().await.unwrap();
+    let failed = jobs::list(&t.db, JobStatus::Failed, 10).await.unwrap();
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("no handler is registered")
+    );
+}
+db_test!(unknown_kinds_fail_with_a_clear_error);
+
+async fn expired_leases_are_taken_over(t: &TestDb) {
+    let (clock, shared) = test_clock();
+    jobs::enqueue(t.db.conn(), t0(), &NewJob::new("index.update", json!({})))
+        .await
+        .unwrap();
+    let dead = JobQueue::new(t.db.clone(), shared.clone(), "dead-node")
+        .with_lease(Duration::from_secs(60));
+    let alive =
+        JobQueue::new(t.db.clone(), shared, "alive-node").with_lease(Duration::from_secs(60));
+    let taken = dead.claim(1).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert!(alive.claim(1).await.unwrap().is_empty(), "lease still held");
+    clock.advance(chrono::Duration::seconds(61));
+    let again = alive.claim(1).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 2);
+    assert!(
+        !dead.complete(&taken[0]).await.unwrap(),
+        "the old holder lost its lease"
+    );
+    assert!(alive.complete(&again[0]).await.unwrap());
+}
+db_test!(expired_leases_are_taken_over);
+
+/// Two nodes (separate connection pools, as two server processes have) with two workers each drain one
+/// queue; every job runs exactly once.
+async fn two_nodes_never_run_a_job_twice(t: &TestDb) {
+    const JOBS: usize = 400;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let tx = t.db.begin().await.unwrap();
+    for i in 0..JOBS {
+        jobs::enqueue(&tx, clock.now(), &NewJob::new("count", json!({ "i": i })))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let runs: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for node in 0..2 {
+        let pool = Db::connect(&t.url).await.unwrap();
+        for w in 0..2 {
+            let queue = JobQueue::new(pool.clone(), clock.clone(), format!("node{node}-w{w}"));
+            let mut worker = Worker::new(queue).with_batch(7);
+            let runs = runs.clone();
+            worker.register("count", move |job| {
+                let runs = runs.clone();
+                async move {
+                    runs.lock().unwrap().push(job.id);
+                    tokio::task::yield_now().await;
+                    Ok(())
+                }
+            });
+            tasks.push(tokio::spawn(async move {
+                let mut idle = 0;
+                while idle < 3 {
+                    if worker.run_once().await.unwrap() == 0 {
+                        idle += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    } else {
+                        idle = 0;
+                    }
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let runs = runs.lock().unwrap().clone();
+    let mut per_job: HashMap<i64, usize> = HashMap::new();
+    for id in &runs {
+        *per_job.entry(*id).or_default() += 1;
+    }
+    assert_eq!(per_job.len(), JOBS, "every job ran");
+    let doubles: Vec<_> = per_job.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubles.is_empty(), "jobs run twice: {doubles:?}");
+    assert_eq!(
+        count(&t.db, "SELECT COUNT(*) FROM jobs WHERE status = 'done'").await,
+        JOBS as i64
+    );
+}
+db_test!(two_nodes_never_run_a_job_twice);
+
+// ---------------------------------------------------------------- audit chain
+
+fn event(n: usize) -> AuditEvent {
+    AuditEvent::new(
+        "staff:7",
+        "department.update",
+        format!("department:{n}"),
+        "10.0.0.8",
+    )
+    .detail(json!({"field": "phone", "n": n}))
+}
+
+async fn audit_chain_verifies_and_rolls_back_with_its_transaction(t: &TestDb) {
+    let empty = audit::verify(&t.db).await.unwrap();
+    assert_eq!(empty.checked, 0);
+    assert!(empty.broken.is_none());
+
+    let tx = t.db.begin().await.unwrap();
+    let first = audit::append(&tx, t0(), &event(1)).await.unwrap();
+    let second = audit::append(&tx, t0(), &event(2)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(first.seq, 1);
+    assert_eq!(first.prev_hash, audit::GENESIS_HASH);
+    assert_eq!(second.prev_hash, first.hash);
+
+    let tx = t.db.begin().await.unwrap();
+    audit::append(&tx, t0(), &event(3)).await.unwrap();
+    tx.rollback().await.unwrap();
+
+    let tx = t.db.begin().await.unwrap();
+    let third = audit::append(&tx, t0(), &event(4)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(third.seq, 3, "a rolled-back append leaves no gap");
+
+    let report = audit::verify(&t.db).await.unwrap();
+    assert_eq!(report.checked, 3);
+    assert!(report.broken.is_none());
+    let about = audit::for_resource(t.db.conn(), "department:2", 10)
+        .await
+        .unwrap();
+    assert_eq!(about.len(), 1);
+    assert_eq!(about[0].actor, "staff:7");
+}
+db_test!(audit_chain_verifies_and_rolls_back_with_its_transaction);
+
+async fn audit_log_refuses_updates_and_deletes(t: &TestDb) {
+    audit::append(t.db.conn(), t0(), &event(1)).await.unwrap();
+    let update =
+        t.db.conn()
+            .execute_unprepared("UPDATE audit_log SET actor = 'someone else'")
+            .await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete =
+        t.db.conn()
+            .execute_unprepared("DELETE FROM audit_log")
+            .await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+}
+db_test!(audit_log_refuses_updates_and_deletes);
+
+/// Someone with direct database access (who can drop the trigger) alters or removes entries.
+async fn tampering_is_detected(t: &TestDb) {
+    for n in 1..=5 {
+        audit::append(t.db.conn(), t0(), &event(n)).await.unwrap();
+    }
+    let drop_trigger = match t.db.backend() {
+        yiwang_db::Backend::Sqlite => {
+            "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete"
+        }
+        yiwang_db::Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log",
+    };
+    t.db.conn().execute_unprepared(drop_trigger).await.unwrap();
+
+    t.db.conn()
+        .execute_unprepared(
+            "UPDATE audit_log SET detail = '{\"field\":\"address\",\"n\":3}' WHERE seq = 3",
+        )
+        .await
+        .unwrap();
+    let report = audit::verify(&t.db).await.unwrap();
+    let broken = report.broken.expect("altered entry found");
+    assert_eq!(broken.seq, 3);
+    assert_eq!(report.checked, 2);
+    assert!(broken.reason.contains("altered"));
+
+    // Re-hashing the altered entry does not help: the next entry's link breaks instead.
+    let row =
+        t.db.conn()
+            .query_one_raw(stmt(
+                t.db.conn(),
+                "SELECT prev_hash, at, detail FROM audit_log WHERE seq = 3",
+                [],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+    let prev: String = row.try_get("", "prev_hash").unwrap();
+    let at: String = row.try_get("", "at").unwrap();
+    let detail: String = row.try_get("", "detail").unwrap();
+    let forged = audit::entry_hash(
+        &prev,
+        3,
+        &at,
+        [
+            "staff:7",
+            "department.update",
+            "department:3",
+            "10.0.0.8",
+            &detail,
+        ],
+    );
+    t.db.conn()
+        .execute_raw(stmt(
+            t.db.conn(),
+            "UPDATE audit_log SET hash = $1 WHERE seq = 3",
+            [forged.into()],
+        ))
+        .await
+        .unwrap();
+    let report = audit::verify(&t.db).await.unwrap();
+    assert_eq!(report.broken.expect("link broken").seq, 4);
+
+    // Cutting entries off the end is caught by the head.
+    t.db.conn()
+        .execute_unprepared("DELETE FROM audit_log WHERE seq >= 3")
+        .await
+        .unwrap();
+    let report = audit::verify(&t.db).await.unwrap();
+    let broken = report.broken.expect("truncation found");
+    assert!(broken.reason.contains("removed"), "{}", broken.reason);
+}
+db_test!(tampering_is_detected);
+
+async fn concurrent_appends_keep_one_chain(t: &TestDb) {
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let db = t.db.clone();
+        tasks.push(tokio::spawn(async move {
+            let tx = db.begin().await.unwrap();
+            audit::append(&tx, t0(), &event(n)).await.unwrap();
+            tx.commit().await.unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let report = audit::verify(&t.db).await.unwrap();
+    assert_eq!(report.checked, 40);
+    assert!(report.broken.is_none());
+}
+db_test!(concurrent_appends_keep_one_chain);
+
+async fn readiness_ping(t: &TestDb) {
+    t.db.ping().await.unwrap();
+}
+db_test!(readiness_ping);

@@ -1,0 +1,11 @@
+//! Yiwang identity: the organisation (administrative regions and departments) that every service,
+//! post and staff member hangs from. People, enterprises, staff, sessions and authorization join it
+//! with the identity issue.
+
+pub mod error;
+pub mod model;
+pub mod repo;
+pub mod service;
+
+pub use error::IdentityError;
+pub use model::{Department, DepartmentId, DepartmentKind, OrgData, Region, RegionLevel};

@@ -1,0 +1,372 @@
+//! Configuration: defaults, then a TOML file (`--config`), then `YIWANG_*` environment variables, then
+//! command-line flags. One typed struct; secrets are wrapped so they never print.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// A value that must never appear in logs or output.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "(not set)"
+        } else {
+            "(secret)"
+        })
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None`: SQLite in the data directory. Kept secret because it may carry a password.
+    pub database_url: Option<Secret>,
+    pub region_code: String,
+    pub cookie_secure: bool,
+    pub max_body_bytes: usize,
+    pub log_format: LogFormat,
+    /// Run the job worker in this process.
+    pub worker: bool,
+    /// SM4 key (32 hex digits) for personal data at rest; used by the identity domain.
+    pub pii_key: Secret,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            region_code: "340100".to_owned(),
+            cookie_secure: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            log_format: LogFormat::Text,
+            worker: true,
+            pii_key: Secret::default(),
+        }
+    }
+}
+
+/// The TOML file's shape: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    addr: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    region_code: Option<String>,
+    cookie_secure: Option<bool>,
+    max_body_bytes: Option<usize>,
+    log_format: Option<String>,
+    worker: Option<bool>,
+    pii_key: Option<String>,
+}
+
+/// Overrides from the command line (highest precedence).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub addr: Option<String>,
+}
+
+impl Config {
+    /// Build the configuration from all sources; `env` is passed in so tests can supply their own.
+    pub fn load(
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        let mut config = Config::default();
+        if let Some(path) = &overrides.config_file {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read the configuration file {}", path.display())
+            })?;
+            let file: FileConfig = toml::from_str(&text).with_context(|| {
+                format!("the configuration file {} is not valid", path.display())
+            })?;
+            config.apply_file(file)?;
+        }
+        config.apply_env(env)?;
+        if let Some(dir) = &overrides.data_dir {
+            config.data_dir.clone_from(dir);
+        }
+        if let Some(addr) = &overrides.addr {
+            config.addr = parse_addr(addr, "--addr")?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_file(&mut self, file: FileConfig) -> anyhow::Result<()> {
+        if let Some(v) = file.addr {
+            self.addr = parse_addr(&v, "addr")?;
+        }
+        if let Some(v) = file.data_dir {
+            self.data_dir = v;
+        }
+        if let Some(v) = file.database_url {
+            self.database_url = Some(Secret::new(v));
+        }
+        if let Some(v) = file.region_code {
+            self.region_code = v;
+        }
+        if let Some(v) = file.cookie_secure {
+            self.cookie_secure = v;
+        }
+        if let Some(v) = file.max_body_bytes {
+            self.max_body_bytes = v;
+        }
+        if let Some(v) = file.log_format {
+            self.log_format = parse_log_format(&v, "log_format")?;
+        }
+        if let Some(v) = file.worker {
+            self.worker = v;
+        }
+        if let Some(v) = file.pii_key {
+            self.pii_key = Secret::new(v);
+        }
+        Ok(())
+    }
+
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = get("YIWANG_ADDR") {
+            self.addr = parse_addr(&v, "YIWANG_ADDR")?;
+        }
+        if let Some(v) = get("YIWANG_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("YIWANG_DATABASE_URL") {
+            self.database_url = Some(Secret::new(v));
+        }
+        if let Some(v) = get("YIWANG_REGION_CODE") {
+            self.region_code = v;
+        }
+        if let Some(v) = get("YIWANG_COOKIE_SECURE") {
+            self.cookie_secure = parse_bool(&v, "YIWANG_COOKIE_SECURE")?;
+        }
+        if let Some(v) = get("YIWANG_MAX_BODY_BYTES") {
+            self.max_body_bytes = v.parse().with_context(|| {
+                format!("YIWANG_MAX_BODY_BYTES must be a number of bytes, got {v:?}")
+            })?;
+        }
+        if let Some(v) = get("YIWANG_LOG_FORMAT") {
+            self.log_format = parse_log_format(&v, "YIWANG_LOG_FORMAT")?;
+        }
+        if let Some(v) = get("YIWANG_WORKER") {
+            self.worker = parse_bool(&v, "YIWANG_WORKER")?;
+        }
+        if let Some(v) = get("YIWANG_PII_KEY") {
+            self.pii_key = Secret::new(v);
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        yiwang_kernel::RegionCode::parse(&self.region_code)
+            .map_err(|e| anyhow::anyhow!("region_code {:?} is not valid: {e}", self.region_code))?;
+        if self.max_body_bytes < 1024 {
+            bail!(
+                "max_body_bytes must be at least 1024, got {}",
+                self.max_body_bytes
+            );
+        }
+        let key = self.pii_key.expose();
+        if !key.is_empty() && yiwang_kernel::crypto::Sm4Key::from_hex(key).is_err() {
+            bail!("pii_key must be 32 hexadecimal digits (an SM4 key)");
+        }
+        Ok(())
+    }
+
+    /// The database URL to connect to.
+    pub fn database_url(&self) -> String {
+        self.database_url.as_ref().map_or_else(
+            || yiwang_db::sqlite_url_in(&self.data_dir),
+            |s| s.expose().to_owned(),
+        )
+    }
+
+    /// The effective configuration as TOML-like text, secrets hidden.
+    pub fn describe(&self) -> String {
+        let url = self.database_url.as_ref().map_or_else(
+            || yiwang_db::sqlite_url_in(&self.data_dir),
+            |s| yiwang_db::redact_url(s.expose()),
+        );
+        format!(
+            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\n",
+            self.addr,
+            self.data_dir.display(),
+            url,
+            self.region_code,
+            self.cookie_secure,
+            self.max_body_bytes,
+            match self.log_format {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            },
+            self.worker,
+            self.pii_key,
+        )
+    }
+
+    pub fn calendar_dir(&self) -> PathBuf {
+        self.data_dir.join("calendar")
+    }
+}
+
+fn parse_addr(text: &str, source: &str) -> anyhow::Result<SocketAddr> {
+    text.trim()
+        .parse()
+        .with_context(|| format!("{source} must be an address like 127.0.0.1:8080, got {text:?}"))
+}
+
+fn parse_bool(text: &str, source: &str) -> anyhow::Result<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => bail!("{source} must be true or false, got {text:?}"),
+    }
+}
+
+fn parse_log_format(text: &str, source: &str) -> anyhow::Result<LogFormat> {
+    match text.trim() {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => bail!("{source} must be \"text\" or \"json\", got {text:?}"),
+    }
+}
+
+/// The working-day calendar: the built-in years plus any `*.toml` files an administrator put in
+/// `<data_dir>/calendar/`.
+pub fn load_calendar(dir: &Path) -> anyhow::Result<yiwang_kernel::WorkCalendar> {
+    let calendar = yiwang_kernel::WorkCalendar::builtin();
+    if dir.is_dir() {
+        calendar
+            .load_dir(dir)
+            .with_context(|| format!("cannot load the calendar files in {}", dir.display()))
+    } else {
+        Ok(calendar)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn layers_defaults_file_env_and_flags() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("yiwang.toml");
+        std::fs::write(
+            &file,
+            "addr = \"0.0.0.0:9000\"\nregion_code = \"150603\"\nworker = false\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let overrides = Overrides {
+            config_file: Some(file),
+            data_dir: Some(PathBuf::from("/srv/yiwang")),
+            addr: None,
+        };
+        let config = Config::load(
+            &overrides,
+            &env_of(&[
+                ("YIWANG_REGION_CODE", "340100"),
+                ("YIWANG_LOG_FORMAT", "json"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(config.addr.to_string(), "0.0.0.0:9000", "from the file");
+        assert_eq!(config.region_code, "340100", "env beats the file");
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert!(!config.worker);
+        assert_eq!(
+            config.data_dir,
+            PathBuf::from("/srv/yiwang"),
+            "flag beats everything"
+        );
+        assert_eq!(config.database_url(), "sqlite:///srv/yiwang/yiwang.db");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_source_named() {
+        let none = Overrides::default();
+        let err = Config::load(&none, &env_of(&[("YIWANG_ADDR", "localhost")])).unwrap_err();
+        assert!(format!("{err:#}").contains("YIWANG_ADDR"));
+        let err = Config::load(&none, &env_of(&[("YIWANG_REGION_CODE", "12345")])).unwrap_err();
+        assert!(format!("{err:#}").contains("region_code"));
+        let err = Config::load(&none, &env_of(&[("YIWANG_PII_KEY", "short")])).unwrap_err();
+        assert!(format!("{err:#}").contains("pii_key"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "adress = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
+        let err = Config::load(
+            &Overrides {
+                config_file: Some(file),
+                ..Overrides::default()
+            },
+            &env_of(&[]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = Config::load(
+            &Overrides::default(),
+            &env_of(&[
+                ("YIWANG_DATABASE_URL", "postgres://yiwang:hunter2@db/yiwang"),
+                ("YIWANG_PII_KEY", "0123456789abcdeffedcba9876543210"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        for text in [config.describe(), format!("{config:?}")] {
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(!text.contains("0123456789abcdef"), "{text}");
+        }
+        assert!(
+            config
+                .describe()
+                .contains("postgres://yiwang:***@db/yiwang")
+        );
+        assert_eq!(config.database_url(), "postgres://yiwang:hunter2@db/yiwang");
+    }
+}

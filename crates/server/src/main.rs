@@ -1,0 +1,219 @@
+//! `yiwang`: the Yiwang (一网) government-services platform.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use yiwang_server::config::{Config, Overrides};
+use yiwang_server::{
+    bind, demo, init_logging, open_database, serve, shutdown_signal, system_clock,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "yiwang",
+    version,
+    about = "Yiwang (一网) integrated online government-services platform"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// TOML configuration file (values in it are overridden by YIWANG_* variables and flags).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory holding the SQLite database, uploaded files and calendar additions.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the portals and the API.
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long)]
+        addr: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create or update a SQLite database with demo data, then serve it.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Load the demo data and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// The audit chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// The working-day (调休) calendar.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+    /// Print the effective configuration (secrets hidden).
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every entry's hash link; exits non-zero at the first broken entry.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum CalendarCommand {
+    /// Print true if DATE (YYYY-MM-DD) is a working day, else false.
+    IsWorkingDay { date: String },
+    /// Print the N-th working day after DATE as YYYY-MM-DD.
+    AddWorkingDays { date: String, n: u32 },
+    /// List the years the calendar has data for.
+    Years,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_date(text: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .with_context(|| format!("{text:?} is not a date in the form YYYY-MM-DD"))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let addr = match &cli.command {
+        Command::Serve { addr } => addr.clone(),
+        Command::Demo { addr, .. } => Some(addr.clone()),
+        _ => None,
+    };
+    let mut overrides = Overrides {
+        config_file: cli.global.config.clone(),
+        data_dir: cli.global.data_dir.clone(),
+        addr,
+    };
+    if matches!(cli.command, Command::Demo { .. }) && overrides.data_dir.is_none() {
+        overrides.data_dir = std::env::var_os("YIWANG_DATA_DIR")
+            .map(PathBuf::from)
+            .or(Some(PathBuf::from("data")));
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let mut config = Config::load(&overrides, &env)?;
+    let clock = system_clock();
+    match cli.command {
+        Command::Serve { .. } => {
+            init_logging(config.log_format);
+            let db = open_database(&config, &clock).await?;
+            let listener = bind(&config).await?;
+            tracing::info!(addr = %config.addr, backend = db.backend().name(), "Yiwang is serving");
+            serve(&config, db, clock, listener, shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            let url = config.database_url();
+            let db = yiwang_db::Db::connect(&url).await?;
+            let report = yiwang_db::migrate::run(&db, clock.now()).await?;
+            for (version, name) in &report.applied {
+                println!("applied migration {version:04} {name}");
+            }
+            println!(
+                "database is up to date ({} applied now, {} before)",
+                report.applied.len(),
+                report.already
+            );
+            db.close().await?;
+        }
+        Command::Demo { no_serve, .. } => {
+            init_logging(config.log_format);
+            // The demo always uses the embedded SQLite database in the data directory.
+            config.database_url = None;
+            let db = open_database(&config, &clock).await?;
+            let report = demo::load(&db, &clock).await?;
+            println!(
+                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged",
+                config.database_url(),
+                report.regions_changed,
+                report.departments_created,
+                report.departments_updated,
+                report.departments_unchanged
+            );
+            if no_serve {
+                db.close().await?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let listener = bind(&config).await?;
+            let local = listener.local_addr()?;
+            println!("Yiwang demo is running at http://{local}/  (Ctrl-C to stop)");
+            println!("  citizen portal:  http://{local}/");
+            println!("  departments:     http://{local}/departments");
+            println!("  API document:    http://{local}/api/v1/openapi.json");
+            println!("demo logins: none yet (accounts arrive with the identity module)");
+            serve(&config, db, clock, listener, shutdown_signal()).await?;
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let url = config.database_url();
+            let db = yiwang_db::Db::connect(&url).await?;
+            let report = yiwang_db::audit::verify(&db).await?;
+            db.close().await?;
+            match report.broken {
+                None => println!("audit chain intact: {} entries checked", report.checked),
+                Some(broken) => {
+                    println!(
+                        "audit chain BROKEN at entry {}: {} ({} entries before it are intact)",
+                        broken.seq, broken.reason, report.checked
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        Command::Calendar { command } => {
+            let calendar = yiwang_server::config::load_calendar(&config.calendar_dir())?;
+            match command {
+                CalendarCommand::IsWorkingDay { date } => {
+                    let date = parse_date(&date)?;
+                    println!("{}", calendar.is_working_day(date));
+                }
+                CalendarCommand::AddWorkingDays { date, n } => {
+                    let date = parse_date(&date)?;
+                    println!("{}", calendar.add_working_days(date, n).format("%Y-%m-%d"));
+                }
+                CalendarCommand::Years => {
+                    for year in calendar.years() {
+                        println!("{year}");
+                    }
+                }
+            }
+        }
+        Command::Config => print!("{}", config.describe()),
+    }
+    Ok(ExitCode::SUCCESS)
+}

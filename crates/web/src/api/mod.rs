@@ -1,0 +1,327 @@
+//! The JSON API under `/api/v1`, the operational endpoints (`/healthz`, `/readyz`, `/metrics`) and the
+//! OpenAPI document describing them.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::AppError;
+use crate::metrics::Gauge;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Yiwang API",
+        description = "一网通办 government-services platform",
+        version = "1"
+    ),
+    paths(
+        healthz,
+        readyz,
+        metrics,
+        list_departments,
+        get_department,
+        working_day,
+        add_working_days
+    ),
+    components(schemas(
+        Health,
+        Ready,
+        DepartmentDto,
+        DepartmentList,
+        WorkingDay,
+        WorkingDaysResult,
+        ApiErrorBody,
+        ApiError
+    ))
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/departments", get(list_departments))
+        .route("/api/v1/departments/{code}", get(get_department))
+        .route("/api/v1/calendar/{date}", get(working_day))
+        .route(
+            "/api/v1/calendar/{date}/add-working-days",
+            get(add_working_days),
+        )
+}
+
+/// The error body every failing API call returns.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiErrorBody {
+    pub error: ApiError,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    /// Stable snake_case code, e.g. `not_found`, `invalid_request`.
+    pub code: String,
+    /// Message in the caller's language (Accept-Language).
+    pub message: String,
+    pub request_id: String,
+    /// The input field at fault, when there is one.
+    pub field: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    pub status: &'static str,
+    pub database: &'static str,
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, body = Ready), (status = 503, body = Ready, description = "the database does not answer")
+))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    let database = state.db().backend().name();
+    match state.db().ping().await {
+        Ok(()) => Json(Ready {
+            status: "ready",
+            database,
+        })
+        .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            // A JSON body marks this as a deliberate answer, not an error page.
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Ready {
+                    status: "unavailable",
+                    database,
+                }),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut gauges = Vec::new();
+    let up = state.db().ping().await.is_ok();
+    gauges.push(Gauge {
+        name: "yiwang_database_up",
+        help: "Whether the database answers (1) or not (0).",
+        values: vec![(
+            vec![("backend", state.db().backend().name().to_owned())],
+            if up { 1.0 } else { 0.0 },
+        )],
+    });
+    if let Ok(counts) = yiwang_db::jobs::counts(state.db()).await {
+        gauges.push(Gauge {
+            name: "yiwang_jobs",
+            help: "Jobs in the queue by status.",
+            values: counts
+                .into_iter()
+                .map(|(status, n)| {
+                    let label = serde_json::to_value(status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    (vec![("status", label)], n as f64)
+                })
+                .collect(),
+        });
+    }
+    (
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics().render(&gauges),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepartmentDto {
+    pub code: String,
+    pub name: String,
+    pub short_name: String,
+    pub region_code: String,
+    pub uscc: String,
+    /// `government`, `public_institution` or `vertical`.
+    pub kind: String,
+    pub former_names: Vec<String>,
+    pub phone: String,
+    pub address: String,
+}
+
+impl From<yiwang_identity::Department> for DepartmentDto {
+    fn from(d: yiwang_identity::Department) -> Self {
+        Self {
+            code: d.code,
+            name: d.name,
+            short_name: d.short_name,
+            region_code: d.region_code.as_str().to_owned(),
+            uscc: d.uscc.as_str().to_owned(),
+            kind: d.kind.code().to_owned(),
+            former_names: d.former_names,
+            phone: d.phone,
+            address: d.address,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepartmentList {
+    pub items: Vec<DepartmentDto>,
+    pub total: usize,
+}
+
+#[derive(Debug, Deserialize)]
+struct RegionFilter {
+    region: Option<String>,
+}
+
+/// Departments, optionally those within a region (a code prefix such as `3401` or `150603`).
+#[utoipa::path(get, path = "/api/v1/departments", tag = "organisation",
+    params(("region" = Option<String>, Query, description = "region code or prefix (digits)")),
+    responses((status = 200, body = DepartmentList), (status = 422, body = ApiErrorBody)))]
+async fn list_departments(
+    State(state): State<AppState>,
+    Query(filter): Query<RegionFilter>,
+) -> Result<Json<DepartmentList>, AppError> {
+    let prefix = filter.region.unwrap_or_default();
+    if prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::Invalid {
+            field: "region".to_owned(),
+            code: "region_filter_invalid".to_owned(),
+            message: "region must be up to 6 digits".to_owned(),
+        });
+    }
+    let items: Vec<DepartmentDto> = yiwang_identity::service::departments(state.db(), &prefix)
+        .await?
+        .into_iter()
+        .map(DepartmentDto::from)
+        .collect();
+    Ok(Json(DepartmentList {
+        total: items.len(),
+        items,
+    }))
+}
+
+/// One department by its code.
+#[utoipa::path(get, path = "/api/v1/departments/{code}", tag = "organisation",
+    params(("code" = String, Path, description = "department code, e.g. hf-scjgj")),
+    responses((status = 200, body = DepartmentDto), (status = 404, body = ApiErrorBody)))]
+async fn get_department(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<DepartmentDto>, AppError> {
+    Ok(Json(
+        yiwang_identity::service::department(state.db(), &code)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkingDay {
+    pub date: String,
+    pub working_day: bool,
+    /// Whether the date's year is in the loaded calendar (otherwise Monday–Friday is assumed).
+    pub calendar_covers_year: bool,
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, AppError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| AppError::Invalid {
+        field: "date".to_owned(),
+        code: "date_invalid".to_owned(),
+        message: format!("{text:?} is not a date in the form YYYY-MM-DD"),
+    })
+}
+
+/// Whether a date is a working day on the 调休 calendar.
+#[utoipa::path(get, path = "/api/v1/calendar/{date}", tag = "calendar",
+    params(("date" = String, Path, description = "YYYY-MM-DD")),
+    responses((status = 200, body = WorkingDay), (status = 422, body = ApiErrorBody)))]
+async fn working_day(
+    State(state): State<AppState>,
+    Path(date): Path<String>,
+) -> Result<Json<WorkingDay>, AppError> {
+    let date = parse_date(&date)?;
+    let calendar = state.calendar();
+    Ok(Json(WorkingDay {
+        date: date.to_string(),
+        working_day: calendar.is_working_day(date),
+        calendar_covers_year: calendar.covers(chrono::Datelike::year(&date)),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct AddQuery {
+    n: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkingDaysResult {
+    pub from: String,
+    pub working_days: u32,
+    /// The n-th working day after `from`.
+    pub date: String,
+}
+
+/// The n-th working day after a date (e.g. a legal time limit).
+#[utoipa::path(get, path = "/api/v1/calendar/{date}/add-working-days", tag = "calendar",
+    params(("date" = String, Path, description = "YYYY-MM-DD"), ("n" = u32, Query, description = "working days, 0–3650")),
+    responses((status = 200, body = WorkingDaysResult), (status = 422, body = ApiErrorBody)))]
+async fn add_working_days(
+    State(state): State<AppState>,
+    Path(date): Path<String>,
+    Query(query): Query<AddQuery>,
+) -> Result<Json<WorkingDaysResult>, AppError> {
+    let from = parse_date(&date)?;
+    let n = query
+        .n
+        .as_deref()
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| *n <= 3650)
+        .ok_or_else(|| AppError::Invalid {
+            field: "n".to_owned(),
+            code: "working_days_invalid".to_owned(),
+            message: "n must be a whole number from 0 to 3650".to_owned(),
+        })?;
+    Ok(Json(WorkingDaysResult {
+        from: from.to_string(),
+        working_days: n,
+        date: state.calendar().add_working_days(from, n).to_string(),
+    }))
+}

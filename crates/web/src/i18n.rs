@@ -1,0 +1,252 @@
+//! UI text in three languages. Messages live in `locales/*.toml` (nested tables flattened to dotted keys),
+//! embedded in the binary. zh-CN is the default and the fallback for a missing key.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// A language the UI is offered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Locale {
+    ZhCn,
+    ZhTw,
+    En,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 3] = [Locale::ZhCn, Locale::ZhTw, Locale::En];
+
+    /// The BCP 47 tag, used in `lang` attributes, cookies and URLs.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::ZhCn => "zh-CN",
+            Locale::ZhTw => "zh-TW",
+            Locale::En => "en",
+        }
+    }
+
+    /// The language's own name, shown in the switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Locale::ZhCn => "简体中文",
+            Locale::ZhTw => "繁體中文",
+            Locale::En => "English",
+        }
+    }
+
+    /// Exact tag as stored in the cookie or given in a URL (case-insensitive).
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        Locale::ALL
+            .into_iter()
+            .find(|l| l.tag().eq_ignore_ascii_case(tag.trim()))
+    }
+
+    /// Map any language range from `Accept-Language` to a supported locale.
+    fn from_range(range: &str) -> Option<Self> {
+        let range = range.trim().to_ascii_lowercase();
+        let mut parts = range.split(['-', '_']);
+        match parts.next()? {
+            "en" => Some(Locale::En),
+            "zh" => {
+                let rest: Vec<&str> = parts.collect();
+                if rest
+                    .iter()
+                    .any(|p| matches!(*p, "tw" | "hk" | "mo" | "hant"))
+                {
+                    Some(Locale::ZhTw)
+                } else {
+                    Some(Locale::ZhCn)
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Choose from an `Accept-Language` header by quality value; `None` when nothing matches.
+    pub fn negotiate(header: &str) -> Option<Self> {
+        let mut best: Option<(f32, usize, Locale)> = None;
+        for (position, item) in header.split(',').enumerate() {
+            let mut pieces = item.split(';');
+            let range = pieces.next().unwrap_or_default();
+            let quality = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if quality <= 0.0 {
+                continue;
+            }
+            let Some(locale) = Locale::from_range(range) else {
+                continue;
+            };
+            let better = match best {
+                None => true,
+                Some((q, pos, _)) => quality > q || (quality == q && position < pos),
+            };
+            if better {
+                best = Some((quality, position, locale));
+            }
+        }
+        best.map(|(_, _, locale)| locale)
+    }
+}
+
+struct Catalogs {
+    messages: HashMap<Locale, HashMap<String, String>>,
+}
+
+fn source(locale: Locale) -> &'static str {
+    match locale {
+        Locale::ZhCn => include_str!("../locales/zh-CN.toml"),
+        Locale::ZhTw => include_str!("../locales/zh-TW.toml"),
+        Locale::En => include_str!("../locales/en.toml"),
+    }
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) {
+    for (key, value) in table {
+        let full = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            toml::Value::Table(inner) => flatten(&full, inner, out),
+            toml::Value::String(text) => {
+                out.insert(full, text.clone());
+            }
+            toml::Value::Integer(n) => {
+                out.insert(full, n.to_string());
+            }
+            _ => tracing::warn!(key = %full, "locale value is not text; ignored"),
+        }
+    }
+}
+
+/// Parse one locale file into dotted keys.
+pub fn parse_catalog(text: &str) -> Result<HashMap<String, String>, toml::de::Error> {
+    let table: toml::Table = toml::from_str(text)?;
+    let mut out = HashMap::new();
+    flatten("", &table, &mut out);
+    Ok(out)
+}
+
+fn catalogs() -> &'static Catalogs {
+    static CATALOGS: OnceLock<Catalogs> = OnceLock::new();
+    CATALOGS.get_or_init(|| {
+        let messages = Locale::ALL
+            .into_iter()
+            .map(|locale| {
+                // The files are embedded and checked by tests, so a parse error is a build defect; log it
+                // and fall back to keys rather than refusing to serve.
+                let parsed = parse_catalog(source(locale)).unwrap_or_else(|e| {
+                    tracing::error!(locale = locale.tag(), error = %e, "locale file does not parse");
+                    HashMap::new()
+                });
+                (locale, parsed)
+            })
+            .collect();
+        Catalogs { messages }
+    })
+}
+
+/// Looks messages up for one locale.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr {
+    pub locale: Locale,
+}
+
+impl Tr {
+    pub fn new(locale: Locale) -> Self {
+        Self { locale }
+    }
+
+    /// The message for `key`, falling back to zh-CN. A key missing everywhere is a defect (tests check
+    /// every locale has every key); it renders as nothing and is logged.
+    pub fn t(&self, key: &str) -> &'static str {
+        let all = &catalogs().messages;
+        if let Some(text) = all.get(&self.locale).and_then(|m| m.get(key)) {
+            return text.as_str();
+        }
+        if let Some(text) = all.get(&Locale::ZhCn).and_then(|m| m.get(key)) {
+            tracing::warn!(key, locale = self.locale.tag(), "message missing in locale");
+            return text.as_str();
+        }
+        tracing::error!(key, "message missing");
+        ""
+    }
+
+    /// The message with `{name}` placeholders filled in.
+    pub fn fmt(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let mut text = self.t(key).to_owned();
+        for (name, value) in args {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+}
+
+/// Every key of a locale, for completeness tests.
+pub fn keys(locale: Locale) -> Vec<String> {
+    let mut keys: Vec<String> = catalogs()
+        .messages
+        .get(&locale)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiates_accept_language() {
+        assert_eq!(Locale::negotiate("en-US,en;q=0.9"), Some(Locale::En));
+        assert_eq!(
+            Locale::negotiate("zh-TW,zh;q=0.9,en;q=0.8"),
+            Some(Locale::ZhTw)
+        );
+        assert_eq!(Locale::negotiate("zh-Hant-HK"), Some(Locale::ZhTw));
+        assert_eq!(Locale::negotiate("zh-Hans-CN,zh;q=0.9"), Some(Locale::ZhCn));
+        assert_eq!(
+            Locale::negotiate("fr-FR,en;q=0.5,zh;q=0.8"),
+            Some(Locale::ZhCn)
+        );
+        assert_eq!(Locale::negotiate("en;q=0,zh-TW;q=0.1"), Some(Locale::ZhTw));
+        assert_eq!(Locale::negotiate("fr, de"), None);
+        assert_eq!(Locale::negotiate(""), None);
+    }
+
+    #[test]
+    fn every_locale_has_every_key() {
+        for locale in Locale::ALL {
+            let parsed = parse_catalog(source(locale));
+            assert!(
+                parsed.is_ok(),
+                "{} does not parse: {:?}",
+                locale.tag(),
+                parsed.err()
+            );
+        }
+        let reference = keys(Locale::ZhCn);
+        assert!(reference.len() > 20);
+        for locale in [Locale::ZhTw, Locale::En] {
+            assert_eq!(
+                keys(locale),
+                reference,
+                "{} keys differ from zh-CN",
+                locale.tag()
+            );
+        }
+    }
+
+    #[test]
+    fn formats_placeholders() {
+        let tr = Tr::new(Locale::En);
+        assert_eq!(
+            tr.fmt("error.request_id", &[("id", "abc")]),
+            "Reference: abc"
+        );
+        assert_eq!(tr.t("no.such.key"), "");
+    }
+}

@@ -1,0 +1,89 @@
+//! Yiwang web layer: the axum application, built separately from running it so tests call it
+//! in-process. Portal pages (HTML) live in `portal`, the JSON API in `api`; errors are mapped to
+//! responses in one place (`error` + the error-page layer in `middleware`).
+
+pub mod api;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+mod middleware;
+pub mod page;
+pub mod portal;
+pub mod prefs;
+pub mod state;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderName;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::AppError;
+pub use state::{AppState, WebConfig};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// All routes, without the middleware stack.
+pub fn routes() -> Router<AppState> {
+    portal::routes().merge(api::routes())
+}
+
+/// The complete application: routes, the not-found page and every middleware layer.
+pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The application with extra routes mounted under the same middleware (tests use this to reach
+/// paths such as a handler that panics).
+pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
+    let max_body = state.config().max_body_bytes;
+    let hsts = state.config().cookie_secure;
+    routes()
+        .merge(extra)
+        .fallback(middleware::not_found)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(middleware::make_span))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(middleware::security_headers(hsts))
+                .layer(CompressionLayer::new())
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::record_metrics,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::error_pages,
+                ))
+                .layer(CatchPanicLayer::custom(middleware::panic_response))
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_secs(60),
+                ))
+                .layer(RequestBodyLimitLayer::new(max_body)),
+        )
+        .with_state(state)
+}
+
+/// Serve until `shutdown` resolves; in-flight requests are allowed to finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,217 @@
+//! The middleware stack's own pieces: security headers, request metrics, the error-page renderer and
+//! the panic response.
+
+use std::any::Any;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{CONTENT_TYPE, HeaderName};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::ErrorInfo;
+use crate::page::page_ctx;
+use crate::portal::{ErrorPage, render};
+use crate::prefs::Prefs;
+use crate::state::AppState;
+
+/// Pages load nothing from elsewhere, run no inline script and cannot be framed.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+type HeaderLayers = Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        Stack<
+            SetResponseHeaderLayer<HeaderValue>,
+            Stack<
+                SetResponseHeaderLayer<HeaderValue>,
+                Stack<
+                    SetResponseHeaderLayer<HeaderValue>,
+                    Stack<SetResponseHeaderLayer<HeaderValue>, Identity>,
+                >,
+            >,
+        >,
+    >,
+>;
+
+pub fn security_headers(hsts: bool) -> ServiceBuilder<HeaderLayers> {
+    let header = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    };
+    // Without TLS there is no HSTS to promise; an empty max-age=0 header is harmless and keeps one type.
+    let hsts_value = if hsts {
+        "max-age=31536000; includeSubDomains"
+    } else {
+        "max-age=0"
+    };
+    ServiceBuilder::new()
+        .layer(header("content-security-policy", CSP))
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("referrer-policy", "strict-origin-when-cross-origin"))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header(
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        ))
+        .layer(header("strict-transport-security", hsts_value))
+}
+
+pub fn make_span(request: &Request<Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
+}
+
+pub async fn record_metrics(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    state.metrics().record(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+pub async fn not_found() -> Response {
+    crate::AppError::NotFound.into_response()
+}
+
+pub fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    response.extensions_mut().insert(ErrorInfo {
+        code: "internal_error".to_owned(),
+        detail: None,
+    });
+    response
+}
+
+/// Give every bodiless error response a body: JSON under `/api/`, else a page in the visitor's language.
+pub async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let is_api = parts.uri.path().starts_with("/api/");
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let prefs = Prefs::from_parts(&parts);
+    let response = next.run(Request::from_parts(parts.clone(), body)).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let info = response.extensions().get::<ErrorInfo>().cloned();
+    if info.is_none()
+        && response.headers().contains_key(CONTENT_TYPE)
+        && !is_default_body(&response)
+    {
+        return response;
+    }
+    let code = info
+        .as_ref()
+        .map_or_else(|| default_code(status).to_owned(), |i| i.code.clone());
+    let (title_key, body_key) = keys_for(status);
+    let tr = prefs.tr();
+    let mut rendered = if is_api {
+        let mut error = serde_json::json!({
+            "code": code,
+            "message": tr.t(body_key),
+            "request_id": request_id,
+        });
+        if let Some((field, message)) = info.as_ref().and_then(|i| i.detail.clone()) {
+            error["field"] = serde_json::Value::String(field);
+            error["reason"] = serde_json::Value::String(message);
+        }
+        (status, axum::Json(serde_json::json!({ "error": error }))).into_response()
+    } else {
+        let page = page_ctx(&parts, &state, prefs).await;
+        let html = render(&ErrorPage {
+            page,
+            status: status.as_u16(),
+            title_key,
+            body_key,
+            request_id,
+            detail: info.and_then(|i| i.detail),
+        });
+        match html {
+            Ok(mut page) => {
+                *page.status_mut() = status;
+                page
+            }
+            Err(_) => status.into_response(),
+        }
+    };
+    for (name, value) in response.headers() {
+        if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            rendered.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rendered
+}
+
+/// Responses produced by layers and extractors (body limit, timeout, method not allowed, a query that
+/// does not parse) carry plain English text; replace it with the localized page or JSON.
+fn is_default_body(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"))
+}
+
+fn default_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::SERVICE_UNAVAILABLE => "service_unavailable",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "invalid_request",
+        s if s.is_server_error() => "internal_error",
+        _ => "request_failed",
+    }
+}
+
+fn keys_for(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::NOT_FOUND => ("error.not_found_title", "error.not_found_body"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("error.too_large_title", "error.too_large_body"),
+        StatusCode::METHOD_NOT_ALLOWED => ("error.method_title", "error.method_body"),
+        StatusCode::SERVICE_UNAVAILABLE => ("error.unavailable_title", "error.unavailable_body"),
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
+            ("error.invalid_title", "error.invalid_body")
+        }
+        s if s.is_server_error() => ("error.internal_title", "error.internal_body"),
+        _ => ("error.generic_title", "error.generic_body"),
+    }
+}

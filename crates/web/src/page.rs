@@ -1,0 +1,143 @@
+//! What every page's layout needs: language, elder mode, the current address (for the switchers), the
+//! platform's region and the stylesheet address. Extracted once per request.
+
+use std::sync::OnceLock;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::i18n::{Locale, Tr};
+use crate::prefs::{Prefs, encode_component};
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    pub tr: Tr,
+    pub locale: Locale,
+    pub elder: bool,
+    /// Path and query of this page, for "come back here" links.
+    pub current: String,
+    pub region_name: String,
+    /// Text for the search box.
+    pub query: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LangLink {
+    pub tag: &'static str,
+    pub name: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+impl PageCtx {
+    pub fn t(&self, key: &str) -> &'static str {
+        self.tr.t(key)
+    }
+
+    pub fn fmt_count(&self, key: &str, n: impl std::borrow::Borrow<usize>) -> String {
+        self.tr.fmt(key, &[("n", &n.borrow().to_string())])
+    }
+
+    pub fn fmt_search_summary(&self, query: &str, n: impl std::borrow::Borrow<usize>) -> String {
+        self.tr.fmt(
+            "search.summary",
+            &[("q", query), ("n", &n.borrow().to_string())],
+        )
+    }
+
+    pub fn request_ref(&self, id: &str) -> String {
+        self.tr.fmt("error.request_id", &[("id", id)])
+    }
+
+    pub fn dept_kind(&self, kind: &yiwang_identity::DepartmentKind) -> &'static str {
+        self.t(match kind {
+            yiwang_identity::DepartmentKind::Government => "department.kind_government",
+            yiwang_identity::DepartmentKind::PublicInstitution => {
+                "department.kind_public_institution"
+            }
+            yiwang_identity::DepartmentKind::Vertical => "department.kind_vertical",
+        })
+    }
+
+    pub fn lang_links(&self) -> Vec<LangLink> {
+        Locale::ALL
+            .into_iter()
+            .map(|l| LangLink {
+                tag: l.tag(),
+                name: l.native_name(),
+                href: format!(
+                    "/prefs/lang/{}?next={}",
+                    l.tag(),
+                    encode_component(&self.current)
+                ),
+                current: l == self.locale,
+            })
+            .collect()
+    }
+
+    pub fn elder_href(&self) -> String {
+        let to = if self.elder { "off" } else { "on" };
+        format!("/prefs/elder/{to}?next={}", encode_component(&self.current))
+    }
+
+    /// The stylesheet address, versioned by content so browsers never keep a stale copy.
+    pub fn css(&self) -> &'static str {
+        css_href()
+    }
+
+    pub fn is_nav(&self, prefix: &str) -> bool {
+        let path = self.current.split('?').next().unwrap_or_default();
+        if prefix == "/" {
+            path == "/"
+        } else {
+            path.starts_with(prefix)
+        }
+    }
+}
+
+pub const APP_CSS: &str = include_str!("../static/app.css");
+
+pub fn css_href() -> &'static str {
+    static HREF: OnceLock<String> = OnceLock::new();
+    HREF.get_or_init(|| {
+        let digest = yiwang_kernel::crypto::sm3_hex(APP_CSS.as_bytes());
+        format!("/static/app.css?v={}", &digest[..12])
+    })
+}
+
+impl FromRequestParts<AppState> for PageCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let prefs = Prefs::from_parts(parts);
+        Ok(page_ctx(parts, state, prefs).await)
+    }
+}
+
+pub async fn page_ctx(parts: &Parts, state: &AppState, prefs: Prefs) -> PageCtx {
+    let current = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+    let region_name =
+        match yiwang_identity::service::region(state.db(), &state.config().region_code).await {
+            Ok(Some(region)) => region.name,
+            Ok(None) => String::new(),
+            Err(error) => {
+                tracing::warn!(%error, "region name unavailable");
+                String::new()
+            }
+        };
+    PageCtx {
+        tr: prefs.tr(),
+        locale: prefs.locale,
+        elder: prefs.elder,
+        current,
+        region_name,
+        query: String::new(),
+    }
+}

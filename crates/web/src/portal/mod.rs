@@ -1,0 +1,290 @@
+//! Citizen portal pages (HTML). Handlers extract, call one service function and render.
+
+pub mod themes;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use yiwang_identity::{Department, Region};
+
+use crate::error::AppError;
+use crate::i18n::Locale;
+use crate::page::{APP_CSS, PageCtx};
+use crate::prefs::{ELDER_COOKIE, LANG_COOKIE, preference_cookie, safe_next};
+use crate::state::AppState;
+use themes::{Audience, Theme};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/departments", get(departments))
+        .route("/departments/{code}", get(department))
+        .route("/search", get(search))
+        .route("/prefs/lang/{tag}", get(set_language))
+        .route("/prefs/elder/{mode}", get(set_elder))
+        .route("/static/app.css", get(stylesheet))
+}
+
+pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {
+    template
+        .render()
+        .map(|html| Html(html).into_response())
+        .map_err(|e| AppError::Internal(format!("template: {e}")))
+}
+
+/// Departments grouped under their region's name, in region order.
+#[derive(Debug)]
+pub struct DeptGroup {
+    pub region_name: String,
+    pub departments: Vec<Department>,
+}
+
+async fn group_by_region(
+    state: &AppState,
+    departments: Vec<Department>,
+) -> Result<Vec<DeptGroup>, AppError> {
+    let mut groups: Vec<DeptGroup> = Vec::new();
+    for dept in departments {
+        let code = dept.region_code.as_str().to_owned();
+        match groups.last_mut() {
+            Some(group)
+                if group
+                    .departments
+                    .first()
+                    .is_some_and(|d| d.region_code == dept.region_code) =>
+            {
+                group.departments.push(dept);
+            }
+            _ => {
+                let path = yiwang_identity::service::region_path(state.db(), &code).await?;
+                let region_name = path
+                    .iter()
+                    .skip(1)
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+                groups.push(DeptGroup {
+                    region_name,
+                    departments: vec![dept],
+                });
+            }
+        }
+    }
+    Ok(groups)
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: PageCtx,
+    personal: Vec<&'static Theme>,
+    enterprise: Vec<&'static Theme>,
+    life_events: Vec<&'static Theme>,
+    groups: Vec<DeptGroup>,
+}
+
+async fn home(State(state): State<AppState>, page: PageCtx) -> Result<Response, AppError> {
+    let departments = yiwang_identity::service::departments(state.db(), "").await?;
+    let groups = group_by_region(&state, departments).await?;
+    render(&HomePage {
+        page,
+        personal: themes::by_audience(Audience::Person),
+        enterprise: themes::by_audience(Audience::Enterprise),
+        life_events: themes::by_audience(Audience::LifeEvent),
+        groups,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct DepartmentsQuery {
+    theme: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "departments.html")]
+struct DepartmentsPage {
+    page: PageCtx,
+    theme: Option<&'static Theme>,
+    groups: Vec<DeptGroup>,
+    total: usize,
+}
+
+async fn departments(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Query(query): Query<DepartmentsQuery>,
+) -> Result<Response, AppError> {
+    let theme = match query.theme.as_deref().filter(|t| !t.is_empty()) {
+        Some(code) => Some(themes::find(code).ok_or(AppError::NotFound)?),
+        None => None,
+    };
+    let mut departments = yiwang_identity::service::departments(state.db(), "").await?;
+    if let Some(theme) = theme {
+        departments.retain(|d| theme.departments.contains(&d.code.as_str()));
+    }
+    let total = departments.len();
+    let groups = group_by_region(&state, departments).await?;
+    render(&DepartmentsPage {
+        page,
+        theme,
+        groups,
+        total,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "department.html")]
+struct DepartmentPage {
+    page: PageCtx,
+    dept: Department,
+    region_path: Vec<Region>,
+    themes: Vec<&'static Theme>,
+}
+
+async fn department(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
+    let dept = yiwang_identity::service::department(state.db(), &code).await?;
+    let region_path =
+        yiwang_identity::service::region_path(state.db(), dept.region_code.as_str()).await?;
+    let themes = themes::THEMES
+        .iter()
+        .filter(|t| t.departments.contains(&dept.code.as_str()))
+        .collect();
+    render(&DepartmentPage {
+        page,
+        dept,
+        region_path,
+        themes,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    page: PageCtx,
+    query: String,
+    departments: Vec<Department>,
+    regions: Vec<(Region, String)>,
+}
+
+/// Longest query accepted; longer input is cut rather than refused.
+const MAX_QUERY_CHARS: usize = 100;
+
+async fn search(
+    State(state): State<AppState>,
+    mut page: PageCtx,
+    Query(query): Query<SearchQuery>,
+) -> Result<Response, AppError> {
+    let text: String = query
+        .q
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(MAX_QUERY_CHARS)
+        .collect();
+    let (departments, regions) = if text.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        let found = yiwang_identity::service::search_org(state.db(), &text, 50).await?;
+        let mut regions = Vec::with_capacity(found.regions.len());
+        for region in found.regions {
+            let path = yiwang_identity::service::region_path(state.db(), &region.code).await?;
+            let trail = path
+                .iter()
+                .take(path.len().saturating_sub(1))
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" › ");
+            regions.push((region, trail));
+        }
+        (found.departments, regions)
+    };
+    page.query.clone_from(&text);
+    render(&SearchPage {
+        page,
+        query: text,
+        departments,
+        regions,
+    })
+}
+
+fn redirect_with_cookie(next: Option<&str>, cookie: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(&safe_next(next)) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    if let Ok(cookie) = HeaderValue::from_str(cookie) {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn set_language(
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let locale = Locale::from_tag(&tag).ok_or(AppError::NotFound)?;
+    let cookie = preference_cookie(LANG_COOKIE, locale.tag(), state.config().cookie_secure);
+    Ok(redirect_with_cookie(query.next.as_deref(), &cookie))
+}
+
+async fn set_elder(
+    State(state): State<AppState>,
+    Path(mode): Path<String>,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let value = match mode.as_str() {
+        "on" => "1",
+        "off" => "0",
+        _ => return Err(AppError::NotFound),
+    };
+    let cookie = preference_cookie(ELDER_COOKIE, value, state.config().cookie_secure);
+    Ok(redirect_with_cookie(query.next.as_deref(), &cookie))
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+        ],
+        APP_CSS,
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(crate) struct ErrorPage {
+    pub page: PageCtx,
+    pub status: u16,
+    pub title_key: &'static str,
+    pub body_key: &'static str,
+    pub request_id: String,
+    pub detail: Option<(String, String)>,
+}

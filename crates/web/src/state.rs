@@ -1,0 +1,78 @@
+//! Shared application state: what every handler may use. Built once by the server (or a test) and
+//! cloned cheaply into each request.
+
+use std::sync::Arc;
+
+use yiwang_db::Db;
+use yiwang_kernel::{SharedClock, WorkCalendar};
+
+use crate::metrics::Metrics;
+
+/// Web settings taken from the server configuration.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The region this platform instance serves (six digits, e.g. 340100 for 合肥市).
+    pub region_code: String,
+    /// Mark cookies `Secure` and send HSTS: set when the platform is served over TLS.
+    pub cookie_secure: bool,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            region_code: "340100".to_owned(),
+            cookie_secure: false,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    clock: SharedClock,
+    calendar: Arc<WorkCalendar>,
+    config: WebConfig,
+    metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(db: Db, clock: SharedClock, calendar: Arc<WorkCalendar>, config: WebConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                calendar,
+                config,
+                metrics: Metrics::default(),
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    pub fn calendar(&self) -> &WorkCalendar {
+        &self.inner.calendar
+    }
+
+    pub fn config(&self) -> &WebConfig {
+        &self.inner.config
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+}
