@@ -107,7 +107,7 @@ pub struct Job {
 }
 
 /// The state of a stored job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Pending,

@@ -11,7 +11,7 @@ use yiwang_db::audit::{self, AuditEvent};
 use yiwang_db::jobs::{self, Backoff, JobQueue, JobStatus, NewJob, Worker};
 use yiwang_db::testing::{self, TestDb};
 use yiwang_db::{ConnectionTrait, Db, db_test, migrate, stmt};
-use yiwang_kernel::{SharedClock, SystemClock, TestClock};
+use yiwang_kernel::{Clock, SharedClock, SystemClock, TestClock};
 
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 2, 13, 1, 0, 0).unwrap()
