@@ -151,7 +151,7 @@ impl Default for Backoff {
     fn default() -> Self {
         Self {
             base: Duration::from_secs(5),
-            max: Duration::from_secs(3600),
+            max: Duration::from_hours(1),
         }
     }
 }
@@ -190,7 +190,7 @@ impl JobQueue {
             db,
             clock,
             worker_id: worker_id.into(),
-            lease: Duration::from_secs(300),
+            lease: Duration::from_mins(5),
             backoff: Backoff::default(),
         }
     }
@@ -507,12 +507,12 @@ mod tests {
     fn backoff_doubles_and_caps() {
         let b = Backoff {
             base: Duration::from_secs(5),
-            max: Duration::from_secs(60),
+            max: Duration::from_mins(1),
         };
         assert_eq!(b.delay(1), Duration::from_secs(5));
         assert_eq!(b.delay(2), Duration::from_secs(10));
         assert_eq!(b.delay(3), Duration::from_secs(20));
-        assert_eq!(b.delay(5), Duration::from_secs(60));
-        assert_eq!(b.delay(60), Duration::from_secs(60));
+        assert_eq!(b.delay(5), Duration::from_mins(1));
+        assert_eq!(b.delay(60), Duration::from_mins(1));
     }
 }

@@ -83,6 +83,10 @@ pub fn postgres_admin_url() -> Option<String> {
 }
 
 /// A fresh, empty PostgreSQL database (not migrated), or `None` when PostgreSQL is not configured.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "names stale test databases by wall-clock age"
+)]
 pub async fn postgres_empty() -> Result<Option<TestDb>, DbError> {
     let Some(admin_url) = postgres_admin_url() else {
         return Ok(None);
@@ -177,6 +181,10 @@ pub async fn postgres() -> Option<TestDb> {
     }
 }
 
+#[expect(
+    clippy::disallowed_methods,
+    reason = "test set-up records a real migration time"
+)]
 async fn migrate(db: &Db) {
     let now = chrono::DateTime::<chrono::Utc>::from(SystemTime::now());
     crate::migrate::run(db, now)

@@ -199,7 +199,7 @@ async fn failures_retry_with_backoff_then_are_kept(t: &TestDb) {
     .unwrap();
     let queue = JobQueue::new(t.db.clone(), shared, "w1").with_backoff(Backoff {
         base: Duration::from_secs(10),
-        max: Duration::from_secs(3600),
+        max: Duration::from_hours(1),
     });
     let mut worker = Worker::new(queue);
     worker.register("notify.email", |_job| async {
@@ -274,10 +274,10 @@ async fn expired_leases_are_taken_over(t: &TestDb) {
     jobs::enqueue(t.db.conn(), t0(), &NewJob::new("index.update", json!({})))
         .await
         .unwrap();
-    let dead = JobQueue::new(t.db.clone(), shared.clone(), "dead-node")
-        .with_lease(Duration::from_secs(60));
+    let dead =
+        JobQueue::new(t.db.clone(), shared.clone(), "dead-node").with_lease(Duration::from_mins(1));
     let alive =
-        JobQueue::new(t.db.clone(), shared, "alive-node").with_lease(Duration::from_secs(60));
+        JobQueue::new(t.db.clone(), shared, "alive-node").with_lease(Duration::from_mins(1));
     let taken = dead.claim(1).await.unwrap();
     assert_eq!(taken.len(), 1);
     assert!(alive.claim(1).await.unwrap().is_empty(), "lease still held");

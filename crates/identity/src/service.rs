@@ -87,7 +87,7 @@ pub fn parse_org(data: &OrgData) -> Result<ParsedOrg, IdentityError> {
         });
     }
     let mut departments = Vec::with_capacity(data.departments.len());
-    let mut seen_codes = HashMap::new();
+    let mut seen_codes = std::collections::HashSet::new();
     for raw in &data.departments {
         let entry = format!("department {} ({})", raw.code, raw.name);
         let region_code =
@@ -112,7 +112,7 @@ pub fn parse_org(data: &OrgData) -> Result<ParsedOrg, IdentityError> {
                 "the code must be lowercase letters, digits and '-'".to_owned(),
             ));
         }
-        if seen_codes.insert(raw.code.clone(), ()).is_some() {
+        if !seen_codes.insert(raw.code.clone()) {
             return Err(invalid(&entry, "the code is listed twice".to_owned()));
         }
         departments.push(NewDepartment {
@@ -209,11 +209,11 @@ pub async fn region(db: &Db, code: &str) -> Result<Option<Region>, IdentityError
 pub async fn region_path(db: &Db, code: &str) -> Result<Vec<Region>, IdentityError> {
     let mut path = Vec::new();
     let mut next = Some(code.to_owned());
-    while let Some(code) = next {
+    while let Some(code) = next.take() {
         let Some(region) = repo::region_by_code(db.conn(), &code).await? else {
             break;
         };
-        next = region.parent_code.clone();
+        next.clone_from(&region.parent_code);
         path.push(region);
         if path.len() > 8 {
             break;

@@ -662,7 +662,6 @@ impl TimeLimit {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use chrono::TimeZone;

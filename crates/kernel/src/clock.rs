@@ -30,6 +30,10 @@ impl SystemClock {
 }
 
 impl Clock for SystemClock {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place the system clock is read"
+    )]
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
@@ -120,7 +124,6 @@ const LAST_SECOND: NaiveTime = match NaiveTime::from_hms_opt(23, 59, 59) {
 };
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use chrono::TimeZone;

@@ -103,7 +103,6 @@ pub fn new_public_id(rng: &mut impl CryptoRng) -> String {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use rand::SeedableRng;

@@ -169,7 +169,6 @@ impl<T: Serialize> Serialize for Page<T> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

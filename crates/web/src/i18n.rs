@@ -63,15 +63,16 @@ impl Locale {
 
     /// Choose from an `Accept-Language` header by quality value; `None` when nothing matches.
     pub fn negotiate(header: &str) -> Option<Self> {
-        let mut best: Option<(f32, usize, Locale)> = None;
+        // Quality in thousandths (q has at most three decimals), so comparison is exact.
+        let mut best: Option<(u16, usize, Locale)> = None;
         for (position, item) in header.split(',').enumerate() {
             let mut pieces = item.split(';');
             let range = pieces.next().unwrap_or_default();
             let quality = pieces
                 .find_map(|p| p.trim().strip_prefix("q="))
                 .and_then(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
-            if quality <= 0.0 {
+                .map_or(1000, |q| (q.clamp(0.0, 1.0) * 1000.0).round() as u16);
+            if quality == 0 {
                 continue;
             }
             let Some(locale) = Locale::from_range(range) else {

@@ -67,7 +67,7 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
                 .layer(CatchPanicLayer::custom(middleware::panic_response))
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    Duration::from_secs(60),
+                    Duration::from_mins(1),
                 ))
                 .layer(RequestBodyLimitLayer::new(max_body)),
         )

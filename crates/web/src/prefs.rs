@@ -1,6 +1,8 @@
 //! The visitor's display preferences: language and elder mode. The language is the visitor's choice
 //! (a cookie set by the switcher), else the best match in `Accept-Language`, else zh-CN.
 
+use std::fmt::Write as _;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 use axum::http::request::Parts;
@@ -86,7 +88,7 @@ pub fn encode_component(text: &str) -> String {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out

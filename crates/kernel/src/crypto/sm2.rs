@@ -126,7 +126,6 @@ pub fn sm2_verify_with_id(
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use crate::error::ErrorCode;

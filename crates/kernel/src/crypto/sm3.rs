@@ -42,7 +42,6 @@ pub fn hmac_sm3(key: &[u8], data: &[u8]) -> [u8; 32] {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

@@ -120,7 +120,6 @@ impl fmt::Debug for Sm4Key {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use crate::error::ErrorCode;

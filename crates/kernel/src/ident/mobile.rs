@@ -59,7 +59,6 @@ impl fmt::Debug for Mobile {
 string_ident!(Mobile);
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use proptest::prelude::*;

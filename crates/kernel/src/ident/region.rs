@@ -134,7 +134,6 @@ impl fmt::Debug for DivisionCode {
 string_ident!(DivisionCode);
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

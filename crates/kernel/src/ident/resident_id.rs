@@ -144,7 +144,6 @@ impl fmt::Debug for ResidentId {
 string_ident!(ResidentId);
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use proptest::prelude::*;

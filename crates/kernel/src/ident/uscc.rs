@@ -111,7 +111,6 @@ impl fmt::Debug for Uscc {
 string_ident!(Uscc);
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use proptest::prelude::*;
