@@ -133,7 +133,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging(config.log_format);
             let db = open_database(&config, &clock).await?;
             let listener = bind(&config).await?;
-            tracing::info!(addr = %config.addr, backend = db.backend().name(), "Yiwang is serving");
+            let local = listener.local_addr()?;
+            tracing::info!(addr = %local, backend = db.backend().name(), "Yiwang is serving");
+            println!("Yiwang is serving on http://{local}/");
             serve(&config, db, clock, listener, shutdown_signal()).await?;
         }
         Command::Migrate => {

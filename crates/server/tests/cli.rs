@@ -1,0 +1,230 @@
+//! The `yiwang` binary: subcommands run as a person would run them, and the demo data.
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use yiwang_db::testing::TestDb;
+use yiwang_db::{ConnectionTrait, db_test, stmt};
+use yiwang_kernel::{SharedClock, SystemClock};
+
+const BIN: &str = env!("CARGO_BIN_EXE_yiwang");
+
+/// Run `yiwang` with only the given environment (plus PATH), never the developer's YIWANG_* settings.
+fn yiwang(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("yiwang runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn calendar_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--data-dir", d, "calendar"];
+        all.extend_from_slice(args);
+        yiwang(&all, &[])
+    };
+    assert_eq!(stdout(&run(&["is-working-day", "2026-02-14"])).trim(), "true", "调休 Saturday");
+    assert_eq!(stdout(&run(&["is-working-day", "2026-02-16"])).trim(), "false", "Spring Festival");
+    assert_eq!(stdout(&run(&["is-working-day", "2026-02-24"])).trim(), "true");
+    assert_eq!(stdout(&run(&["add-working-days", "2026-02-13", "1"])).trim(), "2026-02-14");
+    assert_eq!(stdout(&run(&["add-working-days", "2026-02-14", "1"])).trim(), "2026-02-24");
+    assert_eq!(stdout(&run(&["add-working-days", "2025-09-30", "1"])).trim(), "2025-10-09");
+    assert_eq!(stdout(&run(&["add-working-days", "2026-02-10", "20"])).trim(), "2026-03-16");
+
+    let bad = run(&["is-working-day", "2026-02-30"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("is not a date in the form YYYY-MM-DD"), "{}", stderr(&bad));
+
+    // An administrator adds 2027 without a release.
+    assert_eq!(stdout(&run(&["is-working-day", "2027-02-08"])).trim(), "true", "unknown year: Monday–Friday");
+    let calendar_dir = dir.path().join("calendar");
+    std::fs::create_dir_all(&calendar_dir).unwrap();
+    std::fs::write(
+        calendar_dir.join("2027.toml"),
+        "year = 2027\nsource = \"test notice\"\nworkdays = []\n\n[[holiday]]\nname = \"春节\"\nfrom = 2027-02-06\nto = 2027-02-12\n",
+    )
+    .unwrap();
+    assert_eq!(stdout(&run(&["is-working-day", "2027-02-08"])).trim(), "false");
+    assert!(stdout(&run(&["years"])).contains("2027"));
+
+    std::fs::write(calendar_dir.join("2028.toml"), "year = 2028\nsource = \"x\"\nworkdays = [2027-01-01]\n").unwrap();
+    let broken = run(&["years"]);
+    assert!(!broken.status.success(), "a bad calendar file is refused");
+    assert!(stderr(&broken).contains("2028.toml"), "{}", stderr(&broken));
+}
+
+#[test]
+fn config_is_layered_and_hides_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("yiwang.toml");
+    std::fs::write(&file, "region_code = \"150603\"\naddr = \"0.0.0.0:9090\"\n").unwrap();
+    let output = yiwang(
+        &["--config", file.to_str().unwrap(), "config"],
+        &[
+            ("YIWANG_DATABASE_URL", "postgres://yiwang:hunter2@db.internal/yiwang"),
+            ("YIWANG_PII_KEY", "0123456789abcdeffedcba9876543210"),
+            ("YIWANG_ADDR", "127.0.0.1:7000"),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("region_code = \"150603\""), "from the file: {text}");
+    assert!(text.contains("addr = \"127.0.0.1:7000\""), "env beats the file: {text}");
+    assert!(text.contains("postgres://yiwang:***@db.internal/yiwang"));
+    for secret in ["hunter2", "0123456789abcdef"] {
+        assert!(!text.contains(secret) && !stderr(&output).contains(secret), "{secret} printed");
+    }
+    let bad = yiwang(&["config"], &[("YIWANG_REGION_CODE", "99")]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("region_code"));
+}
+
+/// `migrate`, `audit verify` on an intact and on a tampered chain, against each backend.
+async fn migrate_and_audit_verify(t: &TestDb) {
+    let url = t.url.clone();
+    let env = [("YIWANG_DATABASE_URL", url.as_str())];
+    let migrated = yiwang(&["migrate"], &env);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    assert!(stdout(&migrated).contains("database is up to date (0 applied now, 2 before)"), "{}", stdout(&migrated));
+
+    let clock: SharedClock = Arc::new(SystemClock);
+    yiwang_server::demo::load(&t.db, &clock).await.unwrap();
+    let intact = yiwang(&["audit", "verify"], &env);
+    assert!(intact.status.success(), "{}", stdout(&intact));
+    let departments = count(&t.db, "SELECT COUNT(*) FROM departments").await;
+    assert_eq!(stdout(&intact).trim(), format!("audit chain intact: {departments} entries checked"));
+
+    let drop_trigger = match t.db.backend() {
+        yiwang_db::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+        yiwang_db::Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log",
+    };
+    t.db.conn().execute_unprepared(drop_trigger).await.unwrap();
+    t.db.conn().execute_unprepared("UPDATE audit_log SET actor = 'staff:999' WHERE seq = 5").await.unwrap();
+    let broken = yiwang(&["audit", "verify"], &env);
+    assert!(!broken.status.success(), "tampering makes the command fail");
+    assert!(stdout(&broken).contains("audit chain BROKEN at entry 5"), "{}", stdout(&broken));
+    assert!(stdout(&broken).contains("4 entries before it are intact"));
+}
+db_test!(migrate_and_audit_verify);
+
+async fn count(db: &yiwang_db::Db, sql: &str) -> i64 {
+    let row = db.conn().query_one_raw(stmt(db.conn(), sql, [])).await.unwrap().unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+/// Loading the demo twice gives the same data; the data is the real organisation.
+async fn demo_data_is_idempotent_and_real(t: &TestDb) {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let first = yiwang_server::demo::load(&t.db, &clock).await.unwrap();
+    assert!(first.departments_created >= 20);
+    let snapshot = |db: yiwang_db::Db| async move {
+        let mut numbers = Vec::new();
+        for sql in [
+            "SELECT COUNT(*) FROM regions",
+            "SELECT COUNT(*) FROM departments",
+            "SELECT COUNT(*) FROM audit_log",
+            "SELECT COUNT(*) FROM jobs",
+        ] {
+            numbers.push(count(&db, sql).await);
+        }
+        numbers
+    };
+    let before = snapshot(t.db.clone()).await;
+    let second = yiwang_server::demo::load(&t.db, &clock).await.unwrap();
+    assert_eq!(second.regions_changed, 0);
+    assert_eq!(second.departments_created + second.departments_updated, 0);
+    assert_eq!(snapshot(t.db.clone()).await, before, "a second load changes nothing");
+
+    use yiwang_identity::service::{region_children, departments};
+    let hefei = region_children(&t.db, Some("340100")).await.unwrap();
+    assert_eq!(hefei.len(), 9, "合肥市's districts, counties and county-level city");
+    assert!(hefei.iter().any(|r| r.name == "蜀山区" && r.code == "340104"));
+    let kangbashi = region_children(&t.db, Some("150603")).await.unwrap();
+    let streets: Vec<&str> = kangbashi.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(streets, ["哈巴格希街道", "青春山街道", "滨河街道", "康新街道"]);
+    let mut communities = 0;
+    for street in &kangbashi {
+        communities += region_children(&t.db, Some(&street.code)).await.unwrap().len();
+    }
+    assert!(communities >= 15, "康巴什区 has {communities} communities");
+    let hefei_departments = departments(&t.db, "3401").await.unwrap();
+    for name in ["合肥市发展和改革委员会", "合肥市公安局", "合肥市市场监督管理局", "国家税务总局合肥市税务局", "合肥市自然资源和规划局"] {
+        assert!(hefei_departments.iter().any(|d| d.name == name), "missing {name}");
+    }
+    assert!(hefei_departments.len() >= 14);
+}
+db_test!(demo_data_is_idempotent_and_real);
+
+#[test]
+fn demo_command_prints_its_result_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let first = yiwang(&["demo", "--data-dir", d, "--no-serve"], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).contains("departments created"));
+    assert!(Path::new(d).join("yiwang.db").exists(), "SQLite file in the data directory");
+    let second = yiwang(&["demo", "--data-dir", d, "--no-serve"], &[]);
+    assert!(stdout(&second).contains("0 regions changed, 0 departments created, 0 updated"), "{}", stdout(&second));
+}
+
+async fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+/// `yiwang serve` answers, and stops cleanly (exit 0) on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["--data-dir", dir.path().to_str().unwrap(), "serve", "--addr", "127.0.0.1:0"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
+    let addr = line
+        .strip_prefix("Yiwang is serving on http://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let health = http_get(&addr, "/healthz").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let home = http_get(&addr, "/").await;
+    assert!(home.starts_with("HTTP/1.1 200") && home.contains("一网通办政务服务平台"));
+
+    let pid = child.id().unwrap().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("stops in time").unwrap();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
+    assert!(err.contains("shutdown requested"), "{err}");
+}
