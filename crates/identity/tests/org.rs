@@ -11,7 +11,12 @@ use yiwang_identity::service::{self, parse_org};
 use yiwang_kernel::{SharedClock, TestClock, Uscc};
 
 fn region(code: &str, name: &str, level: &str, parent: Option<&str>) -> RawRegion {
-    RawRegion { code: code.into(), name: name.into(), level: level.into(), parent: parent.map(Into::into) }
+    RawRegion {
+        code: code.into(),
+        name: name.into(),
+        level: level.into(),
+        parent: parent.map(Into::into),
+    }
 }
 
 fn dept(code: &str, name: &str, region: &str) -> RawDepartment {
@@ -20,7 +25,10 @@ fn dept(code: &str, name: &str, region: &str) -> RawDepartment {
         name: name.into(),
         short_name: name.into(),
         region: region.into(),
-        uscc: Uscc::complete(&format!("11{region}MB0000001")).unwrap().as_str().into(),
+        uscc: Uscc::complete(&format!("11{region}MB0000001"))
+            .unwrap()
+            .as_str()
+            .into(),
         kind: "government".into(),
         former_names: vec![],
         phone: "12345".into(),
@@ -35,7 +43,12 @@ fn base() -> OrgData {
             region("340100", "合肥市", "city", Some("340000")),
             region("340104", "蜀山区", "district", Some("340100")),
             region("340104001000", "三里庵街道", "street", Some("340104")),
-            region("340104001001", "梅山路社区", "community", Some("340104001000")),
+            region(
+                "340104001001",
+                "梅山路社区",
+                "community",
+                Some("340104001000"),
+            ),
         ],
         departments: vec![dept("hf-mzj", "合肥市民政局", "340100")],
     }
@@ -56,7 +69,10 @@ fn valid_data_parses() {
 fn every_problem_names_its_entry() {
     let mut data = base();
     data.regions[2].level = "county".into();
-    assert_eq!(error_of(&data), "invalid organisation data at region 340104 (蜀山区): unknown level \"county\"");
+    assert_eq!(
+        error_of(&data),
+        "invalid organisation data at region 340104 (蜀山区): unknown level \"county\""
+    );
 
     let mut data = base();
     data.regions[3].code = "340104001".into();
@@ -71,12 +87,23 @@ fn every_problem_names_its_entry() {
     assert!(error_of(&data).contains("parent 340100 is a city, expected a district"));
 
     let mut data = base();
-    data.regions.push(region("340104002000", "稻香村街道", "street", Some("340104")));
-    data.regions.push(region("340104001002", "绩溪路社区", "community", Some("340104002000")));
+    data.regions.push(region(
+        "340104002000",
+        "稻香村街道",
+        "street",
+        Some("340104"),
+    ));
+    data.regions.push(region(
+        "340104001002",
+        "绩溪路社区",
+        "community",
+        Some("340104002000"),
+    ));
     assert!(error_of(&data).contains("must start with its street's code 340104002"));
 
     let mut data = base();
-    data.regions.push(region("340100", "合肥市", "city", Some("340000")));
+    data.regions
+        .push(region("340100", "合肥市", "city", Some("340000")));
     assert!(error_of(&data).contains("listed twice"));
 
     let mut data = base();
@@ -84,7 +111,10 @@ fn every_problem_names_its_entry() {
     bad.replace_range(17..18, if bad.ends_with('0') { "1" } else { "0" });
     data.departments[0].uscc = bad;
     let text = error_of(&data);
-    assert!(text.starts_with("invalid organisation data at department hf-mzj (合肥市民政局): USCC:"), "{text}");
+    assert!(
+        text.starts_with("invalid organisation data at department hf-mzj (合肥市民政局): USCC:"),
+        "{text}"
+    );
 
     let mut data = base();
     data.departments[0].region = "340111".into();
@@ -108,26 +138,52 @@ fn clock() -> (TestClock, SharedClock) {
 async fn loading_is_idempotent_and_audited(t: &TestDb) {
     let (_, shared) = clock();
     let parsed = parse_org(&base()).unwrap();
-    let first = service::load_org(&t.db, &shared, &parsed, "system:test").await.unwrap();
+    let first = service::load_org(&t.db, &shared, &parsed, "system:test")
+        .await
+        .unwrap();
     assert_eq!(first.regions_changed, 5);
     assert_eq!(first.departments_created, 1);
-    let second = service::load_org(&t.db, &shared, &parsed, "system:test").await.unwrap();
+    let second = service::load_org(&t.db, &shared, &parsed, "system:test")
+        .await
+        .unwrap();
     assert_eq!(second.regions_changed, 0);
     assert_eq!(second.departments_unchanged, 1);
-    assert_eq!(audit::verify(&t.db).await.unwrap().checked, 1, "an unchanged load writes no audit entry");
+    assert_eq!(
+        audit::verify(&t.db).await.unwrap().checked,
+        1,
+        "an unchanged load writes no audit entry"
+    );
 
     let mut changed = base();
     changed.departments[0].phone = "0551-12345".into();
     let parsed = parse_org(&changed).unwrap();
-    let third = service::load_org(&t.db, &shared, &parsed, "system:test").await.unwrap();
+    let third = service::load_org(&t.db, &shared, &parsed, "system:test")
+        .await
+        .unwrap();
     assert_eq!(third.departments_updated, 1);
-    let history = audit::for_resource(t.db.conn(), "department:hf-mzj", 10).await.unwrap();
-    assert_eq!(history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["department.update", "department.create"]);
-    assert_eq!(service::department(&t.db, "hf-mzj").await.unwrap().phone, "0551-12345");
+    let history = audit::for_resource(t.db.conn(), "department:hf-mzj", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        ["department.update", "department.create"]
+    );
+    assert_eq!(
+        service::department(&t.db, "hf-mzj").await.unwrap().phone,
+        "0551-12345"
+    );
 
     let path = service::region_path(&t.db, "340104001001").await.unwrap();
-    assert_eq!(path.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["安徽省", "合肥市", "蜀山区", "三里庵街道", "梅山路社区"]);
-    let children = service::region_children(&t.db, Some("340104")).await.unwrap();
+    assert_eq!(
+        path.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["安徽省", "合肥市", "蜀山区", "三里庵街道", "梅山路社区"]
+    );
+    let children = service::region_children(&t.db, Some("340104"))
+        .await
+        .unwrap();
     assert_eq!(children.len(), 1);
     let found = service::search_org(&t.db, "梅山", 10).await.unwrap();
     assert_eq!(found.regions.len(), 1);

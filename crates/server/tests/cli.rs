@@ -16,7 +16,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_yiwang");
 /// Run `yiwang` with only the given environment (plus PATH), never the developer's YIWANG_* settings.
 fn yiwang(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(BIN);
-    command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in env {
         command.env(k, v);
     }
@@ -40,20 +43,51 @@ fn calendar_commands() {
         all.extend_from_slice(args);
         yiwang(&all, &[])
     };
-    assert_eq!(stdout(&run(&["is-working-day", "2026-02-14"])).trim(), "true", "调休 Saturday");
-    assert_eq!(stdout(&run(&["is-working-day", "2026-02-16"])).trim(), "false", "Spring Festival");
-    assert_eq!(stdout(&run(&["is-working-day", "2026-02-24"])).trim(), "true");
-    assert_eq!(stdout(&run(&["add-working-days", "2026-02-13", "1"])).trim(), "2026-02-14");
-    assert_eq!(stdout(&run(&["add-working-days", "2026-02-14", "1"])).trim(), "2026-02-24");
-    assert_eq!(stdout(&run(&["add-working-days", "2025-09-30", "1"])).trim(), "2025-10-09");
-    assert_eq!(stdout(&run(&["add-working-days", "2026-02-10", "20"])).trim(), "2026-03-16");
+    assert_eq!(
+        stdout(&run(&["is-working-day", "2026-02-14"])).trim(),
+        "true",
+        "调休 Saturday"
+    );
+    assert_eq!(
+        stdout(&run(&["is-working-day", "2026-02-16"])).trim(),
+        "false",
+        "Spring Festival"
+    );
+    assert_eq!(
+        stdout(&run(&["is-working-day", "2026-02-24"])).trim(),
+        "true"
+    );
+    assert_eq!(
+        stdout(&run(&["add-working-days", "2026-02-13", "1"])).trim(),
+        "2026-02-14"
+    );
+    assert_eq!(
+        stdout(&run(&["add-working-days", "2026-02-14", "1"])).trim(),
+        "2026-02-24"
+    );
+    assert_eq!(
+        stdout(&run(&["add-working-days", "2025-09-30", "1"])).trim(),
+        "2025-10-09"
+    );
+    assert_eq!(
+        stdout(&run(&["add-working-days", "2026-02-10", "20"])).trim(),
+        "2026-03-16"
+    );
 
     let bad = run(&["is-working-day", "2026-02-30"]);
     assert!(!bad.status.success());
-    assert!(stderr(&bad).contains("is not a date in the form YYYY-MM-DD"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("is not a date in the form YYYY-MM-DD"),
+        "{}",
+        stderr(&bad)
+    );
 
     // An administrator adds 2027 without a release.
-    assert_eq!(stdout(&run(&["is-working-day", "2027-02-08"])).trim(), "true", "unknown year: Monday–Friday");
+    assert_eq!(
+        stdout(&run(&["is-working-day", "2027-02-08"])).trim(),
+        "true",
+        "unknown year: Monday–Friday"
+    );
     let calendar_dir = dir.path().join("calendar");
     std::fs::create_dir_all(&calendar_dir).unwrap();
     std::fs::write(
@@ -61,10 +95,17 @@ fn calendar_commands() {
         "year = 2027\nsource = \"test notice\"\nworkdays = []\n\n[[holiday]]\nname = \"春节\"\nfrom = 2027-02-06\nto = 2027-02-12\n",
     )
     .unwrap();
-    assert_eq!(stdout(&run(&["is-working-day", "2027-02-08"])).trim(), "false");
+    assert_eq!(
+        stdout(&run(&["is-working-day", "2027-02-08"])).trim(),
+        "false"
+    );
     assert!(stdout(&run(&["years"])).contains("2027"));
 
-    std::fs::write(calendar_dir.join("2028.toml"), "year = 2028\nsource = \"x\"\nworkdays = [2027-01-01]\n").unwrap();
+    std::fs::write(
+        calendar_dir.join("2028.toml"),
+        "year = 2028\nsource = \"x\"\nworkdays = [2027-01-01]\n",
+    )
+    .unwrap();
     let broken = run(&["years"]);
     assert!(!broken.status.success(), "a bad calendar file is refused");
     assert!(stderr(&broken).contains("2028.toml"), "{}", stderr(&broken));
@@ -78,18 +119,30 @@ fn config_is_layered_and_hides_secrets() {
     let output = yiwang(
         &["--config", file.to_str().unwrap(), "config"],
         &[
-            ("YIWANG_DATABASE_URL", "postgres://yiwang:hunter2@db.internal/yiwang"),
+            (
+                "YIWANG_DATABASE_URL",
+                "postgres://yiwang:hunter2@db.internal/yiwang",
+            ),
             ("YIWANG_PII_KEY", "0123456789abcdeffedcba9876543210"),
             ("YIWANG_ADDR", "127.0.0.1:7000"),
         ],
     );
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("region_code = \"150603\""), "from the file: {text}");
-    assert!(text.contains("addr = \"127.0.0.1:7000\""), "env beats the file: {text}");
+    assert!(
+        text.contains("region_code = \"150603\""),
+        "from the file: {text}"
+    );
+    assert!(
+        text.contains("addr = \"127.0.0.1:7000\""),
+        "env beats the file: {text}"
+    );
     assert!(text.contains("postgres://yiwang:***@db.internal/yiwang"));
     for secret in ["hunter2", "0123456789abcdef"] {
-        assert!(!text.contains(secret) && !stderr(&output).contains(secret), "{secret} printed");
+        assert!(
+            !text.contains(secret) && !stderr(&output).contains(secret),
+            "{secret} printed"
+        );
     }
     let bad = yiwang(&["config"], &[("YIWANG_REGION_CODE", "99")]);
     assert!(!bad.status.success());
@@ -102,30 +155,49 @@ async fn migrate_and_audit_verify(t: &TestDb) {
     let env = [("YIWANG_DATABASE_URL", url.as_str())];
     let migrated = yiwang(&["migrate"], &env);
     assert!(migrated.status.success(), "{}", stderr(&migrated));
-    assert!(stdout(&migrated).contains("database is up to date (0 applied now, 2 before)"), "{}", stdout(&migrated));
+    assert!(
+        stdout(&migrated).contains("database is up to date (0 applied now, 2 before)"),
+        "{}",
+        stdout(&migrated)
+    );
 
     let clock: SharedClock = Arc::new(SystemClock);
     yiwang_server::demo::load(&t.db, &clock).await.unwrap();
     let intact = yiwang(&["audit", "verify"], &env);
     assert!(intact.status.success(), "{}", stdout(&intact));
     let departments = count(&t.db, "SELECT COUNT(*) FROM departments").await;
-    assert_eq!(stdout(&intact).trim(), format!("audit chain intact: {departments} entries checked"));
+    assert_eq!(
+        stdout(&intact).trim(),
+        format!("audit chain intact: {departments} entries checked")
+    );
 
     let drop_trigger = match t.db.backend() {
         yiwang_db::Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
         yiwang_db::Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log",
     };
     t.db.conn().execute_unprepared(drop_trigger).await.unwrap();
-    t.db.conn().execute_unprepared("UPDATE audit_log SET actor = 'staff:999' WHERE seq = 5").await.unwrap();
+    t.db.conn()
+        .execute_unprepared("UPDATE audit_log SET actor = 'staff:999' WHERE seq = 5")
+        .await
+        .unwrap();
     let broken = yiwang(&["audit", "verify"], &env);
     assert!(!broken.status.success(), "tampering makes the command fail");
-    assert!(stdout(&broken).contains("audit chain BROKEN at entry 5"), "{}", stdout(&broken));
+    assert!(
+        stdout(&broken).contains("audit chain BROKEN at entry 5"),
+        "{}",
+        stdout(&broken)
+    );
     assert!(stdout(&broken).contains("4 entries before it are intact"));
 }
 db_test!(migrate_and_audit_verify);
 
 async fn count(db: &yiwang_db::Db, sql: &str) -> i64 {
-    let row = db.conn().query_one_raw(stmt(db.conn(), sql, [])).await.unwrap().unwrap();
+    let row = db
+        .conn()
+        .query_one_raw(stmt(db.conn(), sql, []))
+        .await
+        .unwrap()
+        .unwrap();
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
@@ -150,23 +222,50 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
     let second = yiwang_server::demo::load(&t.db, &clock).await.unwrap();
     assert_eq!(second.regions_changed, 0);
     assert_eq!(second.departments_created + second.departments_updated, 0);
-    assert_eq!(snapshot(t.db.clone()).await, before, "a second load changes nothing");
+    assert_eq!(
+        snapshot(t.db.clone()).await,
+        before,
+        "a second load changes nothing"
+    );
 
-    use yiwang_identity::service::{region_children, departments};
+    use yiwang_identity::service::{departments, region_children};
     let hefei = region_children(&t.db, Some("340100")).await.unwrap();
-    assert_eq!(hefei.len(), 9, "合肥市's districts, counties and county-level city");
-    assert!(hefei.iter().any(|r| r.name == "蜀山区" && r.code == "340104"));
+    assert_eq!(
+        hefei.len(),
+        9,
+        "合肥市's districts, counties and county-level city"
+    );
+    assert!(
+        hefei
+            .iter()
+            .any(|r| r.name == "蜀山区" && r.code == "340104")
+    );
     let kangbashi = region_children(&t.db, Some("150603")).await.unwrap();
     let streets: Vec<&str> = kangbashi.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(streets, ["哈巴格希街道", "青春山街道", "滨河街道", "康新街道"]);
+    assert_eq!(
+        streets,
+        ["哈巴格希街道", "青春山街道", "滨河街道", "康新街道"]
+    );
     let mut communities = 0;
     for street in &kangbashi {
-        communities += region_children(&t.db, Some(&street.code)).await.unwrap().len();
+        communities += region_children(&t.db, Some(&street.code))
+            .await
+            .unwrap()
+            .len();
     }
     assert!(communities >= 15, "康巴什区 has {communities} communities");
     let hefei_departments = departments(&t.db, "3401").await.unwrap();
-    for name in ["合肥市发展和改革委员会", "合肥市公安局", "合肥市市场监督管理局", "国家税务总局合肥市税务局", "合肥市自然资源和规划局"] {
-        assert!(hefei_departments.iter().any(|d| d.name == name), "missing {name}");
+    for name in [
+        "合肥市发展和改革委员会",
+        "合肥市公安局",
+        "合肥市市场监督管理局",
+        "国家税务总局合肥市税务局",
+        "合肥市自然资源和规划局",
+    ] {
+        assert!(
+            hefei_departments.iter().any(|d| d.name == name),
+            "missing {name}"
+        );
     }
     assert!(hefei_departments.len() >= 14);
 }
@@ -179,15 +278,24 @@ fn demo_command_prints_its_result_and_is_repeatable() {
     let first = yiwang(&["demo", "--data-dir", d, "--no-serve"], &[]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(stdout(&first).contains("departments created"));
-    assert!(Path::new(d).join("yiwang.db").exists(), "SQLite file in the data directory");
+    assert!(
+        Path::new(d).join("yiwang.db").exists(),
+        "SQLite file in the data directory"
+    );
     let second = yiwang(&["demo", "--data-dir", d, "--no-serve"], &[]);
-    assert!(stdout(&second).contains("0 regions changed, 0 departments created, 0 updated"), "{}", stdout(&second));
+    assert!(
+        stdout(&second).contains("0 regions changed, 0 departments created, 0 updated"),
+        "{}",
+        stdout(&second)
+    );
 }
 
 async fn http_get(addr: &str, path: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .await
         .unwrap();
     let mut response = String::new();
@@ -200,7 +308,13 @@ async fn http_get(addr: &str, path: &str) -> String {
 async fn serve_answers_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = tokio::process::Command::new(BIN)
-        .args(["--data-dir", dir.path().to_str().unwrap(), "serve", "--addr", "127.0.0.1:0"])
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .stdout(Stdio::piped())
@@ -209,7 +323,11 @@ async fn serve_answers_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let addr = line
         .strip_prefix("Yiwang is serving on http://")
         .and_then(|rest| rest.strip_suffix('/'))
@@ -221,10 +339,25 @@ async fn serve_answers_and_stops_on_sigterm() {
     assert!(home.starts_with("HTTP/1.1 200") && home.contains("一网通办政务服务平台"));
 
     let pid = child.id().unwrap().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("stops in time").unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("stops in time")
+        .unwrap();
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .await
+        .unwrap();
     assert!(err.contains("shutdown requested"), "{err}");
 }
