@@ -5,7 +5,7 @@
 //! the `audit_head` row also catches entries cut off the end.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::Serialize;
 
 use crate::{Db, DbError, parse_ts, stmt, ts};
@@ -78,10 +78,11 @@ pub fn entry_hash(prev_hash: &str, seq: i64, at: &str, fields: [&str; 5]) -> Str
     yiwang_kernel::crypto::sm3_hex(input.as_bytes())
 }
 
-/// Append an entry in the caller's transaction.
+/// Append an entry in the caller's transaction. It takes a transaction, not a pool: the head update and
+/// the insert must commit together, and the head's lock must be held until the caller's change commits.
 #[tracing::instrument(skip_all, err, fields(action = %event.action))]
-pub async fn append<C: ConnectionTrait>(
-    conn: &C,
+pub async fn append(
+    conn: &DatabaseTransaction,
     at: DateTime<Utc>,
     event: &AuditEvent,
 ) -> Result<AuditEntry, DbError> {
@@ -166,6 +167,18 @@ const VERIFY_BATCH: i64 = 1000;
 #[tracing::instrument(skip_all, err)]
 pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
     let conn = db.conn();
+    // Read the head first and check the chain up to it: entries appended while verifying lie beyond
+    // this head and are not mistaken for a mismatch.
+    let head = conn
+        .query_one_raw(stmt(
+            conn,
+            "SELECT seq, hash FROM audit_head WHERE id = 1",
+            [],
+        ))
+        .await?
+        .ok_or_else(|| DbError::Corrupt("audit_head row is missing".to_owned()))?;
+    let head_seq: i64 = head.try_get("", "seq")?;
+    let head_hash: String = head.try_get("", "hash")?;
     let mut expected_prev = GENESIS_HASH.to_owned();
     let mut expected_seq = 1_i64;
     let mut checked = 0_u64;
@@ -178,8 +191,8 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
             .query_all_raw(stmt(
                 conn,
                 "SELECT seq, at, actor, action, resource, source, detail, prev_hash, hash
-                 FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                [expected_seq.into(), VERIFY_BATCH.into()],
+                 FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3",
+                [expected_seq.into(), head_seq.into(), VERIFY_BATCH.into()],
             ))
             .await?;
         let batch_len = rows.len();
@@ -230,16 +243,6 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
             break;
         }
     }
-    let head = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT seq, hash FROM audit_head WHERE id = 1",
-            [],
-        ))
-        .await?
-        .ok_or_else(|| DbError::Corrupt("audit_head row is missing".to_owned()))?;
-    let head_seq: i64 = head.try_get("", "seq")?;
-    let head_hash: String = head.try_get("", "hash")?;
     if head_seq != expected_seq - 1 || head_hash != expected_prev {
         return Ok(broken(
             expected_seq,

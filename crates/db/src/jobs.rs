@@ -10,11 +10,13 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt as _;
 use sea_orm::{ConnectionTrait, Value};
 use serde::Serialize;
 use yiwang_kernel::SharedClock;
@@ -211,27 +213,43 @@ impl JobQueue {
         &self.worker_id
     }
 
+    fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::days(1))
+    }
+
     /// Claim up to `limit` due jobs (and jobs whose previous lease ran out) for this worker.
     #[tracing::instrument(skip_all, err, fields(worker = %self.worker_id))]
     pub async fn claim(&self, limit: u32) -> Result<Vec<Job>, DbError> {
         let now = self.clock.now();
-        let lease_until =
-            now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
+        // A job whose lease ran out on its last attempt (its worker died, perhaps because of the job
+        // itself) is failed rather than retried forever.
+        self.db
+            .conn()
+            .execute_raw(stmt(
+                self.db.conn(),
+                "UPDATE jobs SET status = 'failed', finished_at = $1, locked_by = NULL, locked_until = NULL,
+                     last_error = 'the worker stopped during the last attempt (its lease expired)'
+                 WHERE status = 'running' AND locked_until < $1 AND attempts >= max_attempts",
+                [ts(now).into()],
+            ))
+            .await?;
         // PostgreSQL: SKIP LOCKED lets concurrent workers take disjoint rows without waiting.
-        // SQLite: one writer at a time, so the single UPDATE statement is already exclusive.
+        // SQLite: one writer at a time, so the statement is already exclusive.
         let lock = match self.db.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        // The due rows are chosen once, in a CTE (one with FOR UPDATE is materialised, never re-run).
         let sql = format!(
-            "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
-             WHERE id IN (
+            "WITH due AS (
                  SELECT id FROM jobs
                  WHERE (status = 'pending' AND run_at <= $3)
-                    OR (status = 'running' AND locked_until < $3)
+                    OR (status = 'running' AND locked_until < $3 AND attempts < max_attempts)
                  ORDER BY run_at, id
                  LIMIT $4 {lock}
              )
+             UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM due)
              RETURNING id, kind, payload, attempts, max_attempts, created_at"
         );
         let rows = self
@@ -242,7 +260,7 @@ impl JobQueue {
                 &sql,
                 [
                     self.worker_id.clone().into(),
-                    ts(lease_until).into(),
+                    ts(self.lease_until(now)).into(),
                     ts(now).into(),
                     i64::from(limit).into(),
                 ],
@@ -269,7 +287,31 @@ impl JobQueue {
         Ok(jobs)
     }
 
-    /// Mark a claimed job done. Returns false when this worker no longer holds the lease.
+    /// Extend this worker's lease on a claimed job just before running it. Returns false when the lease
+    /// was lost (it ran out, and another worker may have taken the job over): the job must not be run.
+    /// The attempt number fences the claim, so a stale holder can never act on a newer claim.
+    pub async fn renew(&self, job: &Job) -> Result<bool, DbError> {
+        let now = self.clock.now();
+        let result = self
+            .db
+            .conn()
+            .execute_raw(stmt(
+                self.db.conn(),
+                "UPDATE jobs SET locked_until = $1
+                 WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4 AND locked_until >= $5",
+                [
+                    ts(self.lease_until(now)).into(),
+                    job.id.into(),
+                    self.worker_id.clone().into(),
+                    i64::from(job.attempts).into(),
+                    ts(now).into(),
+                ],
+            ))
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Mark a claimed job done. Returns false when this worker no longer holds the claim.
     pub async fn complete(&self, job: &Job) -> Result<bool, DbError> {
         let result = self
             .db
@@ -277,35 +319,41 @@ impl JobQueue {
             .execute_raw(stmt(
                 self.db.conn(),
                 "UPDATE jobs SET status = 'done', finished_at = $1, locked_by = NULL, locked_until = NULL, last_error = NULL
-                 WHERE id = $2 AND status = 'running' AND locked_by = $3",
-                [ts(self.clock.now()).into(), job.id.into(), self.worker_id.clone().into()],
+                 WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4",
+                [
+                    ts(self.clock.now()).into(),
+                    job.id.into(),
+                    self.worker_id.clone().into(),
+                    i64::from(job.attempts).into(),
+                ],
             ))
             .await?;
         Ok(result.rows_affected() == 1)
     }
 
     /// Record a failed attempt: retried after a backoff, or kept as `failed` with its error when out of
-    /// attempts. Returns the job's new status.
-    pub async fn fail(&self, job: &Job, error: &str) -> Result<JobStatus, DbError> {
+    /// attempts. Returns the job's new status, or `None` when this worker no longer held the claim.
+    pub async fn fail(&self, job: &Job, error: &str) -> Result<Option<JobStatus>, DbError> {
         let now = self.clock.now();
         let (status, run_at, finished_at): (JobStatus, DateTime<Utc>, Option<String>) =
             if job.attempts >= job.max_attempts {
                 (JobStatus::Failed, now, Some(ts(now)))
             } else {
                 let delay = chrono::Duration::from_std(self.backoff.delay(job.attempts))
-                    .unwrap_or(chrono::Duration::MAX);
+                    .unwrap_or(chrono::Duration::days(1));
                 (JobStatus::Pending, now + delay, None)
             };
         let status_text = match status {
             JobStatus::Failed => "failed",
             _ => "pending",
         };
-        self.db
+        let result = self
+            .db
             .conn()
             .execute_raw(stmt(
                 self.db.conn(),
                 "UPDATE jobs SET status = $1, run_at = $2, finished_at = $3, last_error = $4, locked_by = NULL, locked_until = NULL
-                 WHERE id = $5 AND locked_by = $6",
+                 WHERE id = $5 AND status = 'running' AND locked_by = $6 AND attempts = $7",
                 [
                     status_text.into(),
                     ts(run_at).into(),
@@ -313,10 +361,11 @@ impl JobQueue {
                     truncate(error, 4000).into(),
                     job.id.into(),
                     self.worker_id.clone().into(),
+                    i64::from(job.attempts).into(),
                 ],
             ))
             .await?;
-        Ok(status)
+        Ok((result.rows_affected() == 1).then_some(status))
     }
 
     /// Put a failed job back in the queue (an operator's retry).
@@ -453,8 +502,19 @@ impl Worker {
         let jobs = self.queue.claim(self.batch).await?;
         let claimed = jobs.len();
         for job in jobs {
+            if !self.queue.renew(&job).await? {
+                tracing::warn!(
+                    job = job.id,
+                    "lease lost before the job started; another worker has it"
+                );
+                continue;
+            }
             let outcome = match self.handlers.get(&job.kind) {
-                Some(handler) => handler(job.clone()).await,
+                // A panicking handler fails its job instead of killing the worker.
+                Some(handler) => AssertUnwindSafe(handler(job.clone()))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Err("the job handler panicked".to_owned())),
                 None => Err(format!(
                     "no handler is registered for job kind {:?}",
                     job.kind
@@ -468,6 +528,9 @@ impl Worker {
                 }
                 Err(error) => {
                     let status = self.queue.fail(&job, &error).await?;
+                    if status.is_none() {
+                        tracing::warn!(job = job.id, "job failed after its lease was taken over");
+                    }
                     tracing::warn!(job = job.id, kind = %job.kind, attempts = job.attempts, ?status, %error, "job failed");
                 }
             }
@@ -475,10 +538,14 @@ impl Worker {
         Ok(claimed)
     }
 
-    /// Run until `shutdown` resolves, polling when the queue is empty.
+    /// Run until `shutdown` resolves, polling when the queue is empty. Shutdown is checked before every
+    /// batch, so a busy queue does not hold the process up; the batch in hand is finished first.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
+            if (&mut shutdown).now_or_never().is_some() {
+                break;
+            }
             let claimed = match self.run_once().await {
                 Ok(n) => n,
                 Err(error) => {

@@ -293,6 +293,129 @@ async fn expired_leases_are_taken_over(t: &TestDb) {
 }
 db_test!(expired_leases_are_taken_over);
 
+/// A job whose worker died during its last attempt is failed, not retried forever; a panicking handler
+/// fails its job and the worker goes on.
+async fn poison_jobs_end_as_failed(t: &TestDb) {
+    let (clock, shared) = test_clock();
+    jobs::enqueue(
+        t.db.conn(),
+        t0(),
+        &NewJob::new("crashes.node", json!({})).max_attempts(1),
+    )
+    .await
+    .unwrap();
+    let dead = JobQueue::new(t.db.clone(), shared.clone(), "dead-node")
+        .with_lease(Duration::from_secs(60));
+    assert_eq!(dead.claim(1).await.unwrap().len(), 1);
+    clock.advance(chrono::Duration::seconds(61));
+    let other = JobQueue::new(t.db.clone(), shared.clone(), "other-node");
+    assert!(
+        other.claim(10).await.unwrap().is_empty(),
+        "not handed out again"
+    );
+    let failed = jobs::list(&t.db, JobStatus::Failed, 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("lease expired")
+    );
+
+    jobs::enqueue(
+        t.db.conn(),
+        clock.now(),
+        &NewJob::new("panics", json!({})).max_attempts(1),
+    )
+    .await
+    .unwrap();
+    jobs::enqueue(t.db.conn(), clock.now(), &NewJob::new("works", json!({})))
+        .await
+        .unwrap();
+    let mut worker = Worker::new(JobQueue::new(t.db.clone(), shared, "w1"));
+    worker.register("panics", |_job| async { panic!("handler bug") });
+    worker.register("works", |_job| async { Ok(()) });
+    assert_eq!(worker.run_once().await.unwrap(), 2);
+    let failed = jobs::list(&t.db, JobStatus::Failed, 10).await.unwrap();
+    assert_eq!(
+        failed[0].last_error.as_deref(),
+        Some("the job handler panicked")
+    );
+    assert_eq!(
+        count(&t.db, "SELECT COUNT(*) FROM jobs WHERE status = 'done'").await,
+        1
+    );
+}
+db_test!(poison_jobs_end_as_failed);
+
+/// A worker whose lease ran out before it started a job does not run it, and cannot complete or fail the
+/// newer claim of another worker.
+async fn stale_claims_are_fenced(t: &TestDb) {
+    let (clock, shared) = test_clock();
+    jobs::enqueue(t.db.conn(), t0(), &NewJob::new("k", json!({})))
+        .await
+        .unwrap();
+    let slow =
+        JobQueue::new(t.db.clone(), shared.clone(), "slow").with_lease(Duration::from_secs(30));
+    let fast =
+        JobQueue::new(t.db.clone(), shared.clone(), "fast").with_lease(Duration::from_secs(30));
+    let stale = slow.claim(1).await.unwrap().remove(0);
+    clock.advance(chrono::Duration::seconds(31));
+    assert!(
+        !slow.renew(&stale).await.unwrap(),
+        "an expired lease is not renewed"
+    );
+    let fresh = fast.claim(1).await.unwrap().remove(0);
+    assert!(!slow.renew(&stale).await.unwrap());
+    assert_eq!(
+        slow.fail(&stale, "late").await.unwrap(),
+        None,
+        "a stale holder cannot fail the new claim"
+    );
+    assert!(!slow.complete(&stale).await.unwrap());
+    assert!(fast.renew(&fresh).await.unwrap());
+    assert!(fast.complete(&fresh).await.unwrap());
+}
+db_test!(stale_claims_are_fenced);
+
+/// Shutdown is honoured between batches even when the queue never runs dry.
+async fn worker_stops_while_busy(t: &TestDb) {
+    let clock: SharedClock = Arc::new(SystemClock);
+    for i in 0..50 {
+        jobs::enqueue(
+            t.db.conn(),
+            clock.now(),
+            &NewJob::new("slow", json!({ "i": i })),
+        )
+        .await
+        .unwrap();
+    }
+    let mut worker = Worker::new(JobQueue::new(t.db.clone(), clock, "w1")).with_batch(1);
+    worker.register("slow", |_job| async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Ok(())
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(worker.run(async move {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops promptly")
+        .unwrap();
+    let done = count(&t.db, "SELECT COUNT(*) FROM jobs WHERE status = 'done'").await;
+    assert!(done > 0 && done < 50, "stopped mid-queue after {done} jobs");
+    assert_eq!(
+        count(&t.db, "SELECT COUNT(*) FROM jobs WHERE status = 'running'").await,
+        0,
+        "no job left half-done"
+    );
+}
+db_test!(worker_stops_while_busy);
+
 /// Two nodes (separate connection pools, as two server processes have) with two workers each drain one
 /// queue; every job runs exactly once.
 async fn two_nodes_never_run_a_job_twice(t: &TestDb) {
@@ -399,7 +522,9 @@ async fn audit_chain_verifies_and_rolls_back_with_its_transaction(t: &TestDb) {
 db_test!(audit_chain_verifies_and_rolls_back_with_its_transaction);
 
 async fn audit_log_refuses_updates_and_deletes(t: &TestDb) {
-    audit::append(t.db.conn(), t0(), &event(1)).await.unwrap();
+    let tx = t.db.begin().await.unwrap();
+    audit::append(&tx, t0(), &event(1)).await.unwrap();
+    tx.commit().await.unwrap();
     let update =
         t.db.conn()
             .execute_unprepared("UPDATE audit_log SET actor = 'someone else'")
@@ -410,14 +535,20 @@ async fn audit_log_refuses_updates_and_deletes(t: &TestDb) {
             .execute_unprepared("DELETE FROM audit_log")
             .await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
+    if t.db.backend() == yiwang_db::Backend::Postgres {
+        let truncate = t.db.conn().execute_unprepared("TRUNCATE audit_log").await;
+        assert!(truncate.unwrap_err().to_string().contains("append-only"));
+    }
 }
 db_test!(audit_log_refuses_updates_and_deletes);
 
 /// Someone with direct database access (who can drop the trigger) alters or removes entries.
 async fn tampering_is_detected(t: &TestDb) {
+    let tx = t.db.begin().await.unwrap();
     for n in 1..=5 {
-        audit::append(t.db.conn(), t0(), &event(n)).await.unwrap();
+        audit::append(&tx, t0(), &event(n)).await.unwrap();
     }
+    tx.commit().await.unwrap();
     let drop_trigger = match t.db.backend() {
         yiwang_db::Backend::Sqlite => {
             "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete"
@@ -488,6 +619,16 @@ db_test!(tampering_is_detected);
 
 async fn concurrent_appends_keep_one_chain(t: &TestDb) {
     let mut tasks = Vec::new();
+    // Verifying while appends land never reports tampering.
+    let verifier = {
+        let db = t.db.clone();
+        tokio::spawn(async move {
+            for _ in 0..10 {
+                let report = audit::verify(&db).await.unwrap();
+                assert!(report.broken.is_none(), "{report:?}");
+            }
+        })
+    };
     for n in 0..40 {
         let db = t.db.clone();
         tasks.push(tokio::spawn(async move {
@@ -499,6 +640,7 @@ async fn concurrent_appends_keep_one_chain(t: &TestDb) {
     for task in tasks {
         task.await.unwrap();
     }
+    verifier.await.unwrap();
     let report = audit::verify(&t.db).await.unwrap();
     assert_eq!(report.checked, 40);
     assert!(report.broken.is_none());

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use yiwang_db::testing::TestDb;
 use yiwang_db::{ConnectionTrait, db_test, stmt};
+use yiwang_identity::service::{departments, region_children};
 use yiwang_kernel::{SharedClock, SystemClock};
 
 const BIN: &str = env!("CARGO_BIN_EXE_yiwang");
@@ -228,7 +229,6 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
         "a second load changes nothing"
     );
 
-    use yiwang_identity::service::{departments, region_children};
     let hefei = region_children(&t.db, Some("340100")).await.unwrap();
     assert_eq!(
         hefei.len(),
