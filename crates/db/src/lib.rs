@@ -180,15 +180,35 @@ pub fn backend_of<C: ConnectionTrait + ?Sized>(conn: &C) -> Backend {
 
 /// A URL with any password replaced, fit for logs and error messages.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
+    let base = match base.split_once("://") {
+        // The last '@' ends the user info: a password may contain an unencoded '@'.
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+                None => base.to_owned(),
+            },
+            None => base.to_owned(),
+        },
+        None => base.to_owned(),
     };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    match query {
+        None => base,
+        Some(query) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
+                        format!("{key}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
     }
 }
 
@@ -209,6 +229,14 @@ mod tests {
         assert_eq!(
             redact_url("sqlite://data/yiwang.db"),
             "sqlite://data/yiwang.db"
+        );
+        assert_eq!(
+            redact_url("postgres://yw:p@ss@db/x"),
+            "postgres://yw:***@db/x"
+        );
+        assert_eq!(
+            redact_url("postgres://db/x?user=yw&password=s3cret&sslmode=require"),
+            "postgres://db/x?user=yw&password=***&sslmode=require"
         );
     }
 }

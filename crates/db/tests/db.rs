@@ -304,8 +304,8 @@ async fn poison_jobs_end_as_failed(t: &TestDb) {
     )
     .await
     .unwrap();
-    let dead = JobQueue::new(t.db.clone(), shared.clone(), "dead-node")
-        .with_lease(Duration::from_secs(60));
+    let dead =
+        JobQueue::new(t.db.clone(), shared.clone(), "dead-node").with_lease(Duration::from_mins(1));
     assert_eq!(dead.claim(1).await.unwrap().len(), 1);
     clock.advance(chrono::Duration::seconds(61));
     let other = JobQueue::new(t.db.clone(), shared.clone(), "other-node");

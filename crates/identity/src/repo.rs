@@ -8,6 +8,7 @@ use crate::IdentityError;
 use crate::model::{Department, DepartmentId, DepartmentKind, NewDepartment, Region, RegionLevel};
 
 /// Insert or update a region. Returns true when a row was created or changed.
+#[tracing::instrument(skip_all, err)]
 pub async fn upsert_region<C: ConnectionTrait>(
     conn: &C,
     region: &Region,
@@ -55,6 +56,7 @@ pub enum Upserted {
 }
 
 /// Insert or update a department by its code.
+#[tracing::instrument(skip_all, err)]
 pub async fn upsert_department<C: ConnectionTrait>(
     conn: &C,
     dept: &NewDepartment,
@@ -123,6 +125,7 @@ pub async fn upsert_department<C: ConnectionTrait>(
 const DEPARTMENT_COLUMNS: &str =
     "id, code, name, short_name, region_code, uscc, kind, former_names, phone, address";
 
+#[tracing::instrument(skip_all, err)]
 pub async fn department_by_code<C: ConnectionTrait>(
     conn: &C,
     code: &str,
@@ -138,6 +141,7 @@ pub async fn department_by_code<C: ConnectionTrait>(
 }
 
 /// Departments whose region code starts with `region_prefix` (empty for all), ordered by region then code.
+#[tracing::instrument(skip_all, err)]
 pub async fn list_departments<C: ConnectionTrait>(
     conn: &C,
     region_prefix: &str,
@@ -145,13 +149,24 @@ pub async fn list_departments<C: ConnectionTrait>(
     let rows = conn
         .query_all_raw(stmt(
             conn,
-            &format!(
-                "SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE region_code LIKE $1 ORDER BY region_code, code"
-            ),
+            &format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE region_code LIKE $1"),
             [format!("{region_prefix}%").into()],
         ))
         .await?;
-    rows.iter().map(department_from_row).collect()
+    let departments = rows
+        .iter()
+        .map(department_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(sorted(departments))
+}
+
+/// Region, then code, compared as bytes: database collations disagree on punctuation such as '-'.
+fn sorted(mut departments: Vec<Department>) -> Vec<Department> {
+    departments.sort_by(|a, b| {
+        (a.region_code.as_str(), a.code.as_bytes())
+            .cmp(&(b.region_code.as_str(), b.code.as_bytes()))
+    });
+    departments
 }
 
 fn department_from_row(row: &QueryResult) -> Result<Department, IdentityError> {
@@ -179,6 +194,7 @@ fn department_from_row(row: &QueryResult) -> Result<Department, IdentityError> {
 }
 
 /// Children of a region node (or the roots when `parent` is `None`), in their given order.
+#[tracing::instrument(skip_all, err)]
 pub async fn region_children<C: ConnectionTrait>(
     conn: &C,
     parent: Option<&str>,
@@ -204,6 +220,7 @@ pub async fn region_children<C: ConnectionTrait>(
     rows.iter().map(region_from_row).collect()
 }
 
+#[tracing::instrument(skip_all, err)]
 pub async fn region_by_code<C: ConnectionTrait>(
     conn: &C,
     code: &str,
@@ -233,6 +250,7 @@ fn region_from_row(row: &QueryResult) -> Result<Region, IdentityError> {
 }
 
 /// Counts of stored regions per level and of departments.
+#[tracing::instrument(skip_all, err)]
 pub async fn org_counts<C: ConnectionTrait>(
     conn: &C,
 ) -> Result<(Vec<(String, i64)>, i64), IdentityError> {
@@ -258,7 +276,9 @@ pub async fn org_counts<C: ConnectionTrait>(
 
 /// `%text%` for LIKE, with the wildcard characters in `text` escaped (use with `ESCAPE '\'`).
 fn like_pattern(text: &str) -> String {
+    // Lower-cased here and LOWER() in SQL: LIKE is case-insensitive for ASCII on SQLite but not on PostgreSQL.
     let escaped = text
+        .to_lowercase()
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
@@ -266,6 +286,7 @@ fn like_pattern(text: &str) -> String {
 }
 
 /// Departments whose name, short name or former names contain `text`.
+#[tracing::instrument(skip_all, err)]
 pub async fn search_departments<C: ConnectionTrait>(
     conn: &C,
     text: &str,
@@ -276,16 +297,21 @@ pub async fn search_departments<C: ConnectionTrait>(
             conn,
             &format!(
                 "SELECT {DEPARTMENT_COLUMNS} FROM departments
-                 WHERE name LIKE $1 ESCAPE '\\' OR short_name LIKE $1 ESCAPE '\\' OR former_names LIKE $1 ESCAPE '\\'
-                 ORDER BY region_code, code LIMIT $2"
+                 WHERE LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(short_name) LIKE $1 ESCAPE '\\' OR LOWER(former_names) LIKE $1 ESCAPE '\\'
+                 ORDER BY region_code LIMIT $2"
             ),
             [like_pattern(text).into(), limit.into()],
         ))
         .await?;
-    rows.iter().map(department_from_row).collect()
+    let departments = rows
+        .iter()
+        .map(department_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(sorted(departments))
 }
 
 /// Regions whose name contains `text`, higher levels first.
+#[tracing::instrument(skip_all, err)]
 pub async fn search_regions<C: ConnectionTrait>(
     conn: &C,
     text: &str,
@@ -294,7 +320,7 @@ pub async fn search_regions<C: ConnectionTrait>(
     let rows = conn
         .query_all_raw(stmt(
             conn,
-            "SELECT code, name, level, parent_code FROM regions WHERE name LIKE $1 ESCAPE '\\'
+            "SELECT code, name, level, parent_code FROM regions WHERE LOWER(name) LIKE $1 ESCAPE '\\'
              ORDER BY LENGTH(code), code LIMIT $2",
             [like_pattern(text).into(), limit.into()],
         ))

@@ -59,6 +59,20 @@ pub fn parse_org(data: &OrgData) -> Result<ParsedOrg, IdentityError> {
                         ),
                     ));
                 }
+                let shared_prefix = match level {
+                    RegionLevel::City => 2,
+                    RegionLevel::District => 4,
+                    _ => 0,
+                };
+                if shared_prefix > 0 && raw.code[..shared_prefix] != parent[..shared_prefix] {
+                    return Err(invalid(
+                        &entry,
+                        format!(
+                            "the code must start with its parent's {}",
+                            &parent[..shared_prefix]
+                        ),
+                    ));
+                }
                 if matches!(level, RegionLevel::Street) && raw.code[..6] != parent[..6] {
                     return Err(invalid(
                         &entry,
@@ -88,6 +102,7 @@ pub fn parse_org(data: &OrgData) -> Result<ParsedOrg, IdentityError> {
     }
     let mut departments = Vec::with_capacity(data.departments.len());
     let mut seen_codes = std::collections::HashSet::new();
+    let mut seen_usccs = std::collections::HashSet::new();
     for raw in &data.departments {
         let entry = format!("department {} ({})", raw.code, raw.name);
         let region_code =
@@ -114,6 +129,18 @@ pub fn parse_org(data: &OrgData) -> Result<ParsedOrg, IdentityError> {
         }
         if !seen_codes.insert(raw.code.clone()) {
             return Err(invalid(&entry, "the code is listed twice".to_owned()));
+        }
+        if !seen_usccs.insert(uscc.as_str().to_owned()) {
+            return Err(invalid(
+                &entry,
+                format!("USCC {uscc} belongs to another department in the list"),
+            ));
+        }
+        if raw.name.trim().is_empty() || raw.short_name.trim().is_empty() {
+            return Err(invalid(
+                &entry,
+                "the name and the short name must not be empty".to_owned(),
+            ));
         }
         departments.push(NewDepartment {
             code: raw.code.clone(),
@@ -236,6 +263,15 @@ pub struct OrgSearch {
 }
 
 pub async fn search_org(db: &Db, text: &str, limit: i64) -> Result<OrgSearch, IdentityError> {
+    // JSON punctuation never occurs in a name; dropping it keeps former-name matching inside the names.
+    let text: String = text
+        .chars()
+        .filter(|c| !matches!(c, '"' | '[' | ']' | ',' | '\\'))
+        .collect();
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(OrgSearch::default());
+    }
     Ok(OrgSearch {
         departments: repo::search_departments(db.conn(), text, limit).await?,
         regions: repo::search_regions(db.conn(), text, limit).await?,

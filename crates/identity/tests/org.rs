@@ -127,6 +127,18 @@ fn every_problem_names_its_entry() {
     let mut data = base();
     data.departments.push(dept("hf-mzj", "重复", "340100"));
     assert!(error_of(&data).contains("listed twice"));
+
+    let mut data = base();
+    data.departments
+        .push(dept("hf-gaj", "合肥市公安局", "340100"));
+    assert!(
+        error_of(&data).contains("belongs to another department"),
+        "same USCC twice"
+    );
+
+    let mut data = base();
+    data.regions[2].code = "350104".into();
+    assert!(error_of(&data).contains("must start with its parent's 3401"));
 }
 
 fn clock() -> (TestClock, SharedClock) {
@@ -189,6 +201,11 @@ async fn loading_is_idempotent_and_audited(t: &TestDb) {
     assert_eq!(found.regions.len(), 1);
     let found = service::search_org(&t.db, "民政", 10).await.unwrap();
     assert_eq!(found.departments.len(), 1);
+    let found = service::search_org(&t.db, "[", 10).await.unwrap();
+    assert!(
+        found.departments.is_empty(),
+        "JSON punctuation does not match the stored list"
+    );
     assert!(matches!(
         service::department(&t.db, "nope").await,
         Err(yiwang_identity::IdentityError::DepartmentNotFound(_))

@@ -110,8 +110,18 @@ impl Config {
             let text = std::fs::read_to_string(path).with_context(|| {
                 format!("cannot read the configuration file {}", path.display())
             })?;
-            let file: FileConfig = toml::from_str(&text).with_context(|| {
-                format!("the configuration file {} is not valid", path.display())
+            // Only the message and position: the toml error's own text quotes the offending line, which may
+            // hold a secret.
+            let file: FileConfig = toml::from_str(&text).map_err(|e| {
+                let line = e
+                    .span()
+                    .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+                anyhow::anyhow!(
+                    "the configuration file {} is not valid{}: {}",
+                    path.display(),
+                    line.map(|l| format!(" (line {l})")).unwrap_or_default(),
+                    e.message()
+                )
             })?;
             config.apply_file(file)?;
         }
@@ -337,6 +347,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "adress = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
+        let leaky = dir.path().join("leaky.toml");
+        std::fs::write(
+            &leaky,
+            "database_url = \"postgres://u:hunter2@h/db\"\npii_key = 12\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = Config::load(
+            &Overrides {
+                config_file: Some(leaky),
+                ..Overrides::default()
+            },
+            &env_of(&[]),
+        )
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("line 2") && !text.contains("hunter2"),
+            "{text}"
+        );
         let err = Config::load(
             &Overrides {
                 config_file: Some(file),

@@ -117,7 +117,12 @@ pub async fn serve(
 /// A worker id unique to this process, shown in the job table.
 fn worker_id() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned());
-    format!("{host}-{}", std::process::id())
+    // The random part keeps two nodes apart even when HOSTNAME is unset and their pids coincide.
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
 }
 
 /// Bind the configured address, with a clear message when it is taken.

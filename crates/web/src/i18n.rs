@@ -176,12 +176,28 @@ impl Tr {
     }
 
     /// The message with `{name}` placeholders filled in.
+    /// One pass over the message, so a value that itself contains `{name}` is not expanded again.
     pub fn fmt(&self, key: &str, args: &[(&str, &str)]) -> String {
-        let mut text = self.t(key).to_owned();
-        for (name, value) in args {
-            text = text.replace(&format!("{{{name}}}"), value);
+        let template = self.t(key);
+        let mut out = String::with_capacity(template.len() + 16);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            match after.find('}').map(|close| (&after[..close], close)) {
+                Some((name, close)) if args.iter().any(|(n, _)| *n == name) => {
+                    let value = args.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v);
+                    out.push_str(value);
+                    rest = &after[close + 1..];
+                }
+                _ => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
         }
-        text
+        out.push_str(rest);
+        out
     }
 }
 
@@ -247,6 +263,10 @@ mod tests {
         assert_eq!(
             tr.fmt("error.request_id", &[("id", "abc")]),
             "Reference: abc"
+        );
+        assert_eq!(
+            tr.fmt("search.summary", &[("q", "{n}"), ("n", "3")]),
+            "3 results for “{n}”"
         );
         assert_eq!(tr.t("no.such.key"), "");
     }

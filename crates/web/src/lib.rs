@@ -45,7 +45,7 @@ pub fn app(state: AppState) -> Router {
 /// paths such as a handler that panics).
 pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     let max_body = state.config().max_body_bytes;
-    let hsts = state.config().cookie_secure;
+
     routes()
         .merge(extra)
         .fallback(middleware::not_found)
@@ -54,7 +54,10 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(middleware::make_span))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(middleware::security_headers(hsts))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::security_headers,
+                ))
                 .layer(CompressionLayer::new())
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),

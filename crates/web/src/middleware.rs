@@ -7,12 +7,9 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{CONTENT_TYPE, HeaderName};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tower::ServiceBuilder;
-use tower::layer::util::{Identity, Stack};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ErrorInfo;
 use crate::page::page_ctx;
@@ -24,46 +21,37 @@ use crate::state::AppState;
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
-type HeaderLayers = Stack<
-    SetResponseHeaderLayer<HeaderValue>,
-    Stack<
-        SetResponseHeaderLayer<HeaderValue>,
-        Stack<
-            SetResponseHeaderLayer<HeaderValue>,
-            Stack<
-                SetResponseHeaderLayer<HeaderValue>,
-                Stack<
-                    SetResponseHeaderLayer<HeaderValue>,
-                    Stack<SetResponseHeaderLayer<HeaderValue>, Identity>,
-                >,
-            >,
-        >,
-    >,
->;
-
-pub fn security_headers(hsts: bool) -> ServiceBuilder<HeaderLayers> {
-    let header = |name: &'static str, value: &'static str| {
-        SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        )
+/// Security headers on every response (kept when a handler set its own).
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: &'static str| {
+        let name = HeaderName::from_static(name);
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
     };
-    // Without TLS there is no HSTS to promise; an empty max-age=0 header is harmless and keeps one type.
-    let hsts_value = if hsts {
-        "max-age=31536000; includeSubDomains"
-    } else {
-        "max-age=0"
-    };
-    ServiceBuilder::new()
-        .layer(header("content-security-policy", CSP))
-        .layer(header("x-content-type-options", "nosniff"))
-        .layer(header("referrer-policy", "strict-origin-when-cross-origin"))
-        .layer(header("x-frame-options", "DENY"))
-        .layer(header(
-            "permissions-policy",
-            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-        ))
-        .layer(header("strict-transport-security", hsts_value))
+    set("content-security-policy", CSP);
+    set("x-content-type-options", "nosniff");
+    set("referrer-policy", "strict-origin-when-cross-origin");
+    set("x-frame-options", "DENY");
+    set(
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    );
+    // Only promise HTTPS when the platform is served over TLS; never send max-age=0, which would clear
+    // a policy that a TLS front end set.
+    if state.config().cookie_secure {
+        set(
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
 }
 
 pub fn make_span(request: &Request<Body>) -> tracing::Span {
@@ -86,7 +74,17 @@ pub async fn record_metrics(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    // Only standard methods become label values, so a client cannot grow the series without bound.
+    let method = match *request.method() {
+        Method::GET
+        | Method::HEAD
+        | Method::POST
+        | Method::PUT
+        | Method::PATCH
+        | Method::DELETE
+        | Method::OPTIONS => request.method().as_str().to_owned(),
+        _ => "other".to_owned(),
+    };
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -174,7 +172,8 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     };
     for (name, value) in response.headers() {
         if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
-            rendered.headers_mut().insert(name.clone(), value.clone());
+            // append, not insert: keep every Set-Cookie and Vary value.
+            rendered.headers_mut().append(name.clone(), value.clone());
         }
     }
     rendered

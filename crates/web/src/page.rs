@@ -123,15 +123,7 @@ pub async fn page_ctx(parts: &Parts, state: &AppState, prefs: Prefs) -> PageCtx 
         .uri
         .path_and_query()
         .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
-    let region_name =
-        match yiwang_identity::service::region(state.db(), &state.config().region_code).await {
-            Ok(Some(region)) => region.name,
-            Ok(None) => String::new(),
-            Err(error) => {
-                tracing::warn!(%error, "region name unavailable");
-                String::new()
-            }
-        };
+    let region_name = state.region_name().await;
     PageCtx {
         tr: prefs.tr(),
         locale: prefs.locale,

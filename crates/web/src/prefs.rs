@@ -75,7 +75,19 @@ pub fn safe_next(next: Option<&str>) -> String {
                 && !path.contains('\\')
                 && !path.chars().any(char::is_control) =>
         {
-            path.to_owned()
+            // A Location header is ASCII: percent-encode anything else (e.g. a Chinese search query).
+            let mut out = String::with_capacity(path.len());
+            for ch in path.chars() {
+                if ch.is_ascii() {
+                    out.push(ch);
+                } else {
+                    let mut buf = [0_u8; 4];
+                    for byte in ch.encode_utf8(&mut buf).bytes() {
+                        let _ = write!(out, "%{byte:02X}");
+                    }
+                }
+            }
+            out
         }
         _ => "/".to_owned(),
     }
@@ -105,6 +117,10 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(
+            safe_next(Some("/search?q=税务")),
+            "/search?q=%E7%A8%8E%E5%8A%A1"
+        );
     }
 
     #[test]

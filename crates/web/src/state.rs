@@ -41,6 +41,8 @@ struct Inner {
     calendar: Arc<WorkCalendar>,
     config: WebConfig,
     metrics: Metrics,
+    /// The platform region's name, looked up once (every page shows it).
+    region_name: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
                 calendar,
                 config,
                 metrics: Metrics::default(),
+                region_name: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -74,5 +77,20 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// The platform region's name, from the database on first use and from memory after that.
+    pub async fn region_name(&self) -> String {
+        if let Some(name) = self.inner.region_name.get() {
+            return name.clone();
+        }
+        match yiwang_identity::service::region(self.db(), &self.config().region_code).await {
+            Ok(Some(region)) => self.inner.region_name.get_or_init(|| region.name).clone(),
+            Ok(None) => String::new(),
+            Err(error) => {
+                tracing::warn!(%error, "region name unavailable");
+                String::new()
+            }
+        }
     }
 }

@@ -76,11 +76,12 @@ async fn group_by_region(
         }
     }
     // The platform's own region first, the others after it in code order.
-    let home = state.config().region_code.trim_end_matches('0').to_owned();
+    let home = yiwang_kernel::RegionCode::parse(&state.config().region_code).ok();
     groups.sort_by_key(|g| {
         !g.departments
             .first()
-            .is_some_and(|d| d.region_code.as_str().starts_with(&home))
+            .zip(home.as_ref())
+            .is_some_and(|(d, home)| home.contains(&d.region_code))
     });
     Ok(groups)
 }
