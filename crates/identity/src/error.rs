@@ -10,6 +10,35 @@ pub enum IdentityError {
     InvalidOrgData { entry: String, reason: String },
     #[error("no department with code {0}")]
     DepartmentNotFound(String),
+    /// One input field is not acceptable; `code` is a message key, `message` says why in English.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        code: &'static str,
+        message: String,
+    },
+    /// Another account already uses this resident ID or mobile number.
+    #[error("{field}: an account with this value already exists")]
+    Duplicate { field: &'static str },
+    /// Wrong login or password; deliberately does not say which.
+    #[error("the login or the password is wrong")]
+    BadCredentials,
+    /// Too many failed attempts; no login until the given time.
+    #[error("too many failed attempts; try again after {until}")]
+    LockedOut {
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    #[error("the account is disabled")]
+    Disabled,
+    /// No valid session (none, expired, revoked or logged out).
+    #[error("not logged in")]
+    Unauthenticated,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("stored identity data is malformed: {0}")]
+    Corrupt(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -19,6 +48,16 @@ impl ErrorCode for IdentityError {
         match self {
             IdentityError::InvalidOrgData { .. } => "org_data_invalid",
             IdentityError::DepartmentNotFound(_) => "department_not_found",
+            IdentityError::Invalid { code, .. } => code,
+            IdentityError::Duplicate { field: "mobile" } => "mobile_taken",
+            IdentityError::Duplicate { .. } => "resident_id_taken",
+            IdentityError::BadCredentials => "bad_credentials",
+            IdentityError::LockedOut { .. } => "account_locked",
+            IdentityError::Disabled => "account_disabled",
+            IdentityError::Unauthenticated => "unauthenticated",
+            IdentityError::Forbidden => "forbidden",
+            IdentityError::Config(_) => "identity_config",
+            IdentityError::Corrupt(_) => "identity_corrupt",
             IdentityError::Db(e) => e.code(),
         }
     }

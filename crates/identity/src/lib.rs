@@ -4,8 +4,11 @@
 
 pub mod error;
 pub mod model;
+pub mod password;
+pub mod pii;
 pub mod repo;
 pub mod service;
 
 pub use error::IdentityError;
 pub use model::{Department, DepartmentId, DepartmentKind, OrgData, Region, RegionLevel};
+pub use service::account::{Accounts, LoggedIn, SessionPolicy};

@@ -1,7 +1,7 @@
 //! Organisation types: regions and departments, parsed from raw input before they reach the database.
 
 use serde::{Deserialize, Serialize};
-use yiwang_kernel::{RegionCode, Uscc};
+use yiwang_kernel::{Mobile, RegionCode, ResidentId, Uscc};
 
 yiwang_kernel::define_id!(pub DepartmentId);
 
@@ -168,4 +168,197 @@ pub struct RawDepartment {
     pub phone: String,
     #[serde(default)]
     pub address: String,
+}
+
+yiwang_kernel::define_id!(pub PersonId);
+
+/// One input problem, for forms (all of them at once) and the API (the first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    /// Stable message key, e.g. `ident_bad_check_char`, `password_too_short`.
+    pub code: &'static str,
+    /// What is wrong, in English (the UI shows the translated `code`).
+    pub message: String,
+}
+
+/// A person's real name as on the resident ID: 2–40 characters, letters (any script), the middle dot of
+/// minority and foreign names (阿依古丽·买买提), and single spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let name: String = input.split_whitespace().collect::<Vec<_>>().join(" ");
+        let count = name.chars().count();
+        let bad = |code: &'static str, message: String| FieldError {
+            field: "name",
+            code,
+            message,
+        };
+        if count < 2 {
+            return Err(bad(
+                "name_too_short",
+                "the name must have at least 2 characters".to_owned(),
+            ));
+        }
+        if count > 40 {
+            return Err(bad(
+                "name_too_long",
+                "the name must have at most 40 characters".to_owned(),
+            ));
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|c| !(c.is_alphabetic() || matches!(c, '·' | '•' | '.' | ' ')))
+        {
+            return Err(bad(
+                "name_invalid_char",
+                format!("the name may not contain {c:?}"),
+            ));
+        }
+        Ok(Self(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Registration input exactly as submitted.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RawRegistration {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub resident_id: String,
+    #[serde(default)]
+    pub mobile: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+/// Registration input, parsed.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub name: PersonName,
+    pub resident_id: ResidentId,
+    pub mobile: Mobile,
+    pub password: String,
+}
+
+impl Registration {
+    /// Parse every field; all problems are returned together so a form can show them at once.
+    pub fn parse(raw: &RawRegistration) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let name = PersonName::parse(&raw.name)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let resident_id = ResidentId::parse(&raw.resident_id)
+            .map_err(|e| {
+                errors.push(FieldError {
+                    field: "resident_id",
+                    code: e.code(),
+                    message: e.to_string(),
+                });
+            })
+            .ok();
+        let mobile = Mobile::parse(&raw.mobile)
+            .map_err(|e| {
+                errors.push(FieldError {
+                    field: "mobile",
+                    code: e.code(),
+                    message: e.to_string(),
+                });
+            })
+            .ok();
+        let mut identifiers = Vec::new();
+        if let Some(id) = &resident_id {
+            identifiers.push(id.as_str());
+        }
+        if let Some(m) = &mobile {
+            identifiers.push(m.as_str());
+        }
+        if let Err(problem) = crate::password::check_rules(&raw.password, &identifiers) {
+            errors.push(FieldError {
+                field: "password",
+                code: problem.code(),
+                message: problem.message(),
+            });
+        }
+        match (name, resident_id, mobile) {
+            (Some(name), Some(resident_id), Some(mobile)) if errors.is_empty() => Ok(Self {
+                name,
+                resident_id,
+                mobile,
+                password: raw.password.clone(),
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Active,
+    Disabled,
+}
+
+/// A person as anyone but the owner may see them: identifiers masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    #[serde(skip)]
+    pub id: PersonId,
+    /// Stable public identifier, safe in URLs.
+    pub public_id: String,
+    pub name: String,
+    pub resident_id_masked: String,
+    pub mobile_masked: String,
+    pub status: AccountStatus,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The owner's own view: identifiers in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnProfile {
+    pub person: Person,
+    pub resident_id: ResidentId,
+    pub mobile: Mobile,
+}
+
+/// Who a session belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    Person(PersonId),
+}
+
+/// A live session as its owner sees it in "my sessions".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionInfo {
+    pub public_id: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub ip: String,
+    pub user_agent: String,
+    /// The session this request is using.
+    pub current: bool,
+}
+
+/// An authenticated request's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSession {
+    pub account: Account,
+    pub public_id: String,
+    pub csrf_token: String,
+    pub token_hash: String,
+}
+
+/// Where a request came from, recorded with sessions and audit entries.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub ip: String,
+    pub user_agent: String,
 }

@@ -327,3 +327,394 @@ pub async fn search_regions<C: ConnectionTrait>(
         .await?;
     rows.iter().map(region_from_row).collect()
 }
+
+// ------------------------------------------------------------------ persons
+
+/// A person row as stored: sealed identifiers stay sealed here; the service opens them.
+#[derive(Debug, Clone)]
+pub struct PersonRow {
+    pub person: crate::model::Person,
+    pub resident_id_enc: String,
+    pub mobile_enc: String,
+    pub password_hash: String,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// The values of a new person row, identifiers already sealed and indexed.
+#[derive(Debug, Clone)]
+pub struct NewPersonRow<'a> {
+    pub public_id: &'a str,
+    pub name: &'a str,
+    pub resident_id_enc: &'a str,
+    pub resident_id_index: &'a str,
+    pub resident_id_masked: &'a str,
+    pub mobile_enc: &'a str,
+    pub mobile_index: &'a str,
+    pub mobile_masked: &'a str,
+    pub password_hash: &'a str,
+}
+
+const PERSON_COLUMNS: &str = "id, public_id, name, resident_id_masked, mobile_masked, status, created_at, \
+     resident_id_enc, mobile_enc, password_hash, failed_logins, locked_until";
+
+/// Which unique index a new person collides with, if any.
+#[tracing::instrument(skip_all, err)]
+pub async fn person_conflict<C: ConnectionTrait>(
+    conn: &C,
+    resident_id_index: &str,
+    mobile_index: &str,
+) -> Result<Option<&'static str>, IdentityError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            "SELECT resident_id_index FROM persons WHERE resident_id_index = $1 OR mobile_index = $2 LIMIT 1",
+            [resident_id_index.into(), mobile_index.into()],
+        ))
+        .await?;
+    Ok(match row {
+        None => None,
+        Some(row) if row.try_get::<String>("", "resident_id_index")? == resident_id_index => {
+            Some("resident_id")
+        }
+        Some(_) => Some("mobile"),
+    })
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn insert_person<C: ConnectionTrait>(
+    conn: &C,
+    row: &NewPersonRow<'_>,
+    now: DateTime<Utc>,
+) -> Result<crate::model::PersonId, IdentityError> {
+    let inserted = conn
+        .query_one_raw(stmt(
+            conn,
+            "INSERT INTO persons (public_id, name, resident_id_enc, resident_id_index, resident_id_masked,
+                 mobile_enc, mobile_index, mobile_masked, password_hash, status, failed_logins,
+                 password_changed_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', 0, $10, $10, $10) RETURNING id",
+            [
+                row.public_id.into(),
+                row.name.into(),
+                row.resident_id_enc.into(),
+                row.resident_id_index.into(),
+                row.resident_id_masked.into(),
+                row.mobile_enc.into(),
+                row.mobile_index.into(),
+                row.mobile_masked.into(),
+                row.password_hash.into(),
+                ts(now).into(),
+            ],
+        ))
+        .await
+        .map_err(yiwang_db::DbError::from)
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                // A concurrent registration won the race for the same identifier.
+                IdentityError::Duplicate { field: "resident_id" }
+            } else {
+                IdentityError::Db(e)
+            }
+        })?
+        .ok_or_else(|| IdentityError::Corrupt("insert returned no id".to_owned()))?;
+    Ok(crate::model::PersonId::new(inserted.try_get("", "id")?))
+}
+
+fn person_row(row: &QueryResult) -> Result<PersonRow, IdentityError> {
+    let status: String = row.try_get("", "status")?;
+    let locked: Option<String> = row.try_get("", "locked_until")?;
+    Ok(PersonRow {
+        person: crate::model::Person {
+            id: crate::model::PersonId::new(row.try_get("", "id")?),
+            public_id: row.try_get("", "public_id")?,
+            name: row.try_get("", "name")?,
+            resident_id_masked: row.try_get("", "resident_id_masked")?,
+            mobile_masked: row.try_get("", "mobile_masked")?,
+            status: if status == "active" {
+                crate::model::AccountStatus::Active
+            } else {
+                crate::model::AccountStatus::Disabled
+            },
+            created_at: yiwang_db::parse_ts(&row.try_get::<String>("", "created_at")?)?,
+        },
+        resident_id_enc: row.try_get("", "resident_id_enc")?,
+        mobile_enc: row.try_get("", "mobile_enc")?,
+        password_hash: row.try_get("", "password_hash")?,
+        failed_logins: row.try_get("", "failed_logins")?,
+        locked_until: locked.as_deref().map(yiwang_db::parse_ts).transpose()?,
+    })
+}
+
+/// Find a person by one of the blind indexes (`resident_id_index` or `mobile_index`).
+#[tracing::instrument(skip_all, err)]
+pub async fn person_by_index<C: ConnectionTrait>(
+    conn: &C,
+    column: PersonIndex,
+    index: &str,
+) -> Result<Option<PersonRow>, IdentityError> {
+    let column = match column {
+        PersonIndex::ResidentId => "resident_id_index",
+        PersonIndex::Mobile => "mobile_index",
+    };
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE {column} = $1"),
+            [index.into()],
+        ))
+        .await?;
+    row.as_ref().map(person_row).transpose()
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum PersonIndex {
+    ResidentId,
+    Mobile,
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn person_by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: crate::model::PersonId,
+) -> Result<Option<PersonRow>, IdentityError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = $1"),
+            [id.get().into()],
+        ))
+        .await?;
+    row.as_ref().map(person_row).transpose()
+}
+
+/// Record a failed login: returns the new count (and the lock, if one was set).
+#[tracing::instrument(skip_all, err)]
+pub async fn record_failed_login<C: ConnectionTrait>(
+    conn: &C,
+    id: crate::model::PersonId,
+    max_failures: i64,
+    lock_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, IdentityError> {
+    // One conditional statement per outcome keeps concurrent attempts from losing a count.
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            "UPDATE persons SET failed_logins = failed_logins + 1, updated_at = $2 WHERE id = $1 RETURNING failed_logins",
+            [id.get().into(), ts(now).into()],
+        ))
+        .await?
+        .ok_or_else(|| IdentityError::Corrupt("person vanished".to_owned()))?;
+    let failures: i64 = row.try_get("", "failed_logins")?;
+    if failures >= max_failures {
+        conn.execute_raw(stmt(
+            conn,
+            "UPDATE persons SET failed_logins = 0, locked_until = $2 WHERE id = $1",
+            [id.get().into(), ts(lock_until).into()],
+        ))
+        .await?;
+        return Ok(Some(lock_until));
+    }
+    Ok(None)
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn reset_failed_logins<C: ConnectionTrait>(
+    conn: &C,
+    id: crate::model::PersonId,
+) -> Result<(), IdentityError> {
+    conn.execute_raw(stmt(
+        conn,
+        "UPDATE persons SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+        [id.get().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn set_password<C: ConnectionTrait>(
+    conn: &C,
+    id: crate::model::PersonId,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), IdentityError> {
+    conn.execute_raw(stmt(
+        conn,
+        "UPDATE persons SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1",
+        [id.get().into(), password_hash.into(), ts(now).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ sessions
+
+#[derive(Debug, Clone)]
+pub struct NewSessionRow<'a> {
+    pub token_hash: &'a str,
+    pub account_kind: &'static str,
+    pub account_id: i64,
+    pub public_id: &'a str,
+    pub csrf_token: &'a str,
+    pub idle_expires_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn insert_session<C: ConnectionTrait>(
+    conn: &C,
+    row: &NewSessionRow<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), IdentityError> {
+    conn.execute_raw(stmt(
+        conn,
+        "INSERT INTO sessions (token_hash, account_kind, account_id, public_id, csrf_token, created_at,
+             last_seen_at, idle_expires_at, expires_at, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)",
+        [
+            row.token_hash.into(),
+            row.account_kind.into(),
+            row.account_id.into(),
+            row.public_id.into(),
+            row.csrf_token.into(),
+            ts(now).into(),
+            ts(row.idle_expires_at).into(),
+            ts(row.expires_at).into(),
+            row.ip.into(),
+            row.user_agent.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A live session by token hash, sliding its idle expiry; `None` when absent, revoked or expired.
+#[tracing::instrument(skip_all, err)]
+pub async fn touch_session<C: ConnectionTrait>(
+    conn: &C,
+    token_hash: &str,
+    now: DateTime<Utc>,
+    idle_until: DateTime<Utc>,
+) -> Result<Option<(String, i64, String, String)>, IdentityError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            "UPDATE sessions SET last_seen_at = $2,
+                 idle_expires_at = CASE WHEN $3 < expires_at THEN $3 ELSE expires_at END
+             WHERE token_hash = $1 AND revoked_at IS NULL AND idle_expires_at > $2 AND expires_at > $2
+             RETURNING account_kind, account_id, public_id, csrf_token",
+            [token_hash.into(), ts(now).into(), ts(idle_until).into()],
+        ))
+        .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("", "account_kind")?,
+            r.try_get("", "account_id")?,
+            r.try_get("", "public_id")?,
+            r.try_get("", "csrf_token")?,
+        ))
+    })
+    .transpose()
+}
+
+/// Live sessions of an account, newest first.
+#[tracing::instrument(skip_all, err)]
+pub async fn live_sessions<C: ConnectionTrait>(
+    conn: &C,
+    account_kind: &str,
+    account_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<(crate::model::SessionInfo, String)>, IdentityError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            "SELECT public_id, token_hash, created_at, last_seen_at, idle_expires_at, expires_at, ip, user_agent
+             FROM sessions
+             WHERE account_kind = $1 AND account_id = $2 AND revoked_at IS NULL
+                 AND idle_expires_at > $3 AND expires_at > $3
+             ORDER BY created_at DESC",
+            [account_kind.into(), account_id.into(), ts(now).into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let idle: DateTime<Utc> =
+                yiwang_db::parse_ts(&r.try_get::<String>("", "idle_expires_at")?)?;
+            let absolute: DateTime<Utc> =
+                yiwang_db::parse_ts(&r.try_get::<String>("", "expires_at")?)?;
+            Ok((
+                crate::model::SessionInfo {
+                    public_id: r.try_get("", "public_id")?,
+                    created_at: yiwang_db::parse_ts(&r.try_get::<String>("", "created_at")?)?,
+                    last_seen_at: yiwang_db::parse_ts(&r.try_get::<String>("", "last_seen_at")?)?,
+                    expires_at: idle.min(absolute),
+                    ip: r.try_get("", "ip")?,
+                    user_agent: r.try_get("", "user_agent")?,
+                    current: false,
+                },
+                r.try_get("", "token_hash")?,
+            ))
+        })
+        .collect()
+}
+
+/// Revoke live sessions of an account: one (by public id), all, or all but one token hash. Returns how many.
+#[tracing::instrument(skip_all, err)]
+pub async fn revoke_sessions<C: ConnectionTrait>(
+    conn: &C,
+    account_kind: &str,
+    account_id: i64,
+    which: RevokeWhich<'_>,
+    now: DateTime<Utc>,
+) -> Result<u64, IdentityError> {
+    let (filter, extra): (&str, Option<String>) = match which {
+        RevokeWhich::One(public_id) => ("AND public_id = $4", Some(public_id.to_owned())),
+        RevokeWhich::AllBut(token_hash) => ("AND token_hash <> $4", Some(token_hash.to_owned())),
+        RevokeWhich::All => ("", None),
+    };
+    let mut values: Vec<yiwang_db::Value> =
+        vec![account_kind.into(), account_id.into(), ts(now).into()];
+    if let Some(extra) = extra {
+        values.push(extra.into());
+    }
+    let result = conn
+        .execute_raw(stmt(
+            conn,
+            &format!(
+                "UPDATE sessions SET revoked_at = $3
+                 WHERE account_kind = $1 AND account_id = $2 AND revoked_at IS NULL
+                     AND idle_expires_at > $3 AND expires_at > $3 {filter}"
+            ),
+            values,
+        ))
+        .await?;
+    Ok(result.rows_affected())
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum RevokeWhich<'a> {
+    One(&'a str),
+    AllBut(&'a str),
+    All,
+}
+
+/// Revoke the session with this token hash (logging out).
+#[tracing::instrument(skip_all, err)]
+pub async fn revoke_token<C: ConnectionTrait>(
+    conn: &C,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, IdentityError> {
+    let result = conn
+        .execute_raw(stmt(
+            conn,
+            "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+            [token_hash.into(), ts(now).into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}

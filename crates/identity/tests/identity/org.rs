@@ -1,5 +1,4 @@
 //! Organisation data: parsing refuses bad input entry by entry; loading is idempotent and audited.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::sync::Arc;
 

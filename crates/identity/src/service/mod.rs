@@ -1,5 +1,7 @@
 //! Organisation use cases: load (import) the region tree and departments, and read them for the portal.
 
+pub mod account;
+
 use std::collections::HashMap;
 
 use yiwang_db::Db;

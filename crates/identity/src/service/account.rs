@@ -1,0 +1,522 @@
+//! Accounts of natural persons: registration, log-in with throttling and lock-out, sessions (idle and
+//! absolute expiry, list, log out everywhere), password change, and the owner's own profile.
+//!
+//! Every state change commits with its audit entry in one transaction.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::CryptoRng;
+use serde_json::json;
+use yiwang_db::Db;
+use yiwang_db::audit::{self, AuditEvent};
+use yiwang_kernel::{Mobile, ResidentId, SharedClock};
+
+use crate::IdentityError;
+use crate::model::{
+    Account, AuthSession, ClientMeta, FieldError, OwnProfile, Person, PersonId, Registration,
+    SessionInfo,
+};
+use crate::password::{self, PasswordCost};
+use crate::pii::{PiiField, PiiProtector};
+use crate::repo::{self, NewPersonRow, NewSessionRow, PersonIndex, RevokeWhich};
+
+/// Session and lock-out rules.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// A session unused for this long ends.
+    pub idle: Duration,
+    /// A session ends this long after log-in, however active.
+    pub absolute: Duration,
+    /// Failed log-ins in a row before the account is locked.
+    pub max_failures: i64,
+    /// How long a lock lasts.
+    pub lockout: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(12),
+            max_failures: 5,
+            lockout: Duration::minutes(15),
+        }
+    }
+}
+
+/// The identity domain's dependencies, built once by the server.
+#[derive(Clone)]
+pub struct Accounts {
+    db: Db,
+    clock: SharedClock,
+    pii: Arc<PiiProtector>,
+    cost: PasswordCost,
+    policy: SessionPolicy,
+    dummy_hash: Arc<str>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful log-in: the session and the secret token for its cookie or bearer header.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    pub person: Person,
+    pub session: AuthSession,
+    /// Shown to the client once; only its hash is stored.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub fn token_hash(token: &str) -> String {
+    yiwang_kernel::crypto::sm3_hex(token.as_bytes())
+}
+
+fn random_hex(rng: &mut impl CryptoRng, bytes: usize) -> String {
+    let mut buf = vec![0_u8; bytes];
+    rng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// What a login string identifies.
+enum LoginId {
+    Mobile(Mobile),
+    ResidentId(ResidentId),
+}
+
+fn parse_login(login: &str) -> Result<LoginId, IdentityError> {
+    if let Ok(mobile) = Mobile::parse(login) {
+        return Ok(LoginId::Mobile(mobile));
+    }
+    if let Ok(id) = ResidentId::parse(login) {
+        return Ok(LoginId::ResidentId(id));
+    }
+    Err(IdentityError::Invalid {
+        field: "login",
+        code: "login_invalid",
+        message: "enter your mobile number or resident ID number".to_owned(),
+    })
+}
+
+impl Accounts {
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        pii: Arc<PiiProtector>,
+        cost: PasswordCost,
+        policy: SessionPolicy,
+    ) -> Result<Self, IdentityError> {
+        let dummy_hash = password::dummy_hash(cost)?.into();
+        Ok(Self {
+            db,
+            clock,
+            pii,
+            cost,
+            policy,
+            dummy_hash,
+        })
+    }
+
+    pub fn policy(&self) -> SessionPolicy {
+        self.policy
+    }
+
+    /// Register a natural person. A resident ID or mobile already registered is refused, naming which.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn register_person(
+        &self,
+        reg: &Registration,
+        meta: &ClientMeta,
+        rng: &mut (impl CryptoRng + Send),
+    ) -> Result<Person, IdentityError> {
+        let now = self.clock.now();
+        let rid_index = self
+            .pii
+            .blind_index(PiiField::ResidentId, reg.resident_id.as_str());
+        let mobile_index = self.pii.blind_index(PiiField::Mobile, reg.mobile.as_str());
+        let password_hash = password::hash(&reg.password, self.cost, rng)?;
+        let public_id = random_hex(rng, 16);
+        let rid_enc = self
+            .pii
+            .seal(PiiField::ResidentId, reg.resident_id.as_str(), rng);
+        let mobile_enc = self.pii.seal(PiiField::Mobile, reg.mobile.as_str(), rng);
+        let row = NewPersonRow {
+            public_id: &public_id,
+            name: reg.name.as_str(),
+            resident_id_enc: &rid_enc,
+            resident_id_index: &rid_index,
+            resident_id_masked: &reg.resident_id.masked(),
+            mobile_enc: &mobile_enc,
+            mobile_index: &mobile_index,
+            mobile_masked: &reg.mobile.masked(),
+            password_hash: &password_hash,
+        };
+        let tx = self.db.begin().await?;
+        if let Some(field) = repo::person_conflict(&tx, &rid_index, &mobile_index).await? {
+            return Err(IdentityError::Duplicate { field });
+        }
+        let id = repo::insert_person(&tx, &row, now).await?;
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(
+                format!("person:{public_id}"),
+                "person.register",
+                format!("person:{public_id}"),
+                &meta.ip,
+            )
+            .detail(
+                json!({ "resident_id": reg.resident_id.masked(), "mobile": reg.mobile.masked() }),
+            ),
+        )
+        .await?;
+        let person = repo::person_by_id(&tx, id)
+            .await?
+            .ok_or_else(|| IdentityError::Corrupt("new person not found".to_owned()))?
+            .person;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(person)
+    }
+
+    /// Log in with a mobile number or resident ID and a password.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        meta: &ClientMeta,
+        rng: &mut (impl CryptoRng + Send),
+    ) -> Result<LoggedIn, IdentityError> {
+        let now = self.clock.now();
+        let (column, index) = match parse_login(login)? {
+            LoginId::Mobile(m) => (
+                PersonIndex::Mobile,
+                self.pii.blind_index(PiiField::Mobile, m.as_str()),
+            ),
+            LoginId::ResidentId(id) => (
+                PersonIndex::ResidentId,
+                self.pii.blind_index(PiiField::ResidentId, id.as_str()),
+            ),
+        };
+        let tx = self.db.begin().await?;
+        let Some(row) = repo::person_by_index(&tx, column, &index).await? else {
+            // Spend the same time as a real check so response times do not reveal which accounts exist.
+            let _ = password::verify(password, &self.dummy_hash);
+            return Err(IdentityError::BadCredentials);
+        };
+        let public_id = row.person.public_id.clone();
+        let resource = format!("person:{public_id}");
+        if let Some(until) = row.locked_until.filter(|until| *until > now) {
+            return Err(IdentityError::LockedOut { until });
+        }
+        if row.person.status != crate::model::AccountStatus::Active {
+            return Err(IdentityError::Disabled);
+        }
+        if !password::verify(password, &row.password_hash) {
+            let lock = now + self.policy.lockout;
+            let locked =
+                repo::record_failed_login(&tx, row.person.id, self.policy.max_failures, lock, now)
+                    .await?;
+            audit::append(
+                &tx,
+                now,
+                &AuditEvent::new("anonymous", "session.login_failed", &resource, &meta.ip)
+                    .detail(json!({ "locked_until": locked.map(yiwang_db::ts) })),
+            )
+            .await?;
+            tx.commit().await.map_err(yiwang_db::DbError::from)?;
+            return Err(match locked {
+                Some(until) => IdentityError::LockedOut { until },
+                None => IdentityError::BadCredentials,
+            });
+        }
+        repo::reset_failed_logins(&tx, row.person.id).await?;
+        let token = random_hex(rng, 32);
+        let session = self
+            .start_session(&tx, Account::Person(row.person.id), &token, meta, rng, now)
+            .await?;
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(&resource, "session.create", &resource, &meta.ip)
+                .detail(json!({ "session": session.public_id, "user_agent": meta.user_agent })),
+        )
+        .await?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(LoggedIn {
+            person: row.person,
+            session,
+            token,
+            expires_at: now + self.policy.absolute,
+        })
+    }
+
+    async fn start_session(
+        &self,
+        tx: &yiwang_db::DatabaseTransaction,
+        account: Account,
+        token: &str,
+        meta: &ClientMeta,
+        rng: &mut (impl CryptoRng + Send),
+        now: DateTime<Utc>,
+    ) -> Result<AuthSession, IdentityError> {
+        let Account::Person(id) = account;
+        let hash = token_hash(token);
+        let public_id = random_hex(rng, 8);
+        let csrf = random_hex(rng, 16);
+        repo::insert_session(
+            tx,
+            &NewSessionRow {
+                token_hash: &hash,
+                account_kind: "person",
+                account_id: id.get(),
+                public_id: &public_id,
+                csrf_token: &csrf,
+                idle_expires_at: now + self.policy.idle,
+                expires_at: now + self.policy.absolute,
+                ip: &meta.ip,
+                user_agent: &truncate(&meta.user_agent, 300),
+            },
+            now,
+        )
+        .await?;
+        Ok(AuthSession {
+            account,
+            public_id,
+            csrf_token: csrf,
+            token_hash: hash,
+        })
+    }
+
+    /// The session a token belongs to, if it is live; using it extends its idle expiry.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn authenticate(&self, token: &str) -> Result<AuthSession, IdentityError> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(IdentityError::Unauthenticated);
+        }
+        let now = self.clock.now();
+        let hash = token_hash(token);
+        let found = repo::touch_session(self.db.conn(), &hash, now, now + self.policy.idle).await?;
+        let Some((kind, account_id, public_id, csrf_token)) = found else {
+            return Err(IdentityError::Unauthenticated);
+        };
+        let account = match kind.as_str() {
+            "person" => Account::Person(PersonId::new(account_id)),
+            other => {
+                return Err(IdentityError::Corrupt(format!(
+                    "session account kind {other:?}"
+                )));
+            }
+        };
+        Ok(AuthSession {
+            account,
+            public_id,
+            csrf_token,
+            token_hash: hash,
+        })
+    }
+
+    /// End the current session.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn logout(
+        &self,
+        session: &AuthSession,
+        meta: &ClientMeta,
+    ) -> Result<(), IdentityError> {
+        let now = self.clock.now();
+        let tx = self.db.begin().await?;
+        if repo::revoke_token(&tx, &session.token_hash, now).await? {
+            let actor = self.actor(&tx, session.account).await?;
+            audit::append(
+                &tx,
+                now,
+                &AuditEvent::new(&actor, "session.logout", &actor, &meta.ip)
+                    .detail(json!({ "session": session.public_id })),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(())
+    }
+
+    /// End every session of the account, including (when `keep_current` is false) this one.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn logout_everywhere(
+        &self,
+        session: &AuthSession,
+        keep_current: bool,
+        meta: &ClientMeta,
+    ) -> Result<u64, IdentityError> {
+        let now = self.clock.now();
+        let Account::Person(id) = session.account;
+        let tx = self.db.begin().await?;
+        let which = if keep_current {
+            RevokeWhich::AllBut(&session.token_hash)
+        } else {
+            RevokeWhich::All
+        };
+        let ended = repo::revoke_sessions(&tx, "person", id.get(), which, now).await?;
+        let actor = self.actor(&tx, session.account).await?;
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(&actor, "session.logout_everywhere", &actor, &meta.ip)
+                .detail(json!({ "ended": ended })),
+        )
+        .await?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(ended)
+    }
+
+    /// End one of the account's own sessions by its public id.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn end_session(
+        &self,
+        session: &AuthSession,
+        public_id: &str,
+        meta: &ClientMeta,
+    ) -> Result<(), IdentityError> {
+        let now = self.clock.now();
+        let Account::Person(id) = session.account;
+        let tx = self.db.begin().await?;
+        // Scoped to the caller's own account: another person's session id matches nothing.
+        let ended =
+            repo::revoke_sessions(&tx, "person", id.get(), RevokeWhich::One(public_id), now)
+                .await?;
+        if ended == 0 {
+            return Err(IdentityError::Invalid {
+                field: "session",
+                code: "session_not_found",
+                message: "no such session of yours is active".to_owned(),
+            });
+        }
+        let actor = self.actor(&tx, session.account).await?;
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(&actor, "session.revoke", &actor, &meta.ip)
+                .detail(json!({ "session": public_id })),
+        )
+        .await?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(())
+    }
+
+    /// The account's live sessions, the current one marked.
+    pub async fn sessions(&self, session: &AuthSession) -> Result<Vec<SessionInfo>, IdentityError> {
+        let Account::Person(id) = session.account;
+        let rows =
+            repo::live_sessions(self.db.conn(), "person", id.get(), self.clock.now()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(mut info, hash)| {
+                info.current = hash == session.token_hash;
+                info
+            })
+            .collect())
+    }
+
+    /// The owner's own profile, identifiers decrypted.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn own_profile(&self, session: &AuthSession) -> Result<OwnProfile, IdentityError> {
+        let Account::Person(id) = session.account;
+        let row = repo::person_by_id(self.db.conn(), id)
+            .await?
+            .ok_or(IdentityError::Unauthenticated)?;
+        let rid = self.pii.open(PiiField::ResidentId, &row.resident_id_enc)?;
+        let mobile = self.pii.open(PiiField::Mobile, &row.mobile_enc)?;
+        Ok(OwnProfile {
+            person: row.person,
+            resident_id: ResidentId::parse(&rid)
+                .map_err(|e| IdentityError::Corrupt(e.to_string()))?,
+            mobile: Mobile::parse(&mobile).map_err(|e| IdentityError::Corrupt(e.to_string()))?,
+        })
+    }
+
+    /// Change the password after checking the current one; every other session is ended.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn change_password(
+        &self,
+        session: &AuthSession,
+        current: &str,
+        new: &str,
+        meta: &ClientMeta,
+        rng: &mut (impl CryptoRng + Send),
+    ) -> Result<(), IdentityError> {
+        let profile = self.own_profile(session).await?;
+        let row = repo::person_by_id(self.db.conn(), profile.person.id)
+            .await?
+            .ok_or(IdentityError::Unauthenticated)?;
+        if !password::verify(current, &row.password_hash) {
+            return Err(IdentityError::Invalid {
+                field: "current_password",
+                code: "current_password_wrong",
+                message: "the current password is wrong".to_owned(),
+            });
+        }
+        password::check_rules(
+            new,
+            &[profile.resident_id.as_str(), profile.mobile.as_str()],
+        )
+        .map_err(|p| IdentityError::Invalid {
+            field: "new_password",
+            code: p.code(),
+            message: p.message(),
+        })?;
+        let hash = password::hash(new, self.cost, rng)?;
+        let now = self.clock.now();
+        let tx = self.db.begin().await?;
+        repo::set_password(&tx, profile.person.id, &hash, now).await?;
+        let ended = repo::revoke_sessions(
+            &tx,
+            "person",
+            profile.person.id.get(),
+            RevokeWhich::AllBut(&session.token_hash),
+            now,
+        )
+        .await?;
+        let actor = format!("person:{}", profile.person.public_id);
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(&actor, "person.password_change", &actor, &meta.ip)
+                .detail(json!({ "other_sessions_ended": ended })),
+        )
+        .await?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(())
+    }
+
+    async fn actor(
+        &self,
+        tx: &yiwang_db::DatabaseTransaction,
+        account: Account,
+    ) -> Result<String, IdentityError> {
+        let Account::Person(id) = account;
+        let row = repo::person_by_id(tx, id)
+            .await?
+            .ok_or(IdentityError::Unauthenticated)?;
+        Ok(format!("person:{}", row.person.public_id))
+    }
+}
+
+/// Turn parse problems into the error the API reports (the first problem).
+pub fn first_problem(errors: &[FieldError]) -> IdentityError {
+    errors
+        .first()
+        .map_or(IdentityError::Forbidden, |e| IdentityError::Invalid {
+            field: e.field,
+            code: e.code,
+            message: e.message.clone(),
+        })
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
