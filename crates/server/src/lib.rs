@@ -12,6 +12,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use yiwang_db::Db;
 use yiwang_db::jobs::{JobQueue, Worker};
+use yiwang_identity::password::PasswordCost;
+use yiwang_identity::pii::PiiProtector;
+use yiwang_identity::{Accounts, SessionPolicy};
 use yiwang_kernel::{SharedClock, SystemClock};
 use yiwang_web::{AppState, WebConfig};
 
@@ -86,10 +89,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let calendar = Arc::new(config::load_calendar(&config.calendar_dir())?);
+    let accounts = accounts(config, &db, &clock)?;
     let state = AppState::new(
         db.clone(),
         clock.clone(),
         calendar,
+        accounts,
         WebConfig {
             region_code: config.region_code.clone(),
             cookie_secure: config.cookie_secure,
@@ -112,6 +117,60 @@ pub async fn serve(
     }
     db.close().await?;
     result.context("the HTTP server failed")
+}
+
+/// The identity domain's services: the PII key from the configuration, or (for installations that did not
+/// set one) a key generated once and kept in the data directory.
+pub fn accounts(config: &Config, db: &Db, clock: &SharedClock) -> anyhow::Result<Accounts> {
+    let key = pii_key(config)?;
+    let pii = Arc::new(PiiProtector::from_hex(&key)?);
+    Ok(Accounts::new(
+        db.clone(),
+        clock.clone(),
+        pii,
+        PasswordCost::default(),
+        SessionPolicy::default(),
+    )?)
+}
+
+fn pii_key(config: &Config) -> anyhow::Result<String> {
+    let configured = config.pii_key.expose();
+    if !configured.is_empty() {
+        return Ok(configured.to_owned());
+    }
+    let path = config.data_dir.join("pii.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Ok(text.trim().to_owned());
+    }
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let mut bytes = [0_u8; 16];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
+    let key = hex::encode(bytes);
+    write_private(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::warn!(path = %path.display(), "generated a new key for personal data; back it up (or set pii_key)");
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
 }
 
 /// A worker id unique to this process, shown in the job table.

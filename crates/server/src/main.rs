@@ -157,14 +157,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // The demo always uses the embedded SQLite database in the data directory.
             config.database_url = None;
             let db = open_database(&config, &clock).await?;
-            let report = demo::load(&db, &clock).await?;
+            let accounts = yiwang_server::accounts(&config, &db, &clock)?;
+            let report = demo::load(&db, &clock, &accounts).await?;
             println!(
-                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged",
+                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered",
                 config.database_url(),
-                report.regions_changed,
-                report.departments_created,
-                report.departments_updated,
-                report.departments_unchanged
+                report.org.regions_changed,
+                report.org.departments_created,
+                report.org.departments_updated,
+                report.org.departments_unchanged,
+                report.persons_created
             );
             if no_serve {
                 db.close().await?;
@@ -176,7 +178,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("  citizen portal:  http://{local}/");
             println!("  departments:     http://{local}/departments");
             println!("  API document:    http://{local}/api/v1/openapi.json");
-            println!("demo logins: none yet (accounts arrive with the identity module)");
+            println!(
+                "demo logins (password {} for all; log in at http://{local}/login):",
+                demo::DEMO_PASSWORD
+            );
+            for login in demo::DEMO_LOGINS {
+                println!(
+                    "  {:<10} {}  mobile {}",
+                    login.role, login.name, login.mobile
+                );
+            }
+            println!(
+                "  (window staff, approvers, administrators and enterprises arrive with staff accounts)"
+            );
             serve(&config, db, clock, listener, shutdown_signal()).await?;
         }
         Command::Audit {

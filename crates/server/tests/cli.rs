@@ -166,10 +166,14 @@ async fn migrate_and_audit_verify(t: &TestDb) {
     );
 
     let clock: SharedClock = Arc::new(SystemClock);
-    yiwang_server::demo::load(&t.db, &clock).await.unwrap();
+    yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock))
+        .await
+        .unwrap();
     let intact = yiwang(&["audit", "verify"], &env);
     assert!(intact.status.success(), "{}", stdout(&intact));
-    let departments = count(&t.db, "SELECT COUNT(*) FROM departments").await;
+    // One entry per department created and per person registered.
+    let departments = count(&t.db, "SELECT COUNT(*) FROM departments").await
+        + count(&t.db, "SELECT COUNT(*) FROM persons").await;
     assert_eq!(
         stdout(&intact).trim(),
         format!("audit chain intact: {departments} entries checked")
@@ -195,6 +199,20 @@ async fn migrate_and_audit_verify(t: &TestDb) {
 }
 db_test!(migrate_and_audit_verify);
 
+fn test_accounts(t: &TestDb, clock: &SharedClock) -> yiwang_identity::Accounts {
+    let pii = Arc::new(
+        yiwang_identity::pii::PiiProtector::from_hex("00112233445566778899aabbccddeeff").unwrap(),
+    );
+    yiwang_identity::Accounts::new(
+        t.db.clone(),
+        clock.clone(),
+        pii,
+        yiwang_identity::password::PasswordCost::TEST,
+        yiwang_identity::SessionPolicy::default(),
+    )
+    .unwrap()
+}
+
 async fn count(db: &yiwang_db::Db, sql: &str) -> i64 {
     let row = db
         .conn()
@@ -208,8 +226,14 @@ async fn count(db: &yiwang_db::Db, sql: &str) -> i64 {
 /// Loading the demo twice gives the same data; the data is the real organisation.
 async fn demo_data_is_idempotent_and_real(t: &TestDb) {
     let clock: SharedClock = Arc::new(SystemClock);
-    let first = yiwang_server::demo::load(&t.db, &clock).await.unwrap();
-    assert!(first.departments_created >= 20);
+    let first = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock))
+        .await
+        .unwrap();
+    assert!(first.org.departments_created >= 20);
+    assert_eq!(
+        first.persons_created,
+        yiwang_server::demo::DEMO_LOGINS.len()
+    );
     let snapshot = |db: yiwang_db::Db| async move {
         let mut numbers = Vec::new();
         for sql in [
@@ -217,15 +241,22 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
             "SELECT COUNT(*) FROM departments",
             "SELECT COUNT(*) FROM audit_log",
             "SELECT COUNT(*) FROM jobs",
+            "SELECT COUNT(*) FROM persons",
         ] {
             numbers.push(count(&db, sql).await);
         }
         numbers
     };
     let before = snapshot(t.db.clone()).await;
-    let second = yiwang_server::demo::load(&t.db, &clock).await.unwrap();
-    assert_eq!(second.regions_changed, 0);
-    assert_eq!(second.departments_created + second.departments_updated, 0);
+    let second = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock))
+        .await
+        .unwrap();
+    assert_eq!(second.org.regions_changed, 0);
+    assert_eq!(
+        second.org.departments_created + second.org.departments_updated,
+        0
+    );
+    assert_eq!(second.persons_created, 0);
     assert_eq!(
         snapshot(t.db.clone()).await,
         before,

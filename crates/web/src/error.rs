@@ -17,6 +17,19 @@ pub enum AppError {
         code: String,
         message: String,
     },
+    /// The value is already used by another account; `field` names it.
+    #[error("conflict on {field}")]
+    Conflict { field: String, code: String },
+    /// No valid session or credentials.
+    #[error("unauthenticated ({code})")]
+    Unauthenticated { code: String },
+    #[error("forbidden ({code})")]
+    Forbidden { code: String },
+    /// Too many attempts; try again after `until`.
+    #[error("locked until {until}")]
+    Locked {
+        until: chrono::DateTime<chrono::Utc>,
+    },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -32,6 +45,10 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -40,7 +57,11 @@ impl AppError {
     pub fn code(&self) -> &str {
         match self {
             AppError::NotFound => "not_found",
-            AppError::Invalid { code, .. } => code,
+            AppError::Invalid { code, .. }
+            | AppError::Conflict { code, .. }
+            | AppError::Unauthenticated { code }
+            | AppError::Forbidden { code } => code,
+            AppError::Locked { .. } => "account_locked",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -49,8 +70,22 @@ impl AppError {
 
 impl From<yiwang_identity::IdentityError> for AppError {
     fn from(error: yiwang_identity::IdentityError) -> Self {
+        use yiwang_identity::IdentityError as E;
+        let code = error.code().to_owned();
         match error {
-            yiwang_identity::IdentityError::DepartmentNotFound(_) => AppError::NotFound,
+            E::DepartmentNotFound(_) => AppError::NotFound,
+            E::Invalid { field, message, .. } => AppError::Invalid {
+                field: field.to_owned(),
+                code,
+                message,
+            },
+            E::Duplicate { field } => AppError::Conflict {
+                field: field.to_owned(),
+                code,
+            },
+            E::BadCredentials | E::Unauthenticated => AppError::Unauthenticated { code },
+            E::Disabled | E::Forbidden => AppError::Forbidden { code },
+            E::LockedOut { until } => AppError::Locked { until },
             other => AppError::internal(&other),
         }
     }
@@ -74,6 +109,11 @@ impl IntoResponse for AppError {
             code: self.code().to_owned(),
             detail: match &self {
                 AppError::Invalid { field, message, .. } => Some((field.clone(), message.clone())),
+                AppError::Conflict { field, .. } => Some((field.clone(), String::new())),
+                _ => None,
+            },
+            until: match &self {
+                AppError::Locked { until } => Some(*until),
                 _ => None,
             },
         });
@@ -86,4 +126,6 @@ impl IntoResponse for AppError {
 pub struct ErrorInfo {
     pub code: String,
     pub detail: Option<(String, String)>,
+    /// For a lock-out: when it ends.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -175,6 +175,15 @@ impl Tr {
         ""
     }
 
+    /// The message for `key` in this locale or zh-CN, if there is one.
+    pub fn get(&self, key: &str) -> Option<&'static str> {
+        let all = &catalogs().messages;
+        all.get(&self.locale)
+            .and_then(|m| m.get(key))
+            .or_else(|| all.get(&Locale::ZhCn).and_then(|m| m.get(key)))
+            .map(String::as_str)
+    }
+
     /// The message with `{name}` placeholders filled in.
     /// One pass over the message, so a value that itself contains `{name}` is not expanded again.
     pub fn fmt(&self, key: &str, args: &[(&str, &str)]) -> String {

@@ -3,6 +3,7 @@
 //! responses in one place (`error` + the error-page layer in `middleware`).
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod i18n;
 pub mod metrics;

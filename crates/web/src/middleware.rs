@@ -109,6 +109,7 @@ pub fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
     response.extensions_mut().insert(ErrorInfo {
         code: "internal_error".to_owned(),
         detail: None,
+        until: None,
     });
     response
 }
@@ -141,15 +142,33 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         .map_or_else(|| default_code(status).to_owned(), |i| i.code.clone());
     let (title_key, body_key) = keys_for(status);
     let tr = prefs.tr();
+    // A message for the specific code when the locale has one, else the general one for the status.
+    let mut message = tr
+        .get(&format!("errors.{code}"))
+        .unwrap_or_else(|| tr.t(body_key))
+        .to_owned();
+    let until = info.as_ref().and_then(|i| i.until);
+    if let Some(until) = until {
+        let local = until.with_timezone(&yiwang_kernel::clock::china_offset());
+        message = tr.fmt(
+            "errors.account_locked",
+            &[("time", &local.format("%H:%M").to_string())],
+        );
+    }
     let mut rendered = if is_api {
         let mut error = serde_json::json!({
             "code": code,
-            "message": tr.t(body_key),
+            "message": message,
             "request_id": request_id,
         });
-        if let Some((field, message)) = info.as_ref().and_then(|i| i.detail.clone()) {
+        if let Some((field, reason)) = info.as_ref().and_then(|i| i.detail.clone()) {
             error["field"] = serde_json::Value::String(field);
-            error["reason"] = serde_json::Value::String(message);
+            if !reason.is_empty() {
+                error["reason"] = serde_json::Value::String(reason);
+            }
+        }
+        if let Some(until) = until {
+            error["locked_until"] = serde_json::Value::String(until.to_rfc3339());
         }
         (status, axum::Json(serde_json::json!({ "error": error }))).into_response()
     } else {
@@ -158,9 +177,11 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
             page,
             status: status.as_u16(),
             title_key,
-            body_key,
+            message,
             request_id,
-            detail: info.and_then(|i| i.detail),
+            detail: info
+                .and_then(|i| i.detail)
+                .filter(|(_, reason)| !reason.is_empty()),
         });
         match html {
             Ok(mut page) => {
@@ -170,6 +191,14 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
             Err(_) => status.into_response(),
         }
     };
+    if let Some(until) = until {
+        let seconds = (until - state.clock().now()).num_seconds().max(1);
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            rendered
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+    }
     for (name, value) in response.headers() {
         if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
             // append, not insert: keep every Set-Cookie and Vary value.
@@ -196,6 +225,8 @@ fn default_code(status: StatusCode) -> &'static str {
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::SERVICE_UNAVAILABLE => "service_unavailable",
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "invalid_request",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::FORBIDDEN => "forbidden",
         s if s.is_server_error() => "internal_error",
         _ => "request_failed",
     }
@@ -210,6 +241,10 @@ fn keys_for(status: StatusCode) -> (&'static str, &'static str) {
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
             ("error.invalid_title", "error.invalid_body")
         }
+        StatusCode::UNAUTHORIZED => ("error.unauthenticated_title", "error.unauthenticated_body"),
+        StatusCode::FORBIDDEN => ("error.forbidden_title", "error.forbidden_body"),
+        StatusCode::CONFLICT => ("error.conflict_title", "error.conflict_body"),
+        StatusCode::TOO_MANY_REQUESTS => ("error.locked_title", "error.locked_body"),
         s if s.is_server_error() => ("error.internal_title", "error.internal_body"),
         _ => ("error.generic_title", "error.generic_body"),
     }

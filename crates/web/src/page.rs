@@ -20,6 +20,14 @@ pub struct PageCtx {
     pub region_name: String,
     /// Text for the search box.
     pub query: String,
+    /// The logged-in person, for the header (name and the log-out form's CSRF token).
+    pub user: Option<NavUser>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NavUser {
+    pub name: String,
+    pub csrf: String,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +52,13 @@ impl PageCtx {
             "search.summary",
             &[("q", query), ("n", &n.borrow().to_string())],
         )
+    }
+
+    /// An instant in China time, as people read it.
+    pub fn local_time(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        at.with_timezone(&yiwang_kernel::clock::china_offset())
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
     }
 
     pub fn request_ref(&self, id: &str) -> String {
@@ -124,6 +139,20 @@ pub async fn page_ctx(parts: &Parts, state: &AppState, prefs: Prefs) -> PageCtx 
         .path_and_query()
         .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
     let region_name = state.region_name().await;
+    let user = match crate::auth::session_of(parts, state).await {
+        Ok(Some((session, _))) => {
+            state
+                .accounts()
+                .person(&session)
+                .await
+                .ok()
+                .map(|person| NavUser {
+                    name: person.name,
+                    csrf: session.csrf_token,
+                })
+        }
+        _ => None,
+    };
     PageCtx {
         tr: prefs.tr(),
         locale: prefs.locale,
@@ -131,5 +160,6 @@ pub async fn page_ctx(parts: &Parts, state: &AppState, prefs: Prefs) -> PageCtx 
         current,
         region_name,
         query: String::new(),
+        user,
     }
 }

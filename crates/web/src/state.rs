@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use yiwang_db::Db;
+use yiwang_identity::Accounts;
 use yiwang_kernel::{SharedClock, WorkCalendar};
 
 use crate::metrics::Metrics;
@@ -40,19 +41,27 @@ struct Inner {
     clock: SharedClock,
     calendar: Arc<WorkCalendar>,
     config: WebConfig,
+    accounts: Accounts,
     metrics: Metrics,
     /// The platform region's name, looked up once (every page shows it).
     region_name: std::sync::OnceLock<String>,
 }
 
 impl AppState {
-    pub fn new(db: Db, clock: SharedClock, calendar: Arc<WorkCalendar>, config: WebConfig) -> Self {
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        calendar: Arc<WorkCalendar>,
+        accounts: Accounts,
+        config: WebConfig,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 clock,
                 calendar,
                 config,
+                accounts,
                 metrics: Metrics::default(),
                 region_name: std::sync::OnceLock::new(),
             }),
@@ -69,6 +78,10 @@ impl AppState {
 
     pub fn calendar(&self) -> &WorkCalendar {
         &self.inner.calendar
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.inner.accounts
     }
 
     pub fn config(&self) -> &WebConfig {

@@ -422,6 +422,15 @@ impl Accounts {
             .collect())
     }
 
+    /// The session's person as shown in pages (identifiers masked; nothing decrypted).
+    pub async fn person(&self, session: &AuthSession) -> Result<Person, IdentityError> {
+        let Account::Person(id) = session.account;
+        Ok(repo::person_by_id(self.db.conn(), id)
+            .await?
+            .ok_or(IdentityError::Unauthenticated)?
+            .person)
+    }
+
     /// The owner's own profile, identifiers decrypted.
     #[tracing::instrument(skip_all, err)]
     pub async fn own_profile(&self, session: &AuthSession) -> Result<OwnProfile, IdentityError> {

@@ -12,6 +12,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+pub mod auth;
+
 use crate::error::AppError;
 use crate::metrics::Gauge;
 use crate::state::AppState;
@@ -30,7 +32,15 @@ use crate::state::AppState;
         list_departments,
         get_department,
         working_day,
-        add_working_days
+        add_working_days,
+        auth::register_person,
+        auth::login,
+        auth::logout,
+        auth::me,
+        auth::sessions,
+        auth::end_session,
+        auth::end_other_sessions,
+        auth::change_password
     ),
     components(schemas(
         Health,
@@ -40,7 +50,15 @@ use crate::state::AppState;
         WorkingDay,
         WorkingDaysResult,
         ApiErrorBody,
-        ApiError
+        ApiError,
+        auth::PersonDto,
+        auth::RegisterPerson,
+        auth::Login,
+        auth::LoginResult,
+        auth::Me,
+        auth::SessionDto,
+        auth::Ended,
+        auth::ChangePassword
     ))
 )]
 #[derive(Debug)]
@@ -59,6 +77,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/calendar/{date}/add-working-days",
             get(add_working_days),
         )
+        .merge(auth::routes())
 }
 
 /// The error body every failing API call returns.

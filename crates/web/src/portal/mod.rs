@@ -1,5 +1,6 @@
 //! Citizen portal pages (HTML). Handlers extract, call one service function and render.
 
+pub mod account;
 pub mod themes;
 
 use askama::Template;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/prefs/lang/{tag}", get(set_language))
         .route("/prefs/elder/{mode}", get(set_elder))
         .route("/static/app.css", get(stylesheet))
+        .merge(account::routes())
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {
@@ -292,7 +294,7 @@ pub(crate) struct ErrorPage {
     pub page: PageCtx,
     pub status: u16,
     pub title_key: &'static str,
-    pub body_key: &'static str,
+    pub message: String,
     pub request_id: String,
     pub detail: Option<(String, String)>,
 }

@@ -147,13 +147,12 @@ async fn home_page_language_and_elder_mode() {
     )
     .await;
 
-    client
-        .find(Locator::Css(r#".langs a[hreflang="en"]"#))
-        .await
-        .expect("English link")
-        .click()
-        .await
-        .expect("click");
+    click_until(
+        client,
+        r#".langs a[hreflang="en"]"#,
+        "document.documentElement.lang === 'en'",
+    )
+    .await;
     assert_eq!(
         script_string(client, "return document.documentElement.lang").await,
         "en"
@@ -165,22 +164,20 @@ async fn home_page_language_and_elder_mode() {
         "the switcher marks the current language"
     );
 
-    client
-        .find(Locator::Css(r#".langs a[hreflang="zh-TW"]"#))
-        .await
-        .expect("zh-TW link")
-        .click()
-        .await
-        .expect("click");
+    click_until(
+        client,
+        r#".langs a[hreflang="zh-TW"]"#,
+        "document.documentElement.lang === 'zh-TW'",
+    )
+    .await;
     assert_eq!(text(client, "h1").await, "一網通辦 · 辦事不求人");
 
-    client
-        .find(Locator::Id("elder-toggle"))
-        .await
-        .expect("elder toggle")
-        .click()
-        .await
-        .expect("click");
+    click_until(
+        client,
+        "#elder-toggle",
+        "document.documentElement.className === 'elder'",
+    )
+    .await;
     assert_eq!(
         script_string(client, "return document.documentElement.className").await,
         "elder"
@@ -211,6 +208,143 @@ async fn home_page_language_and_elder_mode() {
         script_string(client, "return document.documentElement.lang").await,
         "zh-TW"
     );
+
+    browser.close().await;
+    test.finish().await;
+}
+
+/// Wait for a navigation a click started to land on `path` (a click returns before the next page loads).
+async fn wait_path(client: &Client, path: &str) {
+    for _ in 0..100 {
+        let ready = client
+            .execute("return document.readyState", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        if client.current_url().await.is_ok_and(|u| u.path() == path)
+            && ready.as_deref() == Some("complete")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let now = client
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let body = text(client, "main").await;
+    panic!("expected to reach {path}, still at {now}: {body}");
+}
+
+/// Click and wait until `condition` (a script expression) holds on the loaded page; for links that come
+/// back to the same address.
+async fn click_until(client: &Client, css: &str, condition: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+    let script = format!("return document.readyState === 'complete' && ({condition})");
+    for _ in 0..100 {
+        if client
+            .execute(&script, vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            == Some(true)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("after clicking {css}, {condition} never held");
+}
+
+/// Click and wait until the page at `path` has loaded.
+async fn click_to(client: &Client, css: &str, path: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+    wait_path(client, path).await;
+}
+
+async fn fill(client: &Client, id: &str, value: &str) {
+    let field = client.find(Locator::Id(id)).await.expect(id);
+    field.clear().await.expect("clear");
+    field.send_keys(value).await.expect("type");
+}
+
+/// A person registers through the form, lands on their account page, logs out and logs in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_and_log_in() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let test = yiwang_db::testing::sqlite().await;
+    let addr = serve(yiwang_web::app(state(&test).await)).await;
+    let client = &browser.client;
+
+    client.goto(&format!("http://{addr}/")).await.expect("home");
+    click_to(client, "#register-link", "/register").await;
+    assert_eq!(text(client, "h1").await, "注册个人账户");
+
+    // A mistake first: the page says what is wrong and keeps what was typed.
+    fill(client, "name", "张三").await;
+    fill(client, "resident_id", "110105194912310021").await;
+    fill(client, "mobile", crate::accounts::MOBILE_A).await;
+    fill(client, "password", crate::accounts::PASSWORD).await;
+    fill(client, "password_confirm", crate::accounts::PASSWORD).await;
+    click_to(client, "form.form button[type=submit]", "/register").await;
+    assert!(
+        text(client, ".error-summary")
+            .await
+            .contains("校验位不正确")
+    );
+    assert_eq!(
+        client
+            .find(Locator::Id("name"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("张三")
+    );
+
+    fill(client, "resident_id", crate::accounts::RID_A).await;
+    fill(client, "password", crate::accounts::PASSWORD).await;
+    fill(client, "password_confirm", crate::accounts::PASSWORD).await;
+    click_to(client, "form.form button[type=submit]", "/account").await;
+    assert_eq!(text(client, "#profile-name").await, "张三");
+    assert_eq!(
+        text(client, "#profile-resident-id").await,
+        "1101**********002X"
+    );
+    assert!(text(client, "#account-link").await.contains("张三"));
+
+    click_to(client, ".account-nav button", "/").await;
+    assert!(
+        client.find(Locator::Id("login-link")).await.is_ok(),
+        "logged out"
+    );
+
+    client
+        .goto(&format!("http://{addr}/account"))
+        .await
+        .expect("account page");
+    wait_path(client, "/login").await;
+    fill(client, "login", crate::accounts::MOBILE_A).await;
+    fill(client, "password", crate::accounts::PASSWORD).await;
+    click_to(client, "form.form button[type=submit]", "/account").await;
+    assert_eq!(text(client, "#profile-mobile").await, "138****8000");
 
     browser.close().await;
     test.finish().await;

@@ -1,6 +1,7 @@
 //! The web layer in-process on both backends, plus the browser test.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod accounts;
 mod browser;
 mod support;
 

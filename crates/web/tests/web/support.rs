@@ -9,6 +9,9 @@ use chrono::{TimeZone, Utc};
 use tower::ServiceExt;
 use yiwang_db::testing::TestDb;
 use yiwang_identity::model::{OrgData, RawDepartment, RawRegion};
+use yiwang_identity::password::PasswordCost;
+use yiwang_identity::pii::PiiProtector;
+use yiwang_identity::{Accounts, SessionPolicy};
 use yiwang_kernel::{SharedClock, TestClock, Uscc, WorkCalendar};
 use yiwang_web::{AppState, WebConfig};
 
@@ -103,10 +106,20 @@ pub async fn state_with(t: &TestDb, config: WebConfig) -> AppState {
     yiwang_identity::service::load_org(&t.db, &clock, &parsed, "system:test")
         .await
         .expect("fixture loads");
+    let pii = Arc::new(PiiProtector::from_hex("00112233445566778899aabbccddeeff").expect("key"));
+    let accounts = Accounts::new(
+        t.db.clone(),
+        clock.clone(),
+        pii,
+        PasswordCost::TEST,
+        SessionPolicy::default(),
+    )
+    .expect("accounts");
     AppState::new(
         t.db.clone(),
         clock,
         Arc::new(WorkCalendar::builtin()),
+        accounts,
         config,
     )
 }

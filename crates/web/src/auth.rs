@@ -1,0 +1,241 @@
+//! Who is calling: the session from the `yw_session` cookie or an `Authorization: Bearer` token, and the
+//! CSRF checks that cookie-authenticated changes need.
+//!
+//! * API calls authenticated by the cookie must send the session's CSRF token in `X-CSRF-Token` for any
+//!   method other than GET/HEAD; bearer-token calls need none (a browser never sends one by itself).
+//! * Forms carry a hidden `csrf` field: the session's token when logged in, or, for the log-in and
+//!   registration forms, a random value also set as the `yw_csrf` cookie (double submit).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, USER_AGENT};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method};
+use axum::response::{IntoResponse, Redirect, Response};
+use rand::Rng as _;
+use yiwang_identity::model::{AuthSession, ClientMeta};
+
+use crate::error::AppError;
+use crate::prefs::{cookie, encode_component};
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "yw_session";
+pub const CSRF_COOKIE: &str = "yw_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Cookie,
+    Bearer,
+}
+
+/// The caller's session, if any (anonymous visitors get `None`).
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<(AuthSession, Via)>);
+
+fn token_of(parts: &Parts) -> Option<(String, Via)> {
+    if let Some(value) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+        return Some((token.to_owned(), Via::Bearer));
+    }
+    cookie(parts, SESSION_COOKIE).map(|token| (token, Via::Cookie))
+}
+
+pub async fn session_of(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<(AuthSession, Via)>, AppError> {
+    let Some((token, via)) = token_of(parts) else {
+        return Ok(None);
+    };
+    match state.accounts().authenticate(&token).await {
+        Ok(session) => Ok(Some((session, via))),
+        Err(yiwang_identity::IdentityError::Unauthenticated) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(MaybeUser(session_of(parts, state).await?))
+    }
+}
+
+/// An API caller who must be logged in: 401 otherwise, and CSRF-checked for cookie-authenticated changes.
+#[derive(Debug, Clone)]
+pub struct ApiUser {
+    pub session: AuthSession,
+    pub via: Via,
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (session, via) =
+            session_of(parts, state)
+                .await?
+                .ok_or_else(|| AppError::Unauthenticated {
+                    code: "unauthenticated".to_owned(),
+                })?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if via == Via::Cookie && !safe {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !constant_time_eq(sent, &session.csrf_token) {
+                return Err(AppError::Forbidden {
+                    code: "csrf_token_invalid".to_owned(),
+                });
+            }
+        }
+        Ok(ApiUser { session, via })
+    }
+}
+
+/// A page visitor who must be logged in: sent to the log-in page (and back afterwards) otherwise.
+#[derive(Debug, Clone)]
+pub struct PageUser {
+    pub session: AuthSession,
+}
+
+#[derive(Debug)]
+pub enum PageUserRejection {
+    Login(String),
+    Error(AppError),
+}
+
+impl IntoResponse for PageUserRejection {
+    fn into_response(self) -> Response {
+        match self {
+            PageUserRejection::Login(next) => {
+                Redirect::to(&format!("/login?next={}", encode_component(&next))).into_response()
+            }
+            PageUserRejection::Error(error) => error.into_response(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = PageUserRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match session_of(parts, state).await {
+            Ok(Some((session, _))) => Ok(PageUser { session }),
+            Ok(None) => Err(PageUserRejection::Login(
+                parts
+                    .uri
+                    .path_and_query()
+                    .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+            )),
+            Err(error) => Err(PageUserRejection::Error(error)),
+        }
+    }
+}
+
+/// Where the request came from, for sessions and audit entries.
+#[derive(Debug, Clone)]
+pub struct Client(pub ClientMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_default();
+        let user_agent = parts
+            .headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(300)
+            .collect();
+        Ok(Client(ClientMeta { ip, user_agent }))
+    }
+}
+
+/// Compare secrets without leaking where they differ through timing.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0_u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The double-submit token for anonymous forms: the visitor's `yw_csrf` cookie, or a new one to set.
+pub fn anonymous_csrf(parts_cookie: Option<String>, secure: bool) -> (String, Option<HeaderValue>) {
+    if let Some(token) =
+        parts_cookie.filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return (token, None);
+    }
+    let mut bytes = [0_u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let secure = if secure { "; Secure" } else { "" };
+    let header = HeaderValue::from_str(&format!(
+        "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .ok();
+    (token, header)
+}
+
+/// The session cookie for a new log-in (session-only: it ends with the browser, and the server ends it
+/// after the idle or absolute limit anyway).
+pub fn session_cookie(token: &str, secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .ok()
+}
+
+/// A cookie that removes the session cookie.
+pub fn clear_session_cookie(secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .ok()
+}
+
+/// Fresh per-request randomness for the domain (kept out of `await` points by the caller's scope).
+pub fn request_rng() -> rand::rngs::StdRng {
+    rand::make_rng()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn compares_secrets() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "abcd"));
+    }
+}

@@ -1,0 +1,542 @@
+//! Accounts over the API and in pages, on both backends.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use yiwang_db::db_test;
+use yiwang_db::testing::TestDb;
+use yiwang_web::app;
+
+use crate::support::{Reply, get, get_with, send, state};
+
+pub const RID_A: &str = "11010519491231002X";
+pub const RID_B: &str = "340104199003071235";
+pub const MOBILE_A: &str = "13800138000";
+pub const MOBILE_B: &str = "13955101234";
+pub const PASSWORD: &str = "Yiwang#2026";
+
+async fn post_json(app: &axum::Router, uri: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+    let mut builder = Request::post(uri).header("content-type", "application/json");
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    send(app, builder.body(Body::from(body.to_string())).unwrap()).await
+}
+
+async fn post_form(app: &axum::Router, uri: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut builder =
+        Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    send(app, builder.body(Body::from(body.to_owned())).unwrap()).await
+}
+
+fn person(name: &str, rid: &str, mobile: &str) -> Value {
+    json!({ "name": name, "resident_id": rid, "mobile": mobile, "password": PASSWORD })
+}
+
+/// The value of a cookie set by a response.
+fn set_cookie(reply: &Reply, name: &str) -> Option<String> {
+    reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix(&format!("{name}="))
+                .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        })
+}
+
+async fn api_register_login_and_me(t: &TestDb) {
+    let app = app(state(t).await);
+    let created = post_json(
+        &app,
+        "/api/v1/auth/register/person",
+        &person("张三", RID_A, MOBILE_A),
+        &[],
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let body = created.json();
+    assert_eq!(body["name"], "张三");
+    assert_eq!(
+        body["resident_id"], "1101**********002X",
+        "masked for everyone but the owner"
+    );
+    assert_eq!(body["mobile"], "138****8000");
+
+    let bad = post_json(
+        &app,
+        "/api/v1/auth/register/person",
+        &person("李四", "110105194912310021", MOBILE_B),
+        &[("accept-language", "en")],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = &bad.json()["error"];
+    assert_eq!(error["field"], "resident_id");
+    assert_eq!(error["code"], "ident_bad_check_char");
+    assert!(
+        error["reason"].as_str().unwrap().contains("require 'X'"),
+        "{error}"
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("check character")
+    );
+
+    let missing = post_json(
+        &app,
+        "/api/v1/auth/register/person",
+        &json!({ "resident_id": RID_B }),
+        &[],
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.json()["error"]["field"], "name");
+
+    let same_id = post_json(
+        &app,
+        "/api/v1/auth/register/person",
+        &person("张三", RID_A, MOBILE_B),
+        &[],
+    )
+    .await;
+    assert_eq!(same_id.status, StatusCode::CONFLICT);
+    assert_eq!(same_id.json()["error"]["field"], "resident_id");
+    assert_eq!(
+        same_id.json()["error"]["message"],
+        "该身份证号码已注册，请直接登录"
+    );
+    let same_mobile = post_json(
+        &app,
+        "/api/v1/auth/register/person",
+        &person("李四", RID_B, MOBILE_A),
+        &[],
+    )
+    .await;
+    assert_eq!(same_mobile.status, StatusCode::CONFLICT);
+    assert_eq!(same_mobile.json()["error"]["field"], "mobile");
+
+    let wrong = post_json(
+        &app,
+        "/api/v1/auth/login",
+        &json!({ "login": MOBILE_A, "password": "Nope#2026" }),
+        &[],
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.json()["error"]["code"], "bad_credentials");
+
+    let login = post_json(
+        &app,
+        "/api/v1/auth/login",
+        &json!({ "login": MOBILE_A, "password": PASSWORD }),
+        &[],
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let token = login.json()["token"].as_str().unwrap().to_owned();
+    let cookie = set_cookie(&login, "yw_session").expect("session cookie");
+    assert_eq!(cookie, token);
+    let set = login.header("set-cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+
+    let me = get_with(
+        &app,
+        "/api/v1/me",
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await
+    .json();
+    assert_eq!(me["resident_id"], RID_A, "unmasked for the owner");
+    assert_eq!(me["mobile"], MOBILE_A);
+    let me_cookie = get_with(
+        &app,
+        "/api/v1/me",
+        &[("cookie", &format!("yw_session={token}"))],
+    )
+    .await
+    .json();
+    assert_eq!(me_cookie["name"], "张三");
+
+    let anonymous = get(&app, "/api/v1/me").await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.json()["error"]["code"], "unauthenticated");
+    let forged = get_with(
+        &app,
+        "/api/v1/me",
+        &[("authorization", &format!("Bearer {}", "f".repeat(64)))],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+}
+db_test!(api_register_login_and_me);
+
+/// Person B cannot read or end A's sessions; cookie calls need the CSRF header; bearer calls do not.
+async fn api_sessions_are_private_and_csrf_protected(t: &TestDb) {
+    let app = app(state(t).await);
+    for (name, rid, mobile) in [("张三", RID_A, MOBILE_A), ("李四", RID_B, MOBILE_B)] {
+        let r = post_json(
+            &app,
+            "/api/v1/auth/register/person",
+            &person(name, rid, mobile),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let a = post_json(
+        &app,
+        "/api/v1/auth/login",
+        &json!({ "login": MOBILE_A, "password": PASSWORD }),
+        &[],
+    )
+    .await
+    .json();
+    let b = post_json(
+        &app,
+        "/api/v1/auth/login",
+        &json!({ "login": RID_B, "password": PASSWORD }),
+        &[],
+    )
+    .await
+    .json();
+    let a_token = a["token"].as_str().unwrap();
+    let b_bearer = format!("Bearer {}", b["token"].as_str().unwrap());
+
+    let b_me = get_with(&app, "/api/v1/me", &[("authorization", &b_bearer)])
+        .await
+        .json();
+    assert_eq!(b_me["name"], "李四", "each token reads only its own person");
+    let b_sessions = get_with(&app, "/api/v1/me/sessions", &[("authorization", &b_bearer)])
+        .await
+        .json();
+    assert_eq!(b_sessions.as_array().unwrap().len(), 1);
+    assert!(b_sessions[0]["current"].as_bool().unwrap());
+
+    let steal = send(
+        &app,
+        Request::delete(format!(
+            "/api/v1/me/sessions/{}",
+            a["session_id"].as_str().unwrap()
+        ))
+        .header("authorization", &b_bearer)
+        .body(Body::empty())
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        steal.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        steal.body
+    );
+    assert_eq!(steal.json()["error"]["code"], "session_not_found");
+    let a_cookie = format!("yw_session={a_token}");
+    assert_eq!(
+        get_with(&app, "/api/v1/me", &[("cookie", &a_cookie)])
+            .await
+            .status,
+        StatusCode::OK,
+        "A is still logged in"
+    );
+
+    let no_csrf = post_json(
+        &app,
+        "/api/v1/auth/logout",
+        &json!({}),
+        &[("cookie", &a_cookie)],
+    )
+    .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    assert_eq!(no_csrf.json()["error"]["code"], "csrf_token_invalid");
+    let with_csrf = post_json(
+        &app,
+        "/api/v1/auth/logout",
+        &json!({}),
+        &[
+            ("cookie", &a_cookie),
+            ("x-csrf-token", a["csrf_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(with_csrf.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        get_with(&app, "/api/v1/me", &[("cookie", &a_cookie)])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "logged out at once"
+    );
+
+    let password = post_json(
+        &app,
+        "/api/v1/me/password",
+        &json!({ "current_password": PASSWORD, "new_password": "Better#2027" }),
+        &[("authorization", &b_bearer)],
+    )
+    .await;
+    assert_eq!(
+        password.status,
+        StatusCode::NO_CONTENT,
+        "bearer calls need no CSRF token"
+    );
+    let weak = post_json(
+        &app,
+        "/api/v1/me/password",
+        &json!({ "current_password": "Better#2027", "new_password": "short" }),
+        &[("authorization", &b_bearer)],
+    )
+    .await;
+    assert_eq!(weak.json()["error"]["field"], "new_password");
+}
+db_test!(api_sessions_are_private_and_csrf_protected);
+
+async fn api_lockout_is_told(t: &TestDb) {
+    let app = app(state(t).await);
+    post_json(
+        &app,
+        "/api/v1/auth/register/person",
+        &person("张三", RID_A, MOBILE_A),
+        &[],
+    )
+    .await;
+    for _ in 0..4 {
+        let r = post_json(
+            &app,
+            "/api/v1/auth/login",
+            &json!({ "login": MOBILE_A, "password": "Nope#2026" }),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = post_json(
+        &app,
+        "/api/v1/auth/login",
+        &json!({ "login": MOBILE_A, "password": "Nope#2026" }),
+        &[],
+    )
+    .await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(locked.header("retry-after"), "900");
+    let error = &locked.json()["error"];
+    assert_eq!(error["code"], "account_locked");
+    assert!(
+        error["locked_until"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-02-13T01:15:00")
+    );
+    assert!(
+        error["message"].as_str().unwrap().contains("09:15"),
+        "told when, in China time: {error}"
+    );
+}
+db_test!(api_lockout_is_told);
+
+fn csrf_field(html: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).expect("csrf field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                yiwang_web::prefs::encode_component(v).replace('/', "%2F")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn pages_register_log_in_and_out(t: &TestDb) {
+    let app = app(state(t).await);
+    let anonymous_account = get(&app, "/account").await;
+    assert_eq!(anonymous_account.status, StatusCode::SEE_OTHER);
+    assert_eq!(anonymous_account.header("location"), "/login?next=/account");
+
+    let form = get(&app, "/register").await;
+    assert_eq!(form.status, StatusCode::OK);
+    for label in [
+        r#"<label for="name">"#,
+        r#"<label for="resident_id">"#,
+        r#"<label for="mobile">"#,
+        r#"<label for="password">"#,
+    ] {
+        assert!(
+            form.body.contains(label),
+            "every field has a label: {label}"
+        );
+    }
+    let csrf_cookie = set_cookie(&form, "yw_csrf").expect("csrf cookie");
+    let csrf = csrf_field(&form.body);
+    assert_eq!(csrf, csrf_cookie);
+    let cookie = format!("yw_csrf={csrf}");
+
+    let forged = post_form(
+        &app,
+        "/register",
+        &form_body(&[("csrf", "0".repeat(32).as_str()), ("name", "张三")]),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "a form without the right token is refused"
+    );
+
+    let bad = post_form(
+        &app,
+        "/register",
+        &form_body(&[
+            ("csrf", &csrf),
+            ("name", "张"),
+            ("resident_id", "110105194912310021"),
+            ("mobile", MOBILE_A),
+            ("password", PASSWORD),
+            ("password_confirm", "Other#2026"),
+        ]),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("请修改以下问题"));
+    assert!(bad.body.contains("姓名至少 2 个字"));
+    assert!(bad.body.contains("校验位不正确"));
+    assert!(bad.body.contains("两次输入的密码不一致"));
+    assert!(
+        bad.body.contains(r#"value="110105194912310021""#),
+        "input is kept"
+    );
+    assert!(!bad.body.contains(PASSWORD), "passwords are never echoed");
+
+    let ok = post_form(
+        &app,
+        "/register",
+        &form_body(&[
+            ("csrf", &csrf),
+            ("name", "张三"),
+            ("resident_id", RID_A),
+            ("mobile", MOBILE_A),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ]),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(ok.header("location"), "/account?welcome=1");
+    let session = set_cookie(&ok, "yw_session").expect("logged in after registering");
+    let session_cookie = format!("yw_session={session}");
+
+    let account = get_with(&app, "/account?welcome=1", &[("cookie", &session_cookie)]).await;
+    assert_eq!(account.status, StatusCode::OK);
+    assert!(account.body.contains("注册成功"));
+    assert!(
+        account.body.contains("1101**********002X") && account.body.contains("138****8000"),
+        "masked in pages"
+    );
+    assert!(!account.body.contains(RID_A) && !account.body.contains(MOBILE_A));
+    assert!(
+        account.body.contains("我的账户（张三）"),
+        "header shows who is logged in"
+    );
+    assert!(account.body.contains("当前设备"));
+
+    let again = post_form(
+        &app,
+        "/register",
+        &form_body(&[
+            ("csrf", &csrf),
+            ("name", "张三"),
+            ("resident_id", RID_A),
+            ("mobile", MOBILE_B),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ]),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.body.contains("该身份证号码已注册"));
+
+    let csrf_session = csrf_field(&account.body);
+    let wrong = post_form(
+        &app,
+        "/login",
+        &form_body(&[
+            ("csrf", &csrf),
+            ("login", MOBILE_A),
+            ("password", "Nope#2026"),
+            ("next", "/account"),
+        ]),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("手机号/身份证号或密码不正确"));
+    assert!(
+        wrong.body.contains(&format!(r#"value="{MOBILE_A}""#)),
+        "the login is kept"
+    );
+
+    let logout = post_form(
+        &app,
+        "/logout",
+        &form_body(&[("csrf", &csrf_session)]),
+        &[("cookie", &session_cookie)],
+    )
+    .await;
+    assert_eq!(logout.status, StatusCode::SEE_OTHER);
+    assert!(logout.header("set-cookie").contains("Max-Age=0"));
+    assert_eq!(
+        get_with(&app, "/account", &[("cookie", &session_cookie)])
+            .await
+            .status,
+        StatusCode::SEE_OTHER,
+        "the old cookie no longer works"
+    );
+
+    let login = post_form(
+        &app,
+        "/login",
+        &form_body(&[
+            ("csrf", &csrf),
+            ("login", RID_A),
+            ("password", PASSWORD),
+            ("next", "/account"),
+        ]),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
+    assert_eq!(login.header("location"), "/account");
+    let offsite = post_form(
+        &app,
+        "/login",
+        &form_body(&[
+            ("csrf", &csrf),
+            ("login", RID_A),
+            ("password", PASSWORD),
+            ("next", "//evil.example"),
+        ]),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(offsite.header("location"), "/");
+}
+db_test!(pages_register_log_in_and_out);
