@@ -44,6 +44,20 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 4,
+        name: "staff_enterprise",
+        shared: include_str!("../migrations/0004_staff_enterprise.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 5,
+        name: "credentials",
+        shared: include_str!("../migrations/0005_credentials.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Arbitrary constant identifying Yiwang's migration lock among PostgreSQL advisory locks.

@@ -6,6 +6,7 @@ pub mod error;
 pub mod model;
 pub mod password;
 pub mod pii;
+pub mod policy;
 pub mod repo;
 pub mod service;
 

@@ -332,6 +332,24 @@ pub struct OwnProfile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Account {
     Person(PersonId),
+    Staff(StaffId),
+}
+
+impl Account {
+    /// The `account_kind` stored with sessions.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Account::Person(_) => "person",
+            Account::Staff(_) => "staff",
+        }
+    }
+
+    pub fn id(self) -> i64 {
+        match self {
+            Account::Person(id) => id.get(),
+            Account::Staff(id) => id.get(),
+        }
+    }
 }
 
 /// A live session as its owner sees it in "my sessions".
@@ -361,4 +379,215 @@ pub struct AuthSession {
 pub struct ClientMeta {
     pub ip: String,
     pub user_agent: String,
+}
+
+yiwang_kernel::define_id!(pub StaffId);
+yiwang_kernel::define_id!(pub PostId);
+yiwang_kernel::define_id!(pub EnterpriseId);
+
+/// What a staff member may do (ARCHITECTURE §6). Roles add to what their posts allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 窗口人员: registers cases at the counter.
+    WindowStaff,
+    /// 审批人员: decides on cases at their post.
+    Approver,
+    /// 部门管理员: manages the department's staff and posts.
+    DepartmentAdmin,
+    /// 平台管理员: manages every department.
+    PlatformAdmin,
+    /// 监察人员: watches deadlines and quality in their region.
+    Supervisor,
+    /// 审计人员: reads the audit log in their region.
+    Auditor,
+    GridWorker,
+    HotlineOperator,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::WindowStaff,
+        Role::Approver,
+        Role::DepartmentAdmin,
+        Role::PlatformAdmin,
+        Role::Supervisor,
+        Role::Auditor,
+        Role::GridWorker,
+        Role::HotlineOperator,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::WindowStaff => "window_staff",
+            Role::Approver => "approver",
+            Role::DepartmentAdmin => "department_admin",
+            Role::PlatformAdmin => "platform_admin",
+            Role::Supervisor => "supervisor",
+            Role::Auditor => "auditor",
+            Role::GridWorker => "grid_worker",
+            Role::HotlineOperator => "hotline_operator",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Role::ALL.into_iter().find(|r| r.code() == text.trim())
+    }
+}
+
+/// A post (岗位) of a department, with its duties; workflow steps are assigned to posts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Post {
+    #[serde(skip)]
+    pub id: PostId,
+    pub code: String,
+    pub name: String,
+    pub duties: String,
+}
+
+/// A new post as submitted (checked by the service).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PostInput {
+    pub code: String,
+    pub name: String,
+    pub duties: String,
+}
+
+/// A staff member as administrators see them (mobile masked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Staff {
+    #[serde(skip)]
+    pub id: StaffId,
+    pub public_id: String,
+    #[serde(skip)]
+    pub department_id: DepartmentId,
+    pub department_code: String,
+    pub region_code: String,
+    pub employee_no: String,
+    pub name: String,
+    pub mobile_masked: String,
+    pub roles: Vec<Role>,
+    pub posts: Vec<Post>,
+    pub status: AccountStatus,
+}
+
+/// New staff input exactly as submitted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawNewStaff {
+    pub employee_no: String,
+    pub name: String,
+    pub mobile: String,
+    pub password: String,
+    pub roles: Vec<String>,
+    pub posts: Vec<String>,
+}
+
+/// New staff input, parsed.
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    /// 工号: 4–20 letters and digits, unique across the platform.
+    pub employee_no: String,
+    pub name: PersonName,
+    pub mobile: Mobile,
+    pub password: String,
+    pub roles: Vec<Role>,
+    /// Codes of posts of the same department.
+    pub posts: Vec<String>,
+}
+
+impl NewStaff {
+    pub fn parse(raw: &RawNewStaff) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let employee_no = raw.employee_no.trim().to_ascii_uppercase();
+        if !(4..=20).contains(&employee_no.len())
+            || !employee_no.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            errors.push(FieldError {
+                field: "employee_no",
+                code: "employee_no_invalid",
+                message: "the employee number has 4–20 letters and digits".to_owned(),
+            });
+        }
+        let name = PersonName::parse(&raw.name)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let mobile = Mobile::parse(&raw.mobile)
+            .map_err(|e| {
+                errors.push(FieldError {
+                    field: "mobile",
+                    code: e.code(),
+                    message: e.to_string(),
+                });
+            })
+            .ok();
+        let identifiers: Vec<&str> = mobile.iter().map(Mobile::as_str).collect();
+        if let Err(problem) = crate::password::check_rules(&raw.password, &identifiers) {
+            errors.push(FieldError {
+                field: "password",
+                code: problem.code(),
+                message: problem.message(),
+            });
+        }
+        let mut roles = Vec::new();
+        for text in &raw.roles {
+            match Role::parse(text) {
+                Some(role) if !roles.contains(&role) => roles.push(role),
+                Some(_) => {}
+                None => errors.push(FieldError {
+                    field: "roles",
+                    code: "role_unknown",
+                    message: format!("unknown role {text:?}"),
+                }),
+            }
+        }
+        roles.sort();
+        match (name, mobile) {
+            (Some(name), Some(mobile)) if errors.is_empty() => Ok(Self {
+                employee_no,
+                name,
+                mobile,
+                password: raw.password.clone(),
+                roles,
+                posts: raw
+                    .posts
+                    .iter()
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect(),
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// An enterprise (legal person) registered on the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enterprise {
+    #[serde(skip)]
+    pub id: EnterpriseId,
+    pub public_id: String,
+    pub uscc: Uscc,
+    pub name: String,
+    #[serde(skip)]
+    pub legal_representative: PersonId,
+    pub legal_representative_name: String,
+}
+
+/// An agent authorised to act for an enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Agent {
+    pub person_public_id: String,
+    pub name: String,
+    pub mobile_masked: String,
+    pub granted_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How the caller relates to an enterprise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnterpriseRelation {
+    LegalRepresentative,
+    Agent,
 }

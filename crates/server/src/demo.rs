@@ -3,8 +3,10 @@
 
 use yiwang_db::Db;
 use yiwang_identity::model::{
-    ClientMeta, OrgData, RawDepartment, RawRegion, RawRegistration, Registration,
+    ClientMeta, NewStaff, OrgData, PostInput, RawDepartment, RawNewStaff, RawRegion,
+    RawRegistration, Registration,
 };
+use yiwang_identity::policy::Principal;
 use yiwang_identity::service::{self, LoadReport};
 use yiwang_identity::{Accounts, IdentityError};
 use yiwang_kernel::{ResidentId, SharedClock};
@@ -51,11 +53,108 @@ pub const DEMO_LOGINS: &[DemoLogin] = &[
     },
 ];
 
+/// A demo staff member, printed by `yiwang demo`.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoStaff {
+    pub role: &'static str,
+    pub department: &'static str,
+    pub employee_no: &'static str,
+    pub name: &'static str,
+    pub mobile: &'static str,
+    pub roles: &'static [&'static str],
+    pub posts: &'static [&'static str],
+}
+
+/// Posts created for the demo: (department, code, name, duties).
+pub const DEMO_POSTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "hf-scjgj",
+        "food-license-review",
+        "食品经营许可审查岗",
+        "审查食品经营许可申请材料，组织现场核查，提出审查意见",
+    ),
+    (
+        "hf-wjw",
+        "clinic-license-review",
+        "医疗机构执业登记审核岗",
+        "审核医疗机构执业登记申请，提出准予或不予登记意见",
+    ),
+    (
+        "kbs-zwsj",
+        "hall-window",
+        "综合受理窗口",
+        "在政务服务大厅综合窗口接收申请材料，一次性告知，出具受理凭证",
+    ),
+];
+
+/// Staff for every role the demo shows.
+pub const DEMO_STAFF: &[DemoStaff] = &[
+    DemoStaff {
+        role: "window staff",
+        department: "kbs-zwsj",
+        employee_no: "KB0101",
+        name: "乌云其其格",
+        mobile: "13900000101",
+        roles: &["window_staff"],
+        posts: &["hall-window"],
+    },
+    DemoStaff {
+        role: "approver",
+        department: "hf-scjgj",
+        employee_no: "SC0201",
+        name: "钱文博",
+        mobile: "13900000201",
+        roles: &["approver"],
+        posts: &["food-license-review"],
+    },
+    DemoStaff {
+        role: "approver",
+        department: "hf-wjw",
+        employee_no: "WJ0201",
+        name: "孙悦",
+        mobile: "13900000202",
+        roles: &["approver"],
+        posts: &["clinic-license-review"],
+    },
+    DemoStaff {
+        role: "dept admin",
+        department: "hf-scjgj",
+        employee_no: "SC0001",
+        name: "赵立新",
+        mobile: "13900000301",
+        roles: &["department_admin"],
+        posts: &[],
+    },
+    DemoStaff {
+        role: "platform admin",
+        department: "hf-sjzyj",
+        employee_no: "PA0001",
+        name: "孙建国",
+        mobile: "13900000401",
+        roles: &["platform_admin"],
+        posts: &[],
+    },
+    DemoStaff {
+        role: "supervisor",
+        department: "hf-sjzyj",
+        employee_no: "SV0001",
+        name: "何雪梅",
+        mobile: "13900000501",
+        roles: &["supervisor"],
+        posts: &[],
+    },
+];
+
+/// The demo enterprise: (USCC without its check character, name); 张晓明 represents it, 王丽华 is its agent.
+pub const DEMO_ENTERPRISE: (&str, &str) = ("91340104MA2TX0001", "合肥味道餐饮管理有限公司");
+
 /// What a demo load did.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DemoReport {
     pub org: LoadReport,
     pub persons_created: usize,
+    pub staff_created: usize,
+    pub enterprises_created: usize,
 }
 
 /// Load (or refresh) every piece of demo data. Loading twice gives the same data.
@@ -89,8 +188,103 @@ pub async fn load(db: &Db, clock: &SharedClock, accounts: &Accounts) -> anyhow::
             Err(other) => return Err(other.into()),
         }
     }
+    let staff_created = load_staff(accounts, &meta, &mut rng).await?;
+    let enterprises_created = load_enterprise(accounts, &meta, &mut rng).await?;
     Ok(DemoReport {
         org,
         persons_created,
+        staff_created,
+        enterprises_created,
     })
+}
+
+async fn load_staff(
+    accounts: &Accounts,
+    meta: &ClientMeta,
+    rng: &mut rand::rngs::StdRng,
+) -> anyhow::Result<usize> {
+    let system = Principal::System;
+    for (department, code, name, duties) in DEMO_POSTS {
+        match accounts
+            .create_post(
+                &system,
+                "system:demo",
+                department,
+                &PostInput {
+                    code: (*code).to_owned(),
+                    name: (*name).to_owned(),
+                    duties: (*duties).to_owned(),
+                },
+                meta,
+            )
+            .await
+        {
+            Ok(_) | Err(IdentityError::Duplicate { .. }) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let mut created = 0;
+    for staff in DEMO_STAFF {
+        let raw = RawNewStaff {
+            employee_no: staff.employee_no.to_owned(),
+            name: staff.name.to_owned(),
+            mobile: staff.mobile.to_owned(),
+            password: DEMO_PASSWORD.to_owned(),
+            roles: staff.roles.iter().map(|r| (*r).to_owned()).collect(),
+            posts: staff.posts.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        let new = NewStaff::parse(&raw).map_err(|errors| {
+            anyhow::anyhow!("demo staff {} is invalid: {errors:?}", staff.name)
+        })?;
+        match accounts
+            .create_staff(&system, "system:demo", staff.department, &new, meta, rng)
+            .await
+        {
+            Ok(_) => created += 1,
+            Err(IdentityError::Duplicate { .. }) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(created)
+}
+
+async fn load_enterprise(
+    accounts: &Accounts,
+    meta: &ClientMeta,
+    rng: &mut rand::rngs::StdRng,
+) -> anyhow::Result<usize> {
+    let (uscc17, name) = DEMO_ENTERPRISE;
+    let uscc = yiwang_kernel::Uscc::complete(uscc17)?;
+    // Registered with its agent in one earlier load: nothing to do (and no log-in to record).
+    if accounts.enterprise_registered(&uscc).await? {
+        return Ok(0);
+    }
+    let rep = accounts
+        .login(DEMO_LOGINS[0].mobile, DEMO_PASSWORD, meta, rng)
+        .await?;
+    let created = match accounts
+        .register_enterprise(&rep.session, uscc.as_str(), name, meta, rng)
+        .await
+    {
+        Ok(_) => 1,
+        Err(IdentityError::Duplicate { .. }) => 0,
+        Err(other) => return Err(other.into()),
+    };
+    let mine = accounts.my_enterprises(&rep.session).await?;
+    if let Some((enterprise, _)) = mine.iter().find(|(e, _)| e.uscc == uscc) {
+        match accounts
+            .authorize_agent(
+                &rep.session,
+                &enterprise.public_id,
+                DEMO_LOGINS[1].mobile,
+                meta,
+            )
+            .await
+        {
+            Ok(_) | Err(IdentityError::Duplicate { .. }) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    accounts.logout(&rep.session, meta).await?;
+    Ok(created)
 }

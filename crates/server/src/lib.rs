@@ -14,6 +14,10 @@ use yiwang_db::Db;
 use yiwang_db::jobs::{JobQueue, Worker};
 use yiwang_identity::password::PasswordCost;
 use yiwang_identity::pii::PiiProtector;
+use yiwang_identity::service::recovery::{
+    LogSender, Recovery, RecoveryPolicy, register_notify_handlers,
+};
+use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_identity::{Accounts, SessionPolicy};
 use yiwang_kernel::{SharedClock, SystemClock};
 use yiwang_web::{AppState, WebConfig};
@@ -90,11 +94,14 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let calendar = Arc::new(config::load_calendar(&config.calendar_dir())?);
     let accounts = accounts(config, &db, &clock)?;
+    let (recovery, api_tokens) = credentials(config, &db, &clock)?;
     let state = AppState::new(
         db.clone(),
         clock.clone(),
         calendar,
         accounts,
+        recovery,
+        api_tokens,
         WebConfig {
             region_code: config.region_code.clone(),
             cookie_secure: config.cookie_secure,
@@ -104,7 +111,9 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker_task = config.worker.then(|| {
         let queue = JobQueue::new(db.clone(), clock.clone(), worker_id());
-        let worker = Worker::new(queue);
+        let mut worker = Worker::new(queue);
+        // Messages are logged until an SMS / email gateway is configured.
+        register_notify_handlers(&mut worker, Arc::new(LogSender));
         let mut stop = stop_rx.clone();
         tokio::spawn(worker.run(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
@@ -131,6 +140,25 @@ pub fn accounts(config: &Config, db: &Db, clock: &SharedClock) -> anyhow::Result
         PasswordCost::default(),
         SessionPolicy::default(),
     )?)
+}
+
+/// Password reset and API tokens, from the same parts as [`accounts`].
+pub fn credentials(
+    config: &Config,
+    db: &Db,
+    clock: &SharedClock,
+) -> anyhow::Result<(Recovery, ApiTokens)> {
+    let pii = Arc::new(PiiProtector::from_hex(&pii_key(config)?)?);
+    Ok((
+        Recovery::new(
+            db.clone(),
+            clock.clone(),
+            pii,
+            PasswordCost::default(),
+            RecoveryPolicy::default(),
+        ),
+        ApiTokens::new(db.clone(), clock.clone()),
+    ))
 }
 
 fn pii_key(config: &Config) -> anyhow::Result<String> {

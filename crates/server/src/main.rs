@@ -160,13 +160,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let accounts = yiwang_server::accounts(&config, &db, &clock)?;
             let report = demo::load(&db, &clock, &accounts).await?;
             println!(
-                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered",
+                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered",
                 config.database_url(),
                 report.org.regions_changed,
                 report.org.departments_created,
                 report.org.departments_updated,
                 report.org.departments_unchanged,
-                report.persons_created
+                report.persons_created,
+                report.staff_created,
+                report.enterprises_created
             );
             if no_serve {
                 db.close().await?;
@@ -178,19 +180,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("  citizen portal:  http://{local}/");
             println!("  departments:     http://{local}/departments");
             println!("  API document:    http://{local}/api/v1/openapi.json");
-            println!(
-                "demo logins (password {} for all; log in at http://{local}/login):",
-                demo::DEMO_PASSWORD
-            );
+            println!("demo logins (password {} for all):", demo::DEMO_PASSWORD);
+            println!("  citizens log in at http://{local}/login with their mobile number:");
             for login in demo::DEMO_LOGINS {
-                println!(
-                    "  {:<10} {}  mobile {}",
-                    login.role, login.name, login.mobile
-                );
+                println!("    {:<16} {}  {}", login.role, login.mobile, login.name);
             }
             println!(
-                "  (window staff, approvers, administrators and enterprises arrive with staff accounts)"
+                "    enterprise       {} is represented by {}, with {} as its agent",
+                demo::DEMO_ENTERPRISE.1,
+                demo::DEMO_LOGINS[0].name,
+                demo::DEMO_LOGINS[1].name
             );
+            println!(
+                "  staff log in at http://{local}/staff/login with their employee number (工号):"
+            );
+            for staff in demo::DEMO_STAFF {
+                println!(
+                    "    {:<16} {}  {} ({})",
+                    staff.role, staff.employee_no, staff.name, staff.department
+                );
+            }
             serve(&config, db, clock, listener, shutdown_signal()).await?;
         }
         Command::Audit {

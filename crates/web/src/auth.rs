@@ -29,6 +29,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub enum Via {
     Cookie,
     Bearer,
+    /// An API token of a machine client (`Bearer ywt_…`), limited to its scopes.
+    ApiToken,
 }
 
 /// The caller's session, if any (anonymous visitors get `None`).
@@ -42,7 +44,12 @@ fn token_of(parts: &Parts) -> Option<(String, Via)> {
         .and_then(|v| v.to_str().ok())
     {
         let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
-        return Some((token.to_owned(), Via::Bearer));
+        let via = if token.starts_with(yiwang_identity::service::tokens::TOKEN_PREFIX) {
+            Via::ApiToken
+        } else {
+            Via::Bearer
+        };
+        return Some((token.to_owned(), via));
     }
     cookie(parts, SESSION_COOKIE).map(|token| (token, Via::Cookie))
 }
@@ -54,6 +61,10 @@ pub async fn session_of(
     let Some((token, via)) = token_of(parts) else {
         return Ok(None);
     };
+    if via == Via::ApiToken {
+        let session = crate::api::credentials::token_session(parts, state, &token).await?;
+        return Ok(session.map(|session| (session, via)));
+    }
     match state.accounts().authenticate(&token).await {
         Ok(session) => Ok(Some((session, via))),
         Err(yiwang_identity::IdentityError::Unauthenticated) => Ok(None),

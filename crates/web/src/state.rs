@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use yiwang_db::Db;
 use yiwang_identity::Accounts;
+use yiwang_identity::service::recovery::Recovery;
+use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_kernel::{SharedClock, WorkCalendar};
 
 use crate::metrics::Metrics;
@@ -42,6 +44,8 @@ struct Inner {
     calendar: Arc<WorkCalendar>,
     config: WebConfig,
     accounts: Accounts,
+    recovery: Recovery,
+    api_tokens: ApiTokens,
     metrics: Metrics,
     /// The platform region's name, looked up once (every page shows it).
     region_name: std::sync::OnceLock<String>,
@@ -53,6 +57,8 @@ impl AppState {
         clock: SharedClock,
         calendar: Arc<WorkCalendar>,
         accounts: Accounts,
+        recovery: Recovery,
+        api_tokens: ApiTokens,
         config: WebConfig,
     ) -> Self {
         Self {
@@ -62,6 +68,8 @@ impl AppState {
                 calendar,
                 config,
                 accounts,
+                recovery,
+                api_tokens,
                 metrics: Metrics::default(),
                 region_name: std::sync::OnceLock::new(),
             }),
@@ -82,6 +90,14 @@ impl AppState {
 
     pub fn accounts(&self) -> &Accounts {
         &self.inner.accounts
+    }
+
+    pub fn recovery(&self) -> &Recovery {
+        &self.inner.recovery
+    }
+
+    pub fn api_tokens(&self) -> &ApiTokens {
+        &self.inner.api_tokens
     }
 
     pub fn config(&self) -> &WebConfig {

@@ -1,5 +1,9 @@
 //! All SQL of the identity domain. Table rows never leave this module; callers get model types.
 
+pub mod credentials;
+pub mod enterprise;
+pub mod staff;
+
 use chrono::{DateTime, Utc};
 use yiwang_db::{ConnectionTrait, QueryResult, stmt, ts};
 use yiwang_kernel::{RegionCode, Uscc};
@@ -465,6 +469,22 @@ pub async fn person_by_index<C: ConnectionTrait>(
         ))
         .await?;
     row.as_ref().map(person_row).transpose()
+}
+
+/// A person by public id (masked view).
+#[tracing::instrument(skip_all, err)]
+pub async fn person_by_public_id<C: ConnectionTrait>(
+    conn: &C,
+    public_id: &str,
+) -> Result<Option<crate::model::Person>, IdentityError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE public_id = $1"),
+            [public_id.into()],
+        ))
+        .await?;
+    Ok(row.as_ref().map(person_row).transpose()?.map(|r| r.person))
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -48,12 +48,12 @@ impl Default for SessionPolicy {
 /// The identity domain's dependencies, built once by the server.
 #[derive(Clone)]
 pub struct Accounts {
-    db: Db,
-    clock: SharedClock,
-    pii: Arc<PiiProtector>,
-    cost: PasswordCost,
-    policy: SessionPolicy,
-    dummy_hash: Arc<str>,
+    pub(crate) db: Db,
+    pub(crate) clock: SharedClock,
+    pub(crate) pii: Arc<PiiProtector>,
+    pub(crate) cost: PasswordCost,
+    pub(crate) policy: SessionPolicy,
+    pub(crate) dummy_hash: Arc<str>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -78,7 +78,7 @@ pub fn token_hash(token: &str) -> String {
     yiwang_kernel::crypto::sm3_hex(token.as_bytes())
 }
 
-fn random_hex(rng: &mut impl CryptoRng, bytes: usize) -> String {
+pub(crate) fn random_hex(rng: &mut impl CryptoRng, bytes: usize) -> String {
     let mut buf = vec![0_u8; bytes];
     rng.fill_bytes(&mut buf);
     hex::encode(buf)
@@ -257,7 +257,7 @@ impl Accounts {
         })
     }
 
-    async fn start_session(
+    pub(crate) async fn start_session(
         &self,
         tx: &yiwang_db::DatabaseTransaction,
         account: Account,
@@ -266,7 +266,6 @@ impl Accounts {
         rng: &mut (impl CryptoRng + Send),
         now: DateTime<Utc>,
     ) -> Result<AuthSession, IdentityError> {
-        let Account::Person(id) = account;
         let hash = token_hash(token);
         let public_id = random_hex(rng, 8);
         let csrf = random_hex(rng, 16);
@@ -274,8 +273,8 @@ impl Accounts {
             tx,
             &NewSessionRow {
                 token_hash: &hash,
-                account_kind: "person",
-                account_id: id.get(),
+                account_kind: account.kind(),
+                account_id: account.id(),
                 public_id: &public_id,
                 csrf_token: &csrf,
                 idle_expires_at: now + self.policy.idle,
@@ -308,6 +307,7 @@ impl Accounts {
         };
         let account = match kind.as_str() {
             "person" => Account::Person(PersonId::new(account_id)),
+            "staff" => Account::Staff(crate::model::StaffId::new(account_id)),
             other => {
                 return Err(IdentityError::Corrupt(format!(
                     "session account kind {other:?}"
@@ -354,14 +354,14 @@ impl Accounts {
         meta: &ClientMeta,
     ) -> Result<u64, IdentityError> {
         let now = self.clock.now();
-        let Account::Person(id) = session.account;
+        let account = session.account;
         let tx = self.db.begin().await?;
         let which = if keep_current {
             RevokeWhich::AllBut(&session.token_hash)
         } else {
             RevokeWhich::All
         };
-        let ended = repo::revoke_sessions(&tx, "person", id.get(), which, now).await?;
+        let ended = repo::revoke_sessions(&tx, account.kind(), account.id(), which, now).await?;
         let actor = self.actor(&tx, session.account).await?;
         audit::append(
             &tx,
@@ -383,12 +383,17 @@ impl Accounts {
         meta: &ClientMeta,
     ) -> Result<(), IdentityError> {
         let now = self.clock.now();
-        let Account::Person(id) = session.account;
+        let account = session.account;
         let tx = self.db.begin().await?;
         // Scoped to the caller's own account: another person's session id matches nothing.
-        let ended =
-            repo::revoke_sessions(&tx, "person", id.get(), RevokeWhich::One(public_id), now)
-                .await?;
+        let ended = repo::revoke_sessions(
+            &tx,
+            account.kind(),
+            account.id(),
+            RevokeWhich::One(public_id),
+            now,
+        )
+        .await?;
         if ended == 0 {
             return Err(IdentityError::Invalid {
                 field: "session",
@@ -410,9 +415,14 @@ impl Accounts {
 
     /// The account's live sessions, the current one marked.
     pub async fn sessions(&self, session: &AuthSession) -> Result<Vec<SessionInfo>, IdentityError> {
-        let Account::Person(id) = session.account;
-        let rows =
-            repo::live_sessions(self.db.conn(), "person", id.get(), self.clock.now()).await?;
+        let account = session.account;
+        let rows = repo::live_sessions(
+            self.db.conn(),
+            account.kind(),
+            account.id(),
+            self.clock.now(),
+        )
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(mut info, hash)| {
@@ -424,7 +434,7 @@ impl Accounts {
 
     /// The session's person as shown in pages (identifiers masked; nothing decrypted).
     pub async fn person(&self, session: &AuthSession) -> Result<Person, IdentityError> {
-        let Account::Person(id) = session.account;
+        let id = person_of(session)?;
         Ok(repo::person_by_id(self.db.conn(), id)
             .await?
             .ok_or(IdentityError::Unauthenticated)?
@@ -434,7 +444,7 @@ impl Accounts {
     /// The owner's own profile, identifiers decrypted.
     #[tracing::instrument(skip_all, err)]
     pub async fn own_profile(&self, session: &AuthSession) -> Result<OwnProfile, IdentityError> {
-        let Account::Person(id) = session.account;
+        let id = person_of(session)?;
         let row = repo::person_by_id(self.db.conn(), id)
             .await?
             .ok_or(IdentityError::Unauthenticated)?;
@@ -507,11 +517,28 @@ impl Accounts {
         tx: &yiwang_db::DatabaseTransaction,
         account: Account,
     ) -> Result<String, IdentityError> {
-        let Account::Person(id) = account;
-        let row = repo::person_by_id(tx, id)
-            .await?
-            .ok_or(IdentityError::Unauthenticated)?;
-        Ok(format!("person:{}", row.person.public_id))
+        match account {
+            Account::Person(id) => {
+                let row = repo::person_by_id(tx, id)
+                    .await?
+                    .ok_or(IdentityError::Unauthenticated)?;
+                Ok(format!("person:{}", row.person.public_id))
+            }
+            Account::Staff(id) => {
+                let staff = repo::staff::staff_by_id(tx, id)
+                    .await?
+                    .ok_or(IdentityError::Unauthenticated)?;
+                Ok(format!("staff:{}", staff.public_id))
+            }
+        }
+    }
+}
+
+/// The person behind a session; staff sessions are refused (they have no personal profile here).
+pub fn person_of(session: &AuthSession) -> Result<PersonId, IdentityError> {
+    match session.account {
+        Account::Person(id) => Ok(id),
+        Account::Staff(_) => Err(IdentityError::Forbidden),
     }
 }
 

@@ -1,6 +1,10 @@
 //! Organisation use cases: load (import) the region tree and departments, and read them for the portal.
 
 pub mod account;
+pub mod enterprise;
+pub mod recovery;
+pub mod staff;
+pub mod tokens;
 
 use std::collections::HashMap;
 

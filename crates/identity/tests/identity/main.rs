@@ -3,3 +3,6 @@
 
 mod accounts;
 mod org;
+mod recovery;
+mod staff;
+mod tokens;

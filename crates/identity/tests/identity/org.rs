@@ -35,6 +35,26 @@ fn dept(code: &str, name: &str, region: &str) -> RawDepartment {
     }
 }
 
+/// The organisation used by other test modules: two 合肥 departments and one in 康巴什区.
+pub fn fixture_org() -> OrgData {
+    let mut org = base();
+    org.regions
+        .push(region("150000", "内蒙古自治区", "province", None));
+    org.regions
+        .push(region("150600", "鄂尔多斯市", "city", Some("150000")));
+    org.regions
+        .push(region("150603", "康巴什区", "district", Some("150600")));
+    org.departments.push(RawDepartment {
+        uscc: Uscc::complete("11340100MB0000002").unwrap().as_str().into(),
+        ..dept("hf-scjgj", "合肥市市场监督管理局", "340100")
+    });
+    org.departments.push(RawDepartment {
+        uscc: Uscc::complete("11150603MB0000003").unwrap().as_str().into(),
+        ..dept("kbs-mzj", "鄂尔多斯市康巴什区民政局", "150603")
+    });
+    org
+}
+
 fn base() -> OrgData {
     OrgData {
         regions: vec![

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 pub mod auth;
+pub mod credentials;
+pub mod enterprises;
+pub mod staff;
 
 use crate::error::AppError;
 use crate::metrics::Gauge;
@@ -40,7 +43,24 @@ use crate::state::AppState;
         auth::sessions,
         auth::end_session,
         auth::end_other_sessions,
-        auth::change_password
+        auth::change_password,
+        credentials::request_reset,
+        credentials::reset_password,
+        credentials::create_token,
+        credentials::list_tokens,
+        credentials::revoke_token,
+        staff::staff_login,
+        staff::staff_me,
+        staff::list_staff,
+        staff::create_staff,
+        staff::create_post,
+        staff::set_roles,
+        staff::view_person,
+        enterprises::register,
+        enterprises::mine,
+        enterprises::view,
+        enterprises::add_agent,
+        enterprises::remove_agent
     ),
     components(schemas(
         Health,
@@ -58,7 +78,24 @@ use crate::state::AppState;
         auth::Me,
         auth::SessionDto,
         auth::Ended,
-        auth::ChangePassword
+        auth::ChangePassword,
+        credentials::PasswordResetRequest,
+        credentials::PasswordReset,
+        credentials::CreateToken,
+        credentials::TokenDto,
+        credentials::CreatedTokenDto,
+        staff::PostDto,
+        staff::StaffDto,
+        staff::StaffLogin,
+        staff::StaffLoginResult,
+        staff::DepartmentStaff,
+        staff::CreateStaff,
+        staff::CreatePost,
+        staff::SetRoles,
+        enterprises::AgentDto,
+        enterprises::EnterpriseDto,
+        enterprises::RegisterEnterprise,
+        enterprises::AddAgent
     ))
 )]
 #[derive(Debug)]
@@ -78,6 +115,9 @@ pub fn routes() -> Router<AppState> {
             get(add_working_days),
         )
         .merge(auth::routes())
+        .merge(credentials::routes())
+        .merge(staff::routes())
+        .merge(enterprises::routes())
 }
 
 /// The error body every failing API call returns.

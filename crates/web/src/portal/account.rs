@@ -74,12 +74,12 @@ impl FormErrors {
 }
 
 /// The localized message for an error code, else the domain's English explanation.
-fn message_for(tr: Tr, code: &str, fallback: &str) -> String {
+pub(crate) fn message_for(tr: Tr, code: &str, fallback: &str) -> String {
     tr.get(&format!("errors.{code}"))
         .map_or_else(|| fallback.to_owned(), str::to_owned)
 }
 
-fn identity_message(tr: Tr, error: &IdentityError) -> String {
+pub(crate) fn identity_message(tr: Tr, error: &IdentityError) -> String {
     use yiwang_kernel::ErrorCode as _;
     match error {
         IdentityError::LockedOut { until } => {
@@ -94,7 +94,7 @@ fn identity_message(tr: Tr, error: &IdentityError) -> String {
     }
 }
 
-fn see_other(location: &str) -> Response {
+pub(crate) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(LOCATION, value);
@@ -102,7 +102,7 @@ fn see_other(location: &str) -> Response {
     response
 }
 
-fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+pub(crate) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
     if let Some(cookie) = cookie {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
@@ -116,7 +116,10 @@ fn forbidden_csrf() -> AppError {
 }
 
 /// Check the double-submit token of an anonymous form.
-fn check_anonymous_csrf(parts_cookie: Option<String>, sent: &str) -> Result<(), AppError> {
+pub(crate) fn check_anonymous_csrf(
+    parts_cookie: Option<String>,
+    sent: &str,
+) -> Result<(), AppError> {
     match parts_cookie {
         Some(expected) if !sent.is_empty() && constant_time_eq(&expected, sent) => Ok(()),
         _ => Err(forbidden_csrf()),
@@ -125,7 +128,7 @@ fn check_anonymous_csrf(parts_cookie: Option<String>, sent: &str) -> Result<(), 
 
 /// The `yw_csrf` cookie of a request.
 #[derive(Debug)]
-pub struct CsrfCookie(Option<String>);
+pub struct CsrfCookie(pub Option<String>);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CsrfCookie {
     type Rejection = std::convert::Infallible;

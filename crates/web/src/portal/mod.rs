@@ -1,6 +1,7 @@
 //! Citizen portal pages (HTML). Handlers extract, call one service function and render.
 
 pub mod account;
+pub mod staff;
 pub mod themes;
 
 use askama::Template;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/prefs/elder/{mode}", get(set_elder))
         .route("/static/app.css", get(stylesheet))
         .merge(account::routes())
+        .merge(staff::routes())
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod browser;
+mod staff;
 mod support;
 
 use std::io::Read as _;

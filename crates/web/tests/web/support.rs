@@ -11,6 +11,8 @@ use yiwang_db::testing::TestDb;
 use yiwang_identity::model::{OrgData, RawDepartment, RawRegion};
 use yiwang_identity::password::PasswordCost;
 use yiwang_identity::pii::PiiProtector;
+use yiwang_identity::service::recovery::{Recovery, RecoveryPolicy};
+use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_identity::{Accounts, SessionPolicy};
 use yiwang_kernel::{SharedClock, TestClock, Uscc, WorkCalendar};
 use yiwang_web::{AppState, WebConfig};
@@ -101,7 +103,12 @@ pub fn t0() -> chrono::DateTime<Utc> {
 }
 
 pub async fn state_with(t: &TestDb, config: WebConfig) -> AppState {
-    let clock: SharedClock = Arc::new(TestClock::new(t0()));
+    state_with_clock(t, config, &TestClock::new(t0())).await
+}
+
+/// The state with a clock the test can move.
+pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestClock) -> AppState {
+    let clock: SharedClock = Arc::new(test_clock.clone());
     let parsed = yiwang_identity::service::parse_org(&org()).expect("fixture parses");
     yiwang_identity::service::load_org(&t.db, &clock, &parsed, "system:test")
         .await
@@ -110,16 +117,26 @@ pub async fn state_with(t: &TestDb, config: WebConfig) -> AppState {
     let accounts = Accounts::new(
         t.db.clone(),
         clock.clone(),
-        pii,
+        pii.clone(),
         PasswordCost::TEST,
         SessionPolicy::default(),
     )
     .expect("accounts");
+    let recovery = Recovery::new(
+        t.db.clone(),
+        clock.clone(),
+        pii,
+        PasswordCost::TEST,
+        RecoveryPolicy::default(),
+    );
+    let api_tokens = ApiTokens::new(t.db.clone(), clock.clone());
     AppState::new(
         t.db.clone(),
         clock,
         Arc::new(WorkCalendar::builtin()),
         accounts,
+        recovery,
+        api_tokens,
         config,
     )
 }

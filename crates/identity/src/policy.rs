@@ -1,0 +1,304 @@
+//! The one place that decides who may do what: role, department/region scope, ownership and agency.
+//!
+//! Services load the facts (who the caller is, which department or enterprise is concerned) and ask
+//! [`authorize`]; they never decide on their own. An anonymous caller gets `Unauthenticated` (401), a known
+//! caller without the right gets `Forbidden` (403).
+
+use yiwang_kernel::RegionCode;
+
+use crate::IdentityError;
+use crate::model::{DepartmentId, PersonId, Role, StaffId};
+
+/// Who is acting, with the facts the policy needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    /// The platform itself, acting through the command line (`yiwang admin …`) or demo set-up: it
+    /// may set up departments' staff, nothing else.
+    System,
+    Person(PersonId),
+    Staff(StaffPrincipal),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffPrincipal {
+    pub id: StaffId,
+    pub department: DepartmentId,
+    /// The region of the staff member's department (their scope as supervisor or auditor).
+    pub region: RegionCode,
+    pub roles: Vec<Role>,
+}
+
+impl StaffPrincipal {
+    fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// A department concerned by an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepartmentRef<'a> {
+    pub id: DepartmentId,
+    pub region: &'a RegionCode,
+}
+
+/// Something a principal wants to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Read or change a person's own account (profile, sessions, password, enterprises).
+    OwnAccount { person: PersonId },
+    /// Look at a person's record as staff (always audited with a reason).
+    ViewPersonRecord,
+    /// Create staff and posts, change roles, in a department.
+    ManageStaff {
+        department: DepartmentRef<'a>,
+        grants_platform_admin: bool,
+    },
+    /// See a department's staff, posts and records.
+    ViewDepartment { department: DepartmentRef<'a> },
+    /// Authorise or revoke agents of an enterprise.
+    ManageAgents { legal_representative: PersonId },
+    /// Act for an enterprise (apply, follow its cases).
+    ActForEnterprise {
+        legal_representative: PersonId,
+        agents: &'a [PersonId],
+    },
+}
+
+/// Allow or refuse `action` for `principal`.
+pub fn authorize(principal: &Principal, action: &Action<'_>) -> Result<(), IdentityError> {
+    let allowed = match (principal, action) {
+        (Principal::Anonymous, _) => return Err(IdentityError::Unauthenticated),
+        (Principal::System, Action::ManageStaff { .. } | Action::ViewDepartment { .. }) => true,
+        (Principal::Person(me), Action::OwnAccount { person }) => me == person,
+        (
+            Principal::Person(me),
+            Action::ManageAgents {
+                legal_representative,
+            },
+        ) => me == legal_representative,
+        (
+            Principal::Person(me),
+            Action::ActForEnterprise {
+                legal_representative,
+                agents,
+            },
+        ) => me == legal_representative || agents.contains(me),
+        (Principal::Staff(staff), Action::ViewPersonRecord) => [
+            Role::WindowStaff,
+            Role::Approver,
+            Role::Supervisor,
+            Role::Auditor,
+            Role::HotlineOperator,
+            Role::GridWorker,
+        ]
+        .into_iter()
+        .any(|role| staff.has(role)),
+        (
+            Principal::Staff(staff),
+            Action::ManageStaff {
+                department,
+                grants_platform_admin,
+            },
+        ) => {
+            if staff.has(Role::PlatformAdmin) {
+                true
+            } else {
+                // A department administrator manages their own department only, and cannot create
+                // platform administrators.
+                staff.has(Role::DepartmentAdmin)
+                    && staff.department == department.id
+                    && !grants_platform_admin
+            }
+        }
+        (Principal::Staff(staff), Action::ViewDepartment { department }) => {
+            staff.department == department.id
+                || staff.has(Role::PlatformAdmin)
+                || ((staff.has(Role::Supervisor) || staff.has(Role::Auditor))
+                    && staff.region.contains(department.region))
+        }
+        // Persons never act on departments or other people's records; staff never act for enterprises
+        // or on personal accounts through these actions.
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(IdentityError::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff(department: i64, region: &str, roles: &[Role]) -> Principal {
+        Principal::Staff(StaffPrincipal {
+            id: StaffId::new(department * 100),
+            department: DepartmentId::new(department),
+            region: RegionCode::parse(region).unwrap(),
+            roles: roles.to_vec(),
+        })
+    }
+
+    #[test]
+    fn decides_by_role_scope_ownership_and_agency() {
+        let hefei = RegionCode::parse("340100").unwrap();
+        let shushan = RegionCode::parse("340104").unwrap();
+        let kangbashi = RegionCode::parse("150603").unwrap();
+        let dept_x = DepartmentRef {
+            id: DepartmentId::new(1),
+            region: &hefei,
+        };
+        let dept_y = DepartmentRef {
+            id: DepartmentId::new(2),
+            region: &shushan,
+        };
+        let dept_z = DepartmentRef {
+            id: DepartmentId::new(3),
+            region: &kangbashi,
+        };
+        let a = PersonId::new(10);
+        let b = PersonId::new(11);
+
+        assert!(matches!(
+            authorize(&Principal::Anonymous, &Action::OwnAccount { person: a }),
+            Err(IdentityError::Unauthenticated)
+        ));
+        assert!(authorize(&Principal::Person(a), &Action::OwnAccount { person: a }).is_ok());
+        assert!(matches!(
+            authorize(&Principal::Person(a), &Action::OwnAccount { person: b }),
+            Err(IdentityError::Forbidden)
+        ));
+
+        let admin_x = staff(1, "340100", &[Role::DepartmentAdmin]);
+        assert!(
+            authorize(
+                &admin_x,
+                &Action::ManageStaff {
+                    department: dept_x,
+                    grants_platform_admin: false
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &admin_x,
+                &Action::ManageStaff {
+                    department: dept_y,
+                    grants_platform_admin: false
+                }
+            )
+            .is_err(),
+            "other department"
+        );
+        assert!(
+            authorize(
+                &admin_x,
+                &Action::ManageStaff {
+                    department: dept_x,
+                    grants_platform_admin: true
+                }
+            )
+            .is_err()
+        );
+        let platform = staff(9, "340100", &[Role::PlatformAdmin]);
+        assert!(
+            authorize(
+                &platform,
+                &Action::ManageStaff {
+                    department: dept_z,
+                    grants_platform_admin: true
+                }
+            )
+            .is_ok()
+        );
+
+        let window_x = staff(1, "340100", &[Role::WindowStaff]);
+        assert!(authorize(&window_x, &Action::ViewDepartment { department: dept_x }).is_ok());
+        assert!(
+            authorize(&window_x, &Action::ViewDepartment { department: dept_y }).is_err(),
+            "staff of X cannot see Y"
+        );
+        assert!(
+            authorize(
+                &window_x,
+                &Action::ManageStaff {
+                    department: dept_x,
+                    grants_platform_admin: false
+                }
+            )
+            .is_err()
+        );
+        let supervisor = staff(9, "340100", &[Role::Supervisor]);
+        assert!(
+            authorize(&supervisor, &Action::ViewDepartment { department: dept_y }).is_ok(),
+            "region scope"
+        );
+        assert!(
+            authorize(&supervisor, &Action::ViewDepartment { department: dept_z }).is_err(),
+            "outside the region"
+        );
+
+        assert!(authorize(&window_x, &Action::ViewPersonRecord).is_ok());
+        assert!(
+            authorize(&admin_x, &Action::ViewPersonRecord).is_err(),
+            "administration is not case work"
+        );
+        assert!(authorize(&Principal::Person(a), &Action::ViewPersonRecord).is_err());
+
+        let agents = [b];
+        assert!(
+            authorize(
+                &Principal::Person(a),
+                &Action::ActForEnterprise {
+                    legal_representative: a,
+                    agents: &[]
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &Principal::Person(b),
+                &Action::ActForEnterprise {
+                    legal_representative: a,
+                    agents: &agents
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &Principal::Person(b),
+                &Action::ActForEnterprise {
+                    legal_representative: a,
+                    agents: &[]
+                }
+            )
+            .is_err(),
+            "revoked agent"
+        );
+        assert!(
+            authorize(
+                &Principal::Person(b),
+                &Action::ManageAgents {
+                    legal_representative: a
+                }
+            )
+            .is_err(),
+            "agents cannot add agents"
+        );
+        assert!(
+            authorize(
+                &window_x,
+                &Action::ActForEnterprise {
+                    legal_representative: a,
+                    agents: &agents
+                }
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,431 @@
+//! Staff: log-in, the principal behind a session, and administration (staff, posts, roles) scoped by
+//! the policy. A staff member looking at a person's record gives a reason, which is audited.
+
+use rand::CryptoRng;
+use serde_json::json;
+use yiwang_db::audit::{self, AuditEvent};
+use yiwang_kernel::RegionCode;
+
+use crate::IdentityError;
+use crate::model::{
+    Account, AuthSession, ClientMeta, Department, NewStaff, Person, Post, PostInput, Role, Staff,
+};
+use crate::password;
+use crate::pii::PiiField;
+use crate::policy::{Action, DepartmentRef, Principal, StaffPrincipal, authorize};
+use crate::repo::{self, staff as staff_repo};
+use crate::service::account::{Accounts, random_hex};
+
+/// A staff log-in (the same session machinery as persons).
+#[derive(Debug, Clone)]
+pub struct StaffLoggedIn {
+    pub staff: Staff,
+    pub token: String,
+    pub session: AuthSession,
+}
+
+fn region_of(code: &str) -> Result<RegionCode, IdentityError> {
+    RegionCode::parse(code).map_err(|e| IdentityError::Corrupt(format!("region code: {e}")))
+}
+
+impl Accounts {
+    /// Who is behind a session (or nobody), with the facts the policy needs.
+    pub async fn principal(
+        &self,
+        session: Option<&AuthSession>,
+    ) -> Result<Principal, IdentityError> {
+        match session.map(|s| s.account) {
+            None => Ok(Principal::Anonymous),
+            Some(Account::Person(id)) => Ok(Principal::Person(id)),
+            Some(Account::Staff(id)) => {
+                let staff = staff_repo::staff_by_id(self.db.conn(), id)
+                    .await?
+                    .ok_or(IdentityError::Unauthenticated)?;
+                Ok(Principal::Staff(StaffPrincipal {
+                    id,
+                    department: staff.department_id,
+                    region: region_of(&staff.region_code)?,
+                    roles: staff.roles,
+                }))
+            }
+        }
+    }
+
+    /// The staff member behind a session.
+    pub async fn staff(&self, session: &AuthSession) -> Result<Staff, IdentityError> {
+        match session.account {
+            Account::Staff(id) => staff_repo::staff_by_id(self.db.conn(), id)
+                .await?
+                .ok_or(IdentityError::Unauthenticated),
+            Account::Person(_) => Err(IdentityError::Forbidden),
+        }
+    }
+
+    /// Staff log in with their employee number (工号) and password; same lock-out rules as persons.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn staff_login(
+        &self,
+        employee_no: &str,
+        password: &str,
+        meta: &ClientMeta,
+        rng: &mut (impl CryptoRng + Send),
+    ) -> Result<StaffLoggedIn, IdentityError> {
+        let now = self.clock.now();
+        let employee_no = employee_no.trim().to_ascii_uppercase();
+        let tx = self.db.begin().await?;
+        let Some(found) = staff_repo::credentials_by_employee_no(&tx, &employee_no).await? else {
+            let _ = password::verify(password, &self.dummy_hash);
+            return Err(IdentityError::BadCredentials);
+        };
+        let resource = format!("staff:{}", found.staff.public_id);
+        if let Some(until) = found.locked_until.filter(|until| *until > now) {
+            return Err(IdentityError::LockedOut { until });
+        }
+        if found.staff.status != crate::model::AccountStatus::Active {
+            return Err(IdentityError::Disabled);
+        }
+        if !password::verify(password, &found.password_hash) {
+            let locked = staff_repo::record_staff_login(
+                &tx,
+                found.staff.id,
+                true,
+                self.policy.max_failures,
+                now + self.policy.lockout,
+            )
+            .await?;
+            audit::append(
+                &tx,
+                now,
+                &AuditEvent::new("anonymous", "session.login_failed", &resource, &meta.ip),
+            )
+            .await?;
+            tx.commit().await.map_err(yiwang_db::DbError::from)?;
+            return Err(match locked {
+                Some(until) => IdentityError::LockedOut { until },
+                None => IdentityError::BadCredentials,
+            });
+        }
+        staff_repo::record_staff_login(&tx, found.staff.id, false, self.policy.max_failures, now)
+            .await?;
+        let token = random_hex(rng, 32);
+        let session = self
+            .start_session(&tx, Account::Staff(found.staff.id), &token, meta, rng, now)
+            .await?;
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(&resource, "session.create", &resource, &meta.ip)
+                .detail(json!({ "session": session.public_id })),
+        )
+        .await?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(StaffLoggedIn {
+            staff: found.staff,
+            token,
+            session,
+        })
+    }
+
+    async fn department_ref(&self, code: &str) -> Result<(Department, RegionCode), IdentityError> {
+        let department = repo::department_by_code(self.db.conn(), code)
+            .await?
+            .ok_or_else(|| IdentityError::DepartmentNotFound(code.to_owned()))?;
+        let region = department.region_code.clone();
+        Ok((department, region))
+    }
+
+    /// Staff and posts of a department, for those who may see it.
+    pub async fn department_staff(
+        &self,
+        principal: &Principal,
+        department_code: &str,
+    ) -> Result<(Vec<Staff>, Vec<Post>), IdentityError> {
+        let (department, region) = self.department_ref(department_code).await?;
+        authorize(
+            principal,
+            &Action::ViewDepartment {
+                department: DepartmentRef {
+                    id: department.id,
+                    region: &region,
+                },
+            },
+        )?;
+        let staff = staff_repo::staff_of_department(self.db.conn(), department.id).await?;
+        let posts = staff_repo::posts_of_department(self.db.conn(), department.id).await?;
+        Ok((staff, posts))
+    }
+
+    /// Create a post in a department.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn create_post(
+        &self,
+        principal: &Principal,
+        actor: &str,
+        department_code: &str,
+        input: &PostInput,
+        meta: &ClientMeta,
+    ) -> Result<Post, IdentityError> {
+        let (department, region) = self.department_ref(department_code).await?;
+        authorize(
+            principal,
+            &Action::ManageStaff {
+                department: DepartmentRef {
+                    id: department.id,
+                    region: &region,
+                },
+                grants_platform_admin: false,
+            },
+        )?;
+        let code = input.code.trim().to_ascii_lowercase();
+        if code.is_empty()
+            || code.len() > 40
+            || !code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(IdentityError::Invalid {
+                field: "code",
+                code: "post_code_invalid",
+                message: "a post code has 1–40 letters, digits, '-' or '_'".to_owned(),
+            });
+        }
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(IdentityError::Invalid {
+                field: "name",
+                code: "post_name_invalid",
+                message: "a post name has 1–60 characters".to_owned(),
+            });
+        }
+        let duties = input.duties.trim();
+        if duties.is_empty() || duties.chars().count() > 500 {
+            return Err(IdentityError::Invalid {
+                field: "duties",
+                code: "post_duties_invalid",
+                message: "state the post's duties (up to 500 characters)".to_owned(),
+            });
+        }
+        let now = self.clock.now();
+        let tx = self.db.begin().await?;
+        let id = staff_repo::insert_post(&tx, department.id, &code, name, duties, now)
+            .await?
+            .ok_or(IdentityError::Duplicate { field: "code" })?;
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(
+                actor,
+                "post.create",
+                format!("department:{}", department.code),
+                &meta.ip,
+            )
+            .detail(json!({ "post": code, "name": name })),
+        )
+        .await?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(Post {
+            id,
+            code,
+            name: name.to_owned(),
+            duties: duties.to_owned(),
+        })
+    }
+
+    /// Create a staff member in a department, with roles and posts of that department.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn create_staff(
+        &self,
+        principal: &Principal,
+        actor: &str,
+        department_code: &str,
+        new: &NewStaff,
+        meta: &ClientMeta,
+        rng: &mut (impl CryptoRng + Send),
+    ) -> Result<Staff, IdentityError> {
+        let (department, region) = self.department_ref(department_code).await?;
+        let grants_platform_admin = new.roles.contains(&Role::PlatformAdmin);
+        authorize(
+            principal,
+            &Action::ManageStaff {
+                department: DepartmentRef {
+                    id: department.id,
+                    region: &region,
+                },
+                grants_platform_admin,
+            },
+        )?;
+        let posts = staff_repo::posts_of_department(self.db.conn(), department.id).await?;
+        let mut post_ids = Vec::new();
+        for code in &new.posts {
+            let post =
+                posts
+                    .iter()
+                    .find(|p| &p.code == code)
+                    .ok_or_else(|| IdentityError::Invalid {
+                        field: "posts",
+                        code: "post_unknown",
+                        message: format!("the department has no post {code:?}"),
+                    })?;
+            post_ids.push(post.id);
+        }
+        let mobile_index = self.pii.blind_index(PiiField::Mobile, new.mobile.as_str());
+        let public_id = random_hex(rng, 16);
+        let mobile_enc = self.pii.seal(PiiField::Mobile, new.mobile.as_str(), rng);
+        let password_hash = password::hash(&new.password, self.cost, rng)?;
+        let now = self.clock.now();
+        let tx = self.db.begin().await?;
+        if let Some(field) =
+            staff_repo::employee_no_or_mobile_taken(&tx, &new.employee_no, &mobile_index).await?
+        {
+            return Err(IdentityError::Duplicate { field });
+        }
+        let id = staff_repo::insert_staff(
+            &tx,
+            &staff_repo::NewStaffRow {
+                public_id: &public_id,
+                department_id: department.id,
+                employee_no: &new.employee_no,
+                name: new.name.as_str(),
+                mobile_enc: &mobile_enc,
+                mobile_index: &mobile_index,
+                mobile_masked: &new.mobile.masked(),
+                password_hash: &password_hash,
+            },
+            now,
+        )
+        .await?;
+        staff_repo::set_roles(&tx, id, &new.roles).await?;
+        staff_repo::set_posts(&tx, id, &post_ids).await?;
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(
+                actor,
+                "staff.create",
+                format!("staff:{public_id}"),
+                &meta.ip,
+            )
+            .detail(json!({
+                "department": department.code,
+                "employee_no": new.employee_no,
+                "roles": new.roles.iter().map(|r| r.code()).collect::<Vec<_>>(),
+                "posts": new.posts,
+            })),
+        )
+        .await?;
+        let staff = staff_repo::staff_by_id(&tx, id)
+            .await?
+            .ok_or_else(|| IdentityError::Corrupt("new staff not found".to_owned()))?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(staff)
+    }
+
+    /// Replace a staff member's roles.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn set_staff_roles(
+        &self,
+        principal: &Principal,
+        actor: &str,
+        staff_public_id: &str,
+        roles: &[Role],
+        meta: &ClientMeta,
+    ) -> Result<Staff, IdentityError> {
+        let target = staff_repo::staff_by_public_id(self.db.conn(), staff_public_id)
+            .await?
+            .ok_or(IdentityError::Invalid {
+                field: "staff",
+                code: "staff_not_found",
+                message: "no such staff member".to_owned(),
+            })?;
+        let region = region_of(&target.region_code)?;
+        let grants_platform_admin =
+            roles.contains(&Role::PlatformAdmin) || target.roles.contains(&Role::PlatformAdmin);
+        authorize(
+            principal,
+            &Action::ManageStaff {
+                department: DepartmentRef {
+                    id: target.department_id,
+                    region: &region,
+                },
+                grants_platform_admin,
+            },
+        )?;
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        let now = self.clock.now();
+        let tx = self.db.begin().await?;
+        staff_repo::set_roles(&tx, target.id, &roles).await?;
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(
+                actor,
+                "staff.set_roles",
+                format!("staff:{}", target.public_id),
+                &meta.ip,
+            )
+            .detail(json!({
+                "before": target.roles.iter().map(|r| r.code()).collect::<Vec<_>>(),
+                "after": roles.iter().map(|r| r.code()).collect::<Vec<_>>(),
+            })),
+        )
+        .await?;
+        let staff = staff_repo::staff_by_id(&tx, target.id)
+            .await?
+            .ok_or_else(|| IdentityError::Corrupt("staff vanished".to_owned()))?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(staff)
+    }
+
+    /// A staff member looks at a person's record, giving the reason; the look is audited (who looked at
+    /// whom, why). Identifiers stay masked.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn view_person(
+        &self,
+        principal: &Principal,
+        actor: &str,
+        person_public_id: &str,
+        reason: &str,
+        meta: &ClientMeta,
+    ) -> Result<Person, IdentityError> {
+        authorize(principal, &Action::ViewPersonRecord)?;
+        let reason = reason.trim();
+        let chars = reason.chars().count();
+        if !(4..=200).contains(&chars) {
+            return Err(IdentityError::Invalid {
+                field: "reason",
+                code: "view_reason_required",
+                message: "give the reason for looking at this record (4–200 characters)".to_owned(),
+            });
+        }
+        let now = self.clock.now();
+        let tx = self.db.begin().await?;
+        let person = repo::person_by_public_id(&tx, person_public_id)
+            .await?
+            .ok_or(IdentityError::Invalid {
+                field: "person",
+                code: "person_not_found",
+                message: "no such person".to_owned(),
+            })?;
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(
+                actor,
+                "person.view",
+                format!("person:{}", person.public_id),
+                &meta.ip,
+            )
+            .detail(json!({ "reason": reason })),
+        )
+        .await?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(person)
+    }
+}
+
+/// The audit actor for a staff principal.
+pub fn staff_actor(staff: &Staff) -> String {
+    format!("staff:{}", staff.public_id)
+}

@@ -1,0 +1,345 @@
+//! Staff and enterprises over the API, on both backends: the negatives above all.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use yiwang_db::db_test;
+use yiwang_db::testing::TestDb;
+use yiwang_identity::model::{ClientMeta, NewStaff, RawNewStaff};
+use yiwang_identity::policy::Principal;
+use yiwang_web::{AppState, app};
+
+use crate::accounts::{MOBILE_A, MOBILE_B, PASSWORD, RID_A, RID_B};
+use crate::support::{Reply, get, get_with, send, state};
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(json) => {
+            builder = builder.header("content-type", "application/json");
+            Body::from(json.to_string())
+        }
+        None => Body::empty(),
+    };
+    send(app, builder.body(body).unwrap()).await
+}
+
+async fn seed_staff(state: &AppState, department: &str, no: &str, mobile: &str, roles: &[&str]) {
+    let new = NewStaff::parse(&RawNewStaff {
+        employee_no: no.into(),
+        name: "测试人员".into(),
+        mobile: mobile.into(),
+        password: PASSWORD.into(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        posts: vec![],
+    })
+    .unwrap();
+    let mut rng = yiwang_web::auth::request_rng();
+    state
+        .accounts()
+        .create_staff(
+            &Principal::System,
+            "system:test",
+            department,
+            &new,
+            &ClientMeta::default(),
+            &mut rng,
+        )
+        .await
+        .unwrap();
+}
+
+async fn staff_token(app: &axum::Router, no: &str) -> String {
+    let r = call(
+        app,
+        "POST",
+        "/api/v1/staff/login",
+        None,
+        Some(json!({ "employee_no": no, "password": PASSWORD })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()["token"].as_str().unwrap().to_owned()
+}
+
+async fn person_token(app: &axum::Router, name: &str, rid: &str, mobile: &str) -> String {
+    let r = call(
+        app,
+        "POST",
+        "/api/v1/auth/register/person",
+        None,
+        Some(json!({ "name": name, "resident_id": rid, "mobile": mobile, "password": PASSWORD })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = call(
+        app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({ "login": mobile, "password": PASSWORD })),
+    )
+    .await;
+    r.json()["token"].as_str().unwrap().to_owned()
+}
+
+async fn staff_api_is_scoped(t: &TestDb) {
+    let state = state(t).await;
+    seed_staff(
+        &state,
+        "hf-mzj",
+        "ADM001",
+        "13900000001",
+        &["department_admin"],
+    )
+    .await;
+    seed_staff(
+        &state,
+        "hf-scjgj",
+        "WIN001",
+        "13900000002",
+        &["window_staff"],
+    )
+    .await;
+    let app = app(state);
+    let admin = staff_token(&app, "adm001").await;
+    let window = staff_token(&app, "WIN001").await;
+    let citizen = person_token(&app, "张三", RID_A, MOBILE_A).await;
+
+    let me = call(&app, "GET", "/api/v1/staff/me", Some(&admin), None)
+        .await
+        .json();
+    assert_eq!(me["department"], "hf-mzj");
+    assert_eq!(me["roles"], json!(["department_admin"]));
+
+    let post = call(&app, "POST", "/api/v1/departments/hf-mzj/posts", Some(&admin), Some(json!({ "code": "marriage-intake", "name": "婚姻登记受理岗", "duties": "受理婚姻登记申请" }))).await;
+    assert_eq!(post.status, StatusCode::CREATED, "{}", post.body);
+    let created = call(
+        &app,
+        "POST",
+        "/api/v1/departments/hf-mzj/staff",
+        Some(&admin),
+        Some(json!({
+            "employee_no": "MZ0101", "name": "陈静", "mobile": "13900000004", "password": PASSWORD,
+            "roles": ["window_staff"], "posts": ["marriage-intake"]
+        })),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.json()["mobile"], "139****0004");
+    let bad = call(&app, "POST", "/api/v1/departments/hf-mzj/staff", Some(&admin), Some(json!({ "employee_no": "x", "name": "陈静", "mobile": "13900000005", "password": PASSWORD }))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["error"]["field"], "employee_no");
+
+    // Negatives: other department, wrong role, a citizen, nobody.
+    let other = call(&app, "POST", "/api/v1/departments/hf-scjgj/staff", Some(&admin), Some(json!({ "employee_no": "SC0101", "name": "刘洋", "mobile": "13900000006", "password": PASSWORD }))).await;
+    assert_eq!(
+        other.status,
+        StatusCode::FORBIDDEN,
+        "staff of X cannot act on Y's records"
+    );
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            "/api/v1/departments/hf-mzj/staff",
+            Some(&window),
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            "/api/v1/departments/hf-scjgj/staff",
+            Some(&window),
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            "/api/v1/departments/hf-mzj/staff",
+            Some(&citizen),
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&app, "/api/v1/departments/hf-mzj/staff").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let listed = call(
+        &app,
+        "GET",
+        "/api/v1/departments/hf-mzj/staff",
+        Some(&admin),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(listed["staff"].as_array().unwrap().len(), 2);
+    assert_eq!(listed["posts"][0]["name"], "婚姻登记受理岗");
+
+    // Looking at a person's record: staff with a reason, audited; never citizens.
+    let person_id = call(&app, "GET", "/api/v1/me", Some(&citizen), None)
+        .await
+        .json()["public_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let no_reason = call(
+        &app,
+        "GET",
+        &format!("/api/v1/persons/{person_id}"),
+        Some(&window),
+        None,
+    )
+    .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_reason.json()["error"]["field"], "reason");
+    let reason = "%E5%8F%97%E7%90%86%E9%A3%9F%E5%93%81%E7%BB%8F%E8%90%A5%E8%AE%B8%E5%8F%AF"; // 受理食品经营许可
+    let seen = call(
+        &app,
+        "GET",
+        &format!("/api/v1/persons/{person_id}?reason={reason}"),
+        Some(&window),
+        None,
+    )
+    .await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    assert_eq!(
+        seen.json()["resident_id"],
+        "1101**********002X",
+        "masked for staff"
+    );
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            &format!("/api/v1/persons/{person_id}?reason={reason}"),
+            Some(&citizen),
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let entries = yiwang_db::audit::for_resource(t.db.conn(), &format!("person:{person_id}"), 10)
+        .await
+        .unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "person.view" && e.detail.contains("受理食品经营许可"))
+    );
+    assert_eq!(
+        call(&app, "GET", "/api/v1/me", Some(&window), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN,
+        "staff have no citizen profile"
+    );
+}
+db_test!(staff_api_is_scoped);
+
+async fn enterprise_agents_over_the_api(t: &TestDb) {
+    let app = app(state(t).await);
+    let rep = person_token(&app, "张三", RID_A, MOBILE_A).await;
+    let agent = person_token(&app, "李四", RID_B, MOBILE_B).await;
+    let uscc = yiwang_kernel::Uscc::complete("91340104MA2TX0001").unwrap();
+    let created = call(
+        &app,
+        "POST",
+        "/api/v1/enterprises",
+        Some(&rep),
+        Some(json!({ "uscc": uscc.as_str(), "name": "合肥味道餐饮管理有限公司" })),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let dup = call(
+        &app,
+        "POST",
+        "/api/v1/enterprises",
+        Some(&agent),
+        Some(json!({ "uscc": uscc.as_str(), "name": "别的公司" })),
+    )
+    .await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    assert_eq!(dup.json()["error"]["field"], "uscc");
+
+    let uri = format!("/api/v1/enterprises/{id}");
+    assert_eq!(
+        call(&app, "GET", &uri, Some(&agent), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(get(&app, &uri).await.status, StatusCode::UNAUTHORIZED);
+    let added = call(
+        &app,
+        "POST",
+        &format!("{uri}/agents"),
+        Some(&rep),
+        Some(json!({ "login": MOBILE_B })),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let agent_person = added.json()["person_id"].as_str().unwrap().to_owned();
+    let as_agent = call(&app, "GET", &uri, Some(&agent), None).await.json();
+    assert_eq!(as_agent["relation"], "agent");
+    let by_agent = call(
+        &app,
+        "POST",
+        &format!("{uri}/agents"),
+        Some(&agent),
+        Some(json!({ "login": MOBILE_A })),
+    )
+    .await;
+    assert_eq!(
+        by_agent.status,
+        StatusCode::FORBIDDEN,
+        "agents cannot authorise agents"
+    );
+
+    let removed = call(
+        &app,
+        "DELETE",
+        &format!("{uri}/agents/{agent_person}"),
+        Some(&rep),
+        None,
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&app, "GET", &uri, Some(&agent), None).await.status,
+        StatusCode::FORBIDDEN,
+        "a revoked agent loses access at once"
+    );
+    let mine = get_with(
+        &app,
+        "/api/v1/enterprises",
+        &[("authorization", &format!("Bearer {agent}"))],
+    )
+    .await
+    .json();
+    assert_eq!(mine, json!([]));
+}
+db_test!(enterprise_agents_over_the_api);
