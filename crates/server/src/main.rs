@@ -65,6 +65,35 @@ enum Command {
     },
     /// Print the effective configuration (secrets hidden).
     Config,
+    /// Staff accounts (e.g. the first platform administrator of a new installation).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Create a staff member. The password is read from YIWANG_STAFF_PASSWORD or, if unset, from the first
+    /// line of standard input (so it never appears in the process list or shell history).
+    Create {
+        /// Department code, e.g. hf-sjzyj.
+        #[arg(long)]
+        department: String,
+        /// Employee number (工号).
+        #[arg(long)]
+        employee_no: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        mobile: String,
+        /// Role code; repeat for several (window_staff, approver, department_admin, platform_admin, …).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Post code of the department; repeat for several.
+        #[arg(long = "post")]
+        posts: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +268,73 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Config => print!("{}", config.describe()),
+        Command::Staff {
+            command:
+                StaffCommand::Create {
+                    department,
+                    employee_no,
+                    name,
+                    mobile,
+                    roles,
+                    posts,
+                },
+        } => {
+            let password = match std::env::var("YIWANG_STAFF_PASSWORD") {
+                Ok(password) if !password.is_empty() => password,
+                _ => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("cannot read the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let raw = yiwang_identity::model::RawNewStaff {
+                employee_no,
+                name,
+                mobile,
+                password,
+                roles,
+                posts,
+            };
+            let new = yiwang_identity::model::NewStaff::parse(&raw).map_err(|errors| {
+                let lines: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect();
+                anyhow::anyhow!("the staff member is not valid:\n  {}", lines.join("\n  "))
+            })?;
+            let db = open_database(&config, &clock).await?;
+            let accounts = yiwang_server::accounts(&config, &db, &clock)?;
+            let mut rng: rand::rngs::StdRng = rand::make_rng();
+            let meta = yiwang_identity::model::ClientMeta {
+                ip: "cli".to_owned(),
+                user_agent: String::new(),
+            };
+            let staff = accounts
+                .create_staff(
+                    &yiwang_identity::policy::Principal::System,
+                    "cli",
+                    &department,
+                    &new,
+                    &meta,
+                    &mut rng,
+                )
+                .await?;
+            db.close().await?;
+            println!(
+                "created staff {} {} in {} with roles [{}]",
+                staff.employee_no,
+                staff.name,
+                staff.department_code,
+                staff
+                    .roles
+                    .iter()
+                    .map(|r| r.code())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -304,6 +304,69 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
 db_test!(demo_data_is_idempotent_and_real);
 
 #[test]
+fn staff_create_command_sets_up_the_first_administrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert!(
+        yiwang(&["demo", "--data-dir", d, "--no-serve"], &[])
+            .status
+            .success()
+    );
+    let args = [
+        "--data-dir",
+        d,
+        "staff",
+        "create",
+        "--department",
+        "hf-sjzyj",
+        "--employee-no",
+        "PA0009",
+        "--name",
+        "林海",
+        "--mobile",
+        "13900000999",
+        "--role",
+        "platform_admin",
+    ];
+    let created = yiwang(&args, &[("YIWANG_STAFF_PASSWORD", "Admin#2026")]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(
+        stdout(&created)
+            .contains("created staff PA0009 林海 in hf-sjzyj with roles [platform_admin]")
+    );
+    let again = yiwang(&args, &[("YIWANG_STAFF_PASSWORD", "Admin#2026")]);
+    assert!(!again.status.success(), "the employee number is taken");
+    let weak = yiwang(
+        &[
+            "--data-dir",
+            d,
+            "staff",
+            "create",
+            "--department",
+            "hf-sjzyj",
+            "--employee-no",
+            "PA0010",
+            "--name",
+            "林海",
+            "--mobile",
+            "13900000998",
+        ],
+        &[("YIWANG_STAFF_PASSWORD", "short")],
+    );
+    assert!(!weak.status.success());
+    assert!(
+        stderr(&weak).contains("password: the password must have at least 8 characters"),
+        "{}",
+        stderr(&weak)
+    );
+    assert!(
+        yiwang(&["--data-dir", d, "audit", "verify"], &[])
+            .status
+            .success()
+    );
+}
+
+#[test]
 fn demo_command_prints_its_result_and_is_repeatable() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();

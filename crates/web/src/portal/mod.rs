@@ -1,6 +1,7 @@
 //! Citizen portal pages (HTML). Handlers extract, call one service function and render.
 
 pub mod account;
+pub mod recovery;
 pub mod staff;
 pub mod themes;
 
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/prefs/elder/{mode}", get(set_elder))
         .route("/static/app.css", get(stylesheet))
         .merge(account::routes())
+        .merge(recovery::routes())
         .merge(staff::routes())
 }
 

@@ -123,7 +123,10 @@ struct WorkspacePage {
 }
 
 impl WorkspacePage {
-    #[expect(clippy::trivially_copy_pass_by_ref, reason = "templates pass references")]
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "templates pass references"
+    )]
     fn role_name(&self, role: &Role) -> &'static str {
         self.page.t(&format!("roles.{}", role.code()))
     }
