@@ -12,7 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use yiwang_identity::IdentityError;
-use yiwang_identity::model::{FieldError, RawRegistration, Registration, SessionInfo};
+use yiwang_identity::model::{
+    EnterpriseRelation, FieldError, RawRegistration, Registration, SessionInfo,
+};
+use yiwang_identity::service::enterprise::EnterpriseView;
 
 use crate::auth::{
     CSRF_COOKIE, Client, PageUser, anonymous_csrf, clear_session_cookie, constant_time_eq,
@@ -36,6 +39,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/account/password",
             get(password_form).post(change_password),
+        )
+        .route("/account/enterprises/{id}/agents", post(add_agent))
+        .route(
+            "/account/enterprises/{id}/agents/{person}/revoke",
+            post(revoke_agent),
         )
 }
 
@@ -376,8 +384,10 @@ struct AccountPage {
     resident_id: String,
     mobile: String,
     sessions: Vec<SessionInfo>,
+    enterprises: Vec<EnterpriseView>,
     csrf: String,
     notice: Option<&'static str>,
+    errors: FormErrors,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -386,6 +396,7 @@ struct AccountQuery {
     welcome: Option<String>,
     ended: Option<String>,
     password: Option<String>,
+    agent: Option<String>,
 }
 
 async fn account(
@@ -396,12 +407,15 @@ async fn account(
 ) -> Result<Response, AppError> {
     let person = state.accounts().person(&user.session).await?;
     let sessions = state.accounts().sessions(&user.session).await?;
+    let enterprises = enterprise_views(&state, &user).await?;
     let notice = if query.welcome.is_some() {
         Some("account.welcome")
     } else if query.ended.is_some() {
         Some("account.sessions_ended")
     } else if query.password.is_some() {
         Some("account.password_changed")
+    } else if query.agent.is_some() {
+        Some("account.agents_changed")
     } else {
         None
     };
@@ -412,9 +426,90 @@ async fn account(
         resident_id: person.resident_id_masked,
         mobile: person.mobile_masked,
         sessions,
+        enterprises,
         csrf: user.session.csrf_token,
         notice,
+        errors: FormErrors::default(),
     })
+}
+
+/// The caller's enterprises, with agents for those they represent.
+async fn enterprise_views(
+    state: &AppState,
+    user: &PageUser,
+) -> Result<Vec<EnterpriseView>, AppError> {
+    let mut views = Vec::new();
+    for (enterprise, _) in state.accounts().my_enterprises(&user.session).await? {
+        views.push(
+            state
+                .accounts()
+                .enterprise(Some(&user.session), &enterprise.public_id)
+                .await?,
+        );
+    }
+    Ok(views)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AgentForm {
+    csrf: String,
+    login: String,
+}
+
+async fn add_agent(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Client(meta): Client,
+    user: PageUser,
+    Path(enterprise): Path<String>,
+    Form(form): Form<AgentForm>,
+) -> Result<Response, AppError> {
+    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
+        return Err(forbidden_csrf());
+    }
+    match state
+        .accounts()
+        .authorize_agent(&user.session, &enterprise, &form.login, &meta)
+        .await
+    {
+        Ok(_) => Ok(see_other("/account?agent=1")),
+        Err(error @ (IdentityError::Invalid { .. } | IdentityError::Duplicate { .. })) => {
+            let errors = FormErrors::one("agent", identity_message(page.tr, &error));
+            let person = state.accounts().person(&user.session).await?;
+            let mut response = render(&AccountPage {
+                page,
+                name: person.name,
+                resident_id: person.resident_id_masked,
+                mobile: person.mobile_masked,
+                sessions: state.accounts().sessions(&user.session).await?,
+                enterprises: enterprise_views(&state, &user).await?,
+                csrf: user.session.csrf_token,
+                notice: None,
+                errors,
+            })?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn revoke_agent(
+    State(state): State<AppState>,
+    Client(meta): Client,
+    user: PageUser,
+    Path((enterprise, person)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
+        return Err(forbidden_csrf());
+    }
+    state
+        .accounts()
+        .revoke_agent(&user.session, &enterprise, &person, &meta)
+        .await?;
+    Ok(see_other("/account?agent=1"))
 }
 
 async fn end_session(

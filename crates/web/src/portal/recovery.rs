@@ -163,13 +163,7 @@ async fn reset(
         let mut rng = request_rng();
         match state
             .recovery()
-            .reset_password(
-                &form.login,
-                &form.code,
-                &form.new_password,
-                &meta,
-                &mut rng,
-            )
+            .reset_password(&form.login, &form.code, &form.new_password, &meta, &mut rng)
             .await
         {
             Ok(()) => return Ok(see_other("/reset-password?done=1")),

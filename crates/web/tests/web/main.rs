@@ -3,6 +3,7 @@
 
 mod accounts;
 mod browser;
+mod recovery;
 mod staff;
 mod support;
 

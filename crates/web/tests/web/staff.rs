@@ -343,3 +343,192 @@ async fn enterprise_agents_over_the_api(t: &TestDb) {
     assert_eq!(mine, json!([]));
 }
 db_test!(enterprise_agents_over_the_api);
+
+fn csrf_of(html: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).expect("csrf field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// The representative manages agents from "my account"; the agent sees the enterprise there too.
+async fn agents_in_the_account_page(t: &TestDb) {
+    let app = app(state(t).await);
+    let rep = person_token(&app, "张三", RID_A, MOBILE_A).await;
+    let agent = person_token(&app, "李四", RID_B, MOBILE_B).await;
+    let uscc = yiwang_kernel::Uscc::complete("91340104MA2TX0001").unwrap();
+    let created = call(
+        &app,
+        "POST",
+        "/api/v1/enterprises",
+        Some(&rep),
+        Some(json!({ "uscc": uscc.as_str(), "name": "合肥味道餐饮管理有限公司" })),
+    )
+    .await;
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let rep_cookie = format!("yw_session={rep}");
+    let page = get_with(&app, "/account", &[("cookie", &rep_cookie)]).await;
+    assert!(page.body.contains("合肥味道餐饮管理有限公司") && page.body.contains("法定代表人"));
+    assert!(page.body.contains("尚未授权经办人"));
+    let csrf = csrf_of(&page.body);
+
+    let form = |body: String| {
+        Request::post(format!("/account/enterprises/{id}/agents"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &rep_cookie)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let unknown = send(&app, form(format!("csrf={csrf}&login=13600000000"))).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.body.contains("此人还没有注册个人账户"));
+    let added = send(&app, form(format!("csrf={csrf}&login={MOBILE_B}"))).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let page = get_with(&app, "/account?agent=1", &[("cookie", &rep_cookie)]).await;
+    assert!(page.body.contains("经办人授权已更新") && page.body.contains("139****1234"));
+
+    let agent_page = get_with(
+        &app,
+        "/account",
+        &[("cookie", &format!("yw_session={agent}"))],
+    )
+    .await;
+    assert!(
+        agent_page.body.contains("合肥味道餐饮管理有限公司") && agent_page.body.contains("经办人")
+    );
+    assert!(
+        !agent_page.body.contains("授权经办人</button>"),
+        "agents get no agent form"
+    );
+
+    let person = call(
+        &app,
+        "GET",
+        &format!("/api/v1/enterprises/{id}"),
+        Some(&rep),
+        None,
+    )
+    .await
+    .json()["agents"][0]["person_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let forged = send(
+        &app,
+        Request::post(format!("/account/enterprises/{id}/agents/{person}/revoke"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &rep_cookie)
+            .body(Body::from("csrf=bad"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let revoked = send(
+        &app,
+        Request::post(format!("/account/enterprises/{id}/agents/{person}/revoke"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &rep_cookie)
+            .body(Body::from(format!("csrf={csrf}")))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let agent_page = get_with(
+        &app,
+        "/account",
+        &[("cookie", &format!("yw_session={agent}"))],
+    )
+    .await;
+    assert!(
+        !agent_page.body.contains("合肥味道餐饮管理有限公司"),
+        "gone from the revoked agent's account"
+    );
+}
+db_test!(agents_in_the_account_page);
+
+/// Staff log in through the page and see their department; administrators add posts there.
+async fn staff_pages(t: &TestDb) {
+    let state = state(t).await;
+    seed_staff(
+        &state,
+        "hf-mzj",
+        "ADM001",
+        "13900000001",
+        &["department_admin"],
+    )
+    .await;
+    let app = app(state);
+    let form = get(&app, "/staff/login").await;
+    assert!(
+        form.body
+            .contains(r#"<label for="employee_no">工号</label>"#)
+    );
+    let csrf = csrf_of(&form.body);
+    let cookie = format!("yw_csrf={csrf}");
+    let post = |body: String, cookie: String| {
+        Request::post("/staff/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let wrong = send(
+        &app,
+        post(
+            format!("csrf={csrf}&employee_no=ADM001&password=Nope%232026"),
+            cookie.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let ok = send(
+        &app,
+        post(
+            format!("csrf={csrf}&employee_no=adm001&password=Yiwang%232026"),
+            cookie,
+        ),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(ok.header("location"), "/staff");
+    let token = ok
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("yw_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let session = format!("yw_session={token}");
+    let desk = get_with(&app, "/staff", &[("cookie", &session)]).await;
+    assert_eq!(desk.status, StatusCode::OK);
+    assert!(desk.body.contains("合肥市民政局") && desk.body.contains("部门管理员"));
+    assert!(desk.body.contains("本部门还没有设置岗位"));
+    let csrf = csrf_of(&desk.body);
+    let add = send(&app, Request::post("/staff").header("content-type", "application/x-www-form-urlencoded").header("cookie", &session)
+        .body(Body::from(format!("csrf={csrf}&kind=post&code=marriage-intake&name=%E5%A9%9A%E5%A7%BB%E7%99%BB%E8%AE%B0%E5%8F%97%E7%90%86%E5%B2%97&duties=%E5%8F%97%E7%90%86"))).unwrap()).await;
+    assert_eq!(add.status, StatusCode::SEE_OTHER, "{}", add.body);
+    let desk = get_with(&app, "/staff", &[("cookie", &session)]).await;
+    assert!(desk.body.contains("婚姻登记受理岗"));
+    let bad = send(
+        &app,
+        Request::post("/staff")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &session)
+            .body(Body::from(format!(
+                "csrf={csrf}&kind=staff&employee_no=x&name=%E9%99%88&mobile=1&password=x"
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("工号为 4–20 位字母或数字"));
+    assert_eq!(
+        get(&app, "/staff").await.status,
+        StatusCode::SEE_OTHER,
+        "anonymous visitors are sent to log in"
+    );
+}
+db_test!(staff_pages);
