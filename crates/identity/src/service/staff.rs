@@ -155,6 +155,52 @@ impl Accounts {
         Ok((staff, posts))
     }
 
+    /// Whether the principal may manage staff and posts of a department (to offer the forms).
+    pub async fn may_manage_staff(
+        &self,
+        principal: &Principal,
+        department_code: &str,
+    ) -> Result<bool, IdentityError> {
+        let (department, region) = self.department_ref(department_code).await?;
+        match authorize(
+            principal,
+            &Action::ManageStaff {
+                department: DepartmentRef {
+                    id: department.id,
+                    region: &region,
+                },
+                grants_platform_admin: false,
+            },
+        ) {
+            Ok(()) => Ok(true),
+            Err(IdentityError::Forbidden | IdentityError::Unauthenticated) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The departments a principal may look into, in region order.
+    pub async fn visible_departments(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<Department>, IdentityError> {
+        let all = repo::list_departments(self.db.conn(), "").await?;
+        Ok(all
+            .into_iter()
+            .filter(|d| {
+                authorize(
+                    principal,
+                    &Action::ViewDepartment {
+                        department: DepartmentRef {
+                            id: d.id,
+                            region: &d.region_code,
+                        },
+                    },
+                )
+                .is_ok()
+            })
+            .collect())
+    }
+
     /// Create a post in a department.
     #[tracing::instrument(skip_all, err)]
     pub async fn create_post(

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
             "/account/password",
             get(password_form).post(change_password),
         )
+        .route("/account/enterprises", post(register_enterprise))
         .route("/account/enterprises/{id}/agents", post(add_agent))
         .route(
             "/account/enterprises/{id}/agents/{person}/revoke",
@@ -397,6 +398,7 @@ struct AccountQuery {
     ended: Option<String>,
     password: Option<String>,
     agent: Option<String>,
+    enterprise: Option<String>,
 }
 
 async fn account(
@@ -416,6 +418,8 @@ async fn account(
         Some("account.password_changed")
     } else if query.agent.is_some() {
         Some("account.agents_changed")
+    } else if query.enterprise.is_some() {
+        Some("account.enterprise_registered")
     } else {
         None
     };
@@ -476,23 +480,76 @@ async fn add_agent(
         Ok(_) => Ok(see_other("/account?agent=1")),
         Err(error @ (IdentityError::Invalid { .. } | IdentityError::Duplicate { .. })) => {
             let errors = FormErrors::one("agent", identity_message(page.tr, &error));
-            let person = state.accounts().person(&user.session).await?;
-            let mut response = render(&AccountPage {
-                page,
-                name: person.name,
-                resident_id: person.resident_id_masked,
-                mobile: person.mobile_masked,
-                sessions: state.accounts().sessions(&user.session).await?,
-                enterprises: enterprise_views(&state, &user).await?,
-                csrf: user.session.csrf_token,
-                notice: None,
-                errors,
-            })?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
+            account_with_errors(&state, page, &user, errors).await
         }
         Err(other) => Err(other.into()),
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EnterpriseForm {
+    csrf: String,
+    uscc: String,
+    enterprise_name: String,
+}
+
+async fn register_enterprise(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Client(meta): Client,
+    user: PageUser,
+    Form(form): Form<EnterpriseForm>,
+) -> Result<Response, AppError> {
+    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
+        return Err(forbidden_csrf());
+    }
+    let mut rng = request_rng();
+    match state
+        .accounts()
+        .register_enterprise(
+            &user.session,
+            &form.uscc,
+            &form.enterprise_name,
+            &meta,
+            &mut rng,
+        )
+        .await
+    {
+        Ok(_) => Ok(see_other("/account?enterprise=1")),
+        Err(error @ (IdentityError::Invalid { .. } | IdentityError::Duplicate { .. })) => {
+            let field = match &error {
+                IdentityError::Invalid { field: "name", .. } => "enterprise_name",
+                _ => "uscc",
+            };
+            let errors = FormErrors::one(field, identity_message(page.tr, &error));
+            account_with_errors(&state, page, &user, errors).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The account page again, with form errors (status 422).
+async fn account_with_errors(
+    state: &AppState,
+    page: PageCtx,
+    user: &PageUser,
+    errors: FormErrors,
+) -> Result<Response, AppError> {
+    let person = state.accounts().person(&user.session).await?;
+    let mut response = render(&AccountPage {
+        page,
+        name: person.name,
+        resident_id: person.resident_id_masked,
+        mobile: person.mobile_masked,
+        sessions: state.accounts().sessions(&user.session).await?,
+        enterprises: enterprise_views(state, user).await?,
+        csrf: user.session.csrf_token.clone(),
+        notice: None,
+        errors,
+    })?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
 }
 
 async fn revoke_agent(

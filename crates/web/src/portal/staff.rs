@@ -1,17 +1,18 @@
-//! Staff pages: log in with the employee number, and the department page (posts and staff; forms to add
-//! them for those the policy allows).
+//! Staff pages: log in with the employee number; the departments a staff member may look into; a
+//! department's posts and staff, with forms to add posts and staff and to change roles for those the
+//! policy allows.
 
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
-use yiwang_identity::IdentityError;
 use yiwang_identity::model::{NewStaff, Post, PostInput, RawNewStaff, Role, Staff};
 use yiwang_identity::service::staff::staff_actor;
+use yiwang_identity::{Department, IdentityError};
 
 use crate::auth::{
     Client, PageUser, anonymous_csrf, constant_time_eq, request_rng, session_cookie,
@@ -22,13 +23,18 @@ use crate::portal::account::{
     CsrfCookie, FormErrors, check_anonymous_csrf, identity_message, see_other, with_cookie,
 };
 use crate::portal::render;
-use crate::prefs::safe_next;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/staff/login", get(login_form).post(login))
-        .route("/staff", get(workspace).post(add))
+        .route("/staff", get(own_department))
+        .route("/staff/departments", get(departments))
+        .route("/staff/departments/{code}", get(workspace).post(add))
+        .route(
+            "/staff/departments/{code}/staff/{id}/roles",
+            post(set_roles),
+        )
 }
 
 #[derive(Template)]
@@ -80,7 +86,7 @@ async fn login(
         .await
     {
         Ok(done) => Ok(with_cookie(
-            see_other(&safe_next(Some("/staff"))),
+            see_other("/staff"),
             session_cookie(&done.token, state.config().cookie_secure),
         )),
         Err(
@@ -107,11 +113,69 @@ async fn login(
     }
 }
 
+/// Staff land on their own department.
+async fn own_department(
+    State(state): State<AppState>,
+    user: PageUser,
+) -> Result<Response, AppError> {
+    let me = state.accounts().staff(&user.session).await?;
+    Ok(see_other(&format!(
+        "/staff/departments/{}",
+        me.department_code
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "staff/departments.html")]
+struct DepartmentsPage {
+    page: PageCtx,
+    departments: Vec<Department>,
+}
+
+/// The departments this staff member may look into: their own; their region's for supervisors and
+/// auditors; every one for platform administrators.
+async fn departments(
+    State(state): State<AppState>,
+    page: PageCtx,
+    user: PageUser,
+) -> Result<Response, AppError> {
+    state.accounts().staff(&user.session).await?;
+    let principal = state.accounts().principal(Some(&user.session)).await?;
+    let departments = state.accounts().visible_departments(&principal).await?;
+    render(&DepartmentsPage { page, departments })
+}
+
+struct Loaded {
+    me: Staff,
+    department_code: String,
+    department_name: String,
+    staff: Vec<Staff>,
+    posts: Vec<Post>,
+    can_manage: bool,
+}
+
+async fn load(state: &AppState, user: &PageUser, code: &str) -> Result<Loaded, AppError> {
+    let me = state.accounts().staff(&user.session).await?;
+    let principal = state.accounts().principal(Some(&user.session)).await?;
+    let (staff, posts) = state.accounts().department_staff(&principal, code).await?;
+    let department = yiwang_identity::service::department(state.db(), code).await?;
+    let can_manage = state.accounts().may_manage_staff(&principal, code).await?;
+    Ok(Loaded {
+        me,
+        department_code: department.code,
+        department_name: department.name,
+        staff,
+        posts,
+        can_manage,
+    })
+}
+
 #[derive(Template)]
 #[template(path = "staff/workspace.html")]
 struct WorkspacePage {
     page: PageCtx,
     me: Staff,
+    department_code: String,
     department_name: String,
     staff: Vec<Staff>,
     posts: Vec<Post>,
@@ -123,6 +187,28 @@ struct WorkspacePage {
 }
 
 impl WorkspacePage {
+    fn new(
+        page: PageCtx,
+        loaded: Loaded,
+        csrf: String,
+        errors: FormErrors,
+        notice: Option<&'static str>,
+    ) -> Self {
+        Self {
+            page,
+            me: loaded.me,
+            department_code: loaded.department_code,
+            department_name: loaded.department_name,
+            staff: loaded.staff,
+            posts: loaded.posts,
+            can_manage: loaded.can_manage,
+            csrf,
+            errors,
+            notice,
+            roles: Role::ALL.to_vec(),
+        }
+    }
+
     #[expect(
         clippy::trivially_copy_pass_by_ref,
         reason = "templates pass references"
@@ -132,49 +218,38 @@ impl WorkspacePage {
     }
 }
 
+fn show(
+    page: PageCtx,
+    loaded: Loaded,
+    csrf: String,
+    errors: FormErrors,
+) -> Result<Response, AppError> {
+    let mut response = render(&WorkspacePage::new(page, loaded, csrf, errors, None))?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct WorkspaceQuery {
     added: Option<String>,
 }
 
-async fn load(
-    state: &AppState,
-    user: &PageUser,
-) -> Result<(Staff, String, Vec<Staff>, Vec<Post>, bool), AppError> {
-    let me = state.accounts().staff(&user.session).await?;
-    let principal = state.accounts().principal(Some(&user.session)).await?;
-    let department = yiwang_identity::service::department(state.db(), &me.department_code).await?;
-    let (staff, posts) = state
-        .accounts()
-        .department_staff(&principal, &me.department_code)
-        .await?;
-    let can_manage = me
-        .roles
-        .iter()
-        .any(|r| matches!(r, Role::DepartmentAdmin | Role::PlatformAdmin));
-    Ok((me, department.name, staff, posts, can_manage))
-}
-
 async fn workspace(
     State(state): State<AppState>,
     page: PageCtx,
     user: PageUser,
+    Path(code): Path<String>,
     Query(query): Query<WorkspaceQuery>,
 ) -> Result<Response, AppError> {
-    let (me, department_name, staff, posts, can_manage) = load(&state, &user).await?;
-    render(&WorkspacePage {
+    let loaded = load(&state, &user, &code).await?;
+    render(&WorkspacePage::new(
         page,
-        me,
-        department_name,
-        staff,
-        posts,
-        can_manage,
-        csrf: user.session.csrf_token,
-        errors: FormErrors::default(),
-        notice: query.added.map(|_| "staff_page.added"),
-        roles: Role::ALL.to_vec(),
-    })
+        loaded,
+        user.session.csrf_token,
+        FormErrors::default(),
+        query.added.map(|_| "staff_page.added"),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,6 +272,7 @@ async fn add(
     page: PageCtx,
     Client(meta): Client,
     user: PageUser,
+    Path(code): Path<String>,
     Form(form): Form<AddForm>,
 ) -> Result<Response, AppError> {
     if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
@@ -204,24 +280,19 @@ async fn add(
             code: "csrf_token_invalid".to_owned(),
         });
     }
-    let (me, department_name, staff, posts, can_manage) = load(&state, &user).await?;
+    let loaded = load(&state, &user, &code).await?;
     let principal = state.accounts().principal(Some(&user.session)).await?;
-    let actor = staff_actor(&me);
+    let actor = staff_actor(&loaded.me);
     let tr = page.tr;
     let result = if form.kind == "post" {
+        let input = PostInput {
+            code: form.code.clone(),
+            name: form.name.clone(),
+            duties: form.duties.clone(),
+        };
         state
             .accounts()
-            .create_post(
-                &principal,
-                &actor,
-                &me.department_code,
-                &PostInput {
-                    code: form.code.clone(),
-                    name: form.name.clone(),
-                    duties: form.duties.clone(),
-                },
-                &meta,
-            )
+            .create_post(&principal, &actor, &code, &input, &meta)
             .await
             .map(|_| ())
     } else {
@@ -241,81 +312,83 @@ async fn add(
         };
         match NewStaff::parse(&raw) {
             Err(errors) => {
-                let errors = FormErrors::from_fields(tr, &errors);
-                return show_errors(
+                return show(
                     page,
-                    me,
-                    department_name,
-                    staff,
-                    posts,
-                    can_manage,
+                    loaded,
                     user.session.csrf_token,
-                    errors,
+                    FormErrors::from_fields(tr, &errors),
                 );
             }
             Ok(new) => {
                 let mut rng = request_rng();
                 state
                     .accounts()
-                    .create_staff(
-                        &principal,
-                        &actor,
-                        &me.department_code,
-                        &new,
-                        &meta,
-                        &mut rng,
-                    )
+                    .create_staff(&principal, &actor, &code, &new, &meta, &mut rng)
                     .await
                     .map(|_| ())
             }
         }
     };
     match result {
-        Ok(()) => Ok(see_other("/staff?added=1")),
+        Ok(()) => Ok(see_other(&format!("/staff/departments/{code}?added=1"))),
         Err(error @ (IdentityError::Invalid { .. } | IdentityError::Duplicate { .. })) => {
             let field = match &error {
                 IdentityError::Invalid { field, .. } | IdentityError::Duplicate { field } => *field,
                 _ => "form",
             };
-            let errors = FormErrors::one(field, identity_message(tr, &error));
-            show_errors(
+            show(
                 page,
-                me,
-                department_name,
-                staff,
-                posts,
-                can_manage,
+                loaded,
                 user.session.csrf_token,
-                errors,
+                FormErrors::one(field, identity_message(tr, &error)),
             )
         }
         Err(other) => Err(other.into()),
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one page's worth of parts")]
-fn show_errors(
+/// Checkbox forms repeat the `roles` key; read every value.
+fn roles_form(body: &str) -> (String, Vec<Role>) {
+    let mut csrf = String::new();
+    let mut roles = Vec::new();
+    for pair in body.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "csrf" => value.clone_into(&mut csrf),
+            "roles" => roles.extend(Role::parse(value)),
+            _ => {}
+        }
+    }
+    (csrf, roles)
+}
+
+async fn set_roles(
+    State(state): State<AppState>,
     page: PageCtx,
-    me: Staff,
-    department_name: String,
-    staff: Vec<Staff>,
-    posts: Vec<Post>,
-    can_manage: bool,
-    csrf: String,
-    errors: FormErrors,
+    Client(meta): Client,
+    user: PageUser,
+    Path((code, id)): Path<(String, String)>,
+    body: String,
 ) -> Result<Response, AppError> {
-    let mut response = render(&WorkspacePage {
-        page,
-        me,
-        department_name,
-        staff,
-        posts,
-        can_manage,
-        csrf,
-        errors,
-        notice: None,
-        roles: Role::ALL.to_vec(),
-    })?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
+    let (csrf, roles) = roles_form(&body);
+    if !constant_time_eq(&csrf, &user.session.csrf_token) {
+        return Err(AppError::Forbidden {
+            code: "csrf_token_invalid".to_owned(),
+        });
+    }
+    let principal = state.accounts().principal(Some(&user.session)).await?;
+    let me = state.accounts().staff(&user.session).await?;
+    match state
+        .accounts()
+        .set_staff_roles(&principal, &staff_actor(&me), &id, &roles, &meta)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/staff/departments/{code}?added=1"))),
+        Err(error @ IdentityError::Invalid { .. }) => {
+            let loaded = load(&state, &user, &code).await?;
+            let errors = FormErrors::one("roles", identity_message(page.tr, &error));
+            show(page, loaded, user.session.csrf_token, errors)
+        }
+        Err(other) => Err(other.into()),
+    }
 }

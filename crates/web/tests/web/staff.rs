@@ -445,6 +445,43 @@ async fn agents_in_the_account_page(t: &TestDb) {
 }
 db_test!(agents_in_the_account_page);
 
+/// A person registers their enterprise from "my account"; bad codes are explained.
+async fn register_enterprise_in_the_account_page(t: &TestDb) {
+    let app = app(state(t).await);
+    let rep = person_token(&app, "张三", RID_A, MOBILE_A).await;
+    let cookie = format!("yw_session={rep}");
+    let page = get_with(&app, "/account", &[("cookie", &cookie)]).await;
+    assert!(page.body.contains("登记我担任法定代表人的企业"));
+    let csrf = csrf_of(&page.body);
+    let post = |body: String| {
+        Request::post("/account/enterprises")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &cookie)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let bad = send(&app, post(format!("csrf={csrf}&uscc=91340104MA2TX00010&enterprise_name=%E5%90%88%E8%82%A5%E5%91%B3%E9%81%93"))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("校验位不正确"),
+        "explained in the visitor's language"
+    );
+    let uscc = yiwang_kernel::Uscc::complete("91340104MA2TX0001").unwrap();
+    let ok = send(&app, post(format!("csrf={csrf}&uscc={uscc}&enterprise_name=%E5%90%88%E8%82%A5%E5%91%B3%E9%81%93%E9%A4%90%E9%A5%AE%E7%AE%A1%E7%90%86%E6%9C%89%E9%99%90%E5%85%AC%E5%8F%B8"))).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let page = get_with(&app, "/account?enterprise=1", &[("cookie", &cookie)]).await;
+    assert!(page.body.contains("企业已登记") && page.body.contains("合肥味道餐饮管理有限公司"));
+    let again = send(
+        &app,
+        post(format!(
+            "csrf={csrf}&uscc={uscc}&enterprise_name=%E5%90%88%E8%82%A5%E5%91%B3%E9%81%93"
+        )),
+    )
+    .await;
+    assert!(again.body.contains("该统一社会信用代码已登记"));
+}
+db_test!(register_enterprise_in_the_account_page);
+
 /// Staff log in through the page and see their department; administrators add posts there.
 async fn staff_pages(t: &TestDb) {
     let state = state(t).await;
@@ -502,29 +539,111 @@ async fn staff_pages(t: &TestDb) {
         .unwrap()
         .to_owned();
     let session = format!("yw_session={token}");
-    let desk = get_with(&app, "/staff", &[("cookie", &session)]).await;
+    let landing = get_with(&app, "/staff", &[("cookie", &session)]).await;
+    assert_eq!(
+        landing.header("location"),
+        "/staff/departments/hf-mzj",
+        "staff land on their department"
+    );
+    let desk = get_with(&app, "/staff/departments/hf-mzj", &[("cookie", &session)]).await;
     assert_eq!(desk.status, StatusCode::OK);
     assert!(desk.body.contains("合肥市民政局") && desk.body.contains("部门管理员"));
     assert!(desk.body.contains("本部门还没有设置岗位"));
     let csrf = csrf_of(&desk.body);
-    let add = send(&app, Request::post("/staff").header("content-type", "application/x-www-form-urlencoded").header("cookie", &session)
-        .body(Body::from(format!("csrf={csrf}&kind=post&code=marriage-intake&name=%E5%A9%9A%E5%A7%BB%E7%99%BB%E8%AE%B0%E5%8F%97%E7%90%86%E5%B2%97&duties=%E5%8F%97%E7%90%86"))).unwrap()).await;
-    assert_eq!(add.status, StatusCode::SEE_OTHER, "{}", add.body);
-    let desk = get_with(&app, "/staff", &[("cookie", &session)]).await;
-    assert!(desk.body.contains("婚姻登记受理岗"));
-    let bad = send(
-        &app,
-        Request::post("/staff")
+    let form = |uri: &str, body: String| {
+        Request::post(uri.to_owned())
             .header("content-type", "application/x-www-form-urlencoded")
             .header("cookie", &session)
-            .body(Body::from(format!(
-                "csrf={csrf}&kind=staff&employee_no=x&name=%E9%99%88&mobile=1&password=x"
-            )))
-            .unwrap(),
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let add = send(&app, form("/staff/departments/hf-mzj", format!("csrf={csrf}&kind=post&code=marriage-intake&name=%E5%A9%9A%E5%A7%BB%E7%99%BB%E8%AE%B0%E5%8F%97%E7%90%86%E5%B2%97&duties=%E5%8F%97%E7%90%86"))).await;
+    assert_eq!(add.status, StatusCode::SEE_OTHER, "{}", add.body);
+    let bad = send(
+        &app,
+        form(
+            "/staff/departments/hf-mzj",
+            format!("csrf={csrf}&kind=staff&employee_no=x&name=%E9%99%88&mobile=1&password=x"),
+        ),
     )
     .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("工号为 4–20 位字母或数字"));
+    let staff = send(&app, form("/staff/departments/hf-mzj", format!("csrf={csrf}&kind=staff&employee_no=MZ0101&name=%E9%99%88%E9%9D%99&mobile=13900000004&password=Yiwang%232026&role=window_staff&post=marriage-intake"))).await;
+    assert_eq!(staff.status, StatusCode::SEE_OTHER, "{}", staff.body);
+    let desk = get_with(&app, "/staff/departments/hf-mzj", &[("cookie", &session)]).await;
+    assert!(
+        desk.body.contains("婚姻登记受理岗")
+            && desk.body.contains("陈静")
+            && desk.body.contains("窗口人员")
+    );
+
+    // Change 陈静's roles with the checkboxes.
+    let id = call(
+        &app,
+        "GET",
+        "/api/v1/departments/hf-mzj/staff",
+        Some(&token),
+        None,
+    )
+    .await
+    .json()["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["employee_no"] == "MZ0101")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let roles = send(
+        &app,
+        form(
+            &format!("/staff/departments/hf-mzj/staff/{id}/roles"),
+            format!("csrf={csrf}&roles=window_staff&roles=approver"),
+        ),
+    )
+    .await;
+    assert_eq!(roles.status, StatusCode::SEE_OTHER);
+    let after = call(
+        &app,
+        "GET",
+        "/api/v1/departments/hf-mzj/staff",
+        Some(&token),
+        None,
+    )
+    .await
+    .json();
+    let chen = after["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["employee_no"] == "MZ0101")
+        .unwrap()
+        .clone();
+    assert_eq!(chen["roles"], json!(["window_staff", "approver"]));
+
+    // Another department: no forms there, and no changes through them.
+    assert_eq!(
+        get_with(&app, "/staff/departments/hf-scjgj", &[("cookie", &session)])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let foreign = send(
+        &app,
+        form(
+            "/staff/departments/hf-scjgj",
+            format!("csrf={csrf}&kind=post&code=x&name=x&duties=x"),
+        ),
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    let list = get_with(&app, "/staff/departments", &[("cookie", &session)]).await;
+    assert!(
+        list.body.contains("合肥市民政局") && !list.body.contains("合肥市市场监督管理局"),
+        "only what they may see"
+    );
     assert_eq!(
         get(&app, "/staff").await.status,
         StatusCode::SEE_OTHER,
