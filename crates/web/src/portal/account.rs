@@ -124,6 +124,15 @@ fn forbidden_csrf() -> AppError {
     }
 }
 
+/// Check a logged-in form's token against the session's.
+pub(crate) fn check_session_csrf(user: &PageUser, sent: &str) -> Result<(), AppError> {
+    if constant_time_eq(sent, &user.session.csrf_token) {
+        Ok(())
+    } else {
+        Err(forbidden_csrf())
+    }
+}
+
 /// Check the double-submit token of an anonymous form.
 pub(crate) fn check_anonymous_csrf(
     parts_cookie: Option<String>,
@@ -365,9 +374,7 @@ async fn logout(
     user: PageUser,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
-        return Err(forbidden_csrf());
-    }
+    check_session_csrf(&user, &form.csrf)?;
     state.accounts().logout(&user.session, &meta).await?;
     Ok(with_cookie(
         see_other("/"),
@@ -469,9 +476,7 @@ async fn add_agent(
     Path(enterprise): Path<String>,
     Form(form): Form<AgentForm>,
 ) -> Result<Response, AppError> {
-    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
-        return Err(forbidden_csrf());
-    }
+    check_session_csrf(&user, &form.csrf)?;
     match state
         .accounts()
         .authorize_agent(&user.session, &enterprise, &form.login, &meta)
@@ -501,9 +506,7 @@ async fn register_enterprise(
     user: PageUser,
     Form(form): Form<EnterpriseForm>,
 ) -> Result<Response, AppError> {
-    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
-        return Err(forbidden_csrf());
-    }
+    check_session_csrf(&user, &form.csrf)?;
     let mut rng = request_rng();
     match state
         .accounts()
@@ -559,9 +562,7 @@ async fn revoke_agent(
     Path((enterprise, person)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
-        return Err(forbidden_csrf());
-    }
+    check_session_csrf(&user, &form.csrf)?;
     state
         .accounts()
         .revoke_agent(&user.session, &enterprise, &person, &meta)
@@ -576,9 +577,7 @@ async fn end_session(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
-        return Err(forbidden_csrf());
-    }
+    check_session_csrf(&user, &form.csrf)?;
     state
         .accounts()
         .end_session(&user.session, &id, &meta)
@@ -592,9 +591,7 @@ async fn end_other_sessions(
     user: PageUser,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
-        return Err(forbidden_csrf());
-    }
+    check_session_csrf(&user, &form.csrf)?;
     state
         .accounts()
         .logout_everywhere(&user.session, true, &meta)
@@ -636,9 +633,7 @@ async fn change_password(
     user: PageUser,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
-        return Err(forbidden_csrf());
-    }
+    check_session_csrf(&user, &form.csrf)?;
     let tr = page.tr;
     let errors = if form.new_password == form.new_password_confirm {
         let mut rng = request_rng();

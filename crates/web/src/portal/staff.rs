@@ -14,13 +14,12 @@ use yiwang_identity::model::{NewStaff, Post, PostInput, RawNewStaff, Role, Staff
 use yiwang_identity::service::staff::staff_actor;
 use yiwang_identity::{Department, IdentityError};
 
-use crate::auth::{
-    Client, PageUser, anonymous_csrf, constant_time_eq, request_rng, session_cookie,
-};
+use crate::auth::{Client, PageUser, anonymous_csrf, request_rng, session_cookie};
 use crate::error::AppError;
 use crate::page::PageCtx;
 use crate::portal::account::{
-    CsrfCookie, FormErrors, check_anonymous_csrf, identity_message, see_other, with_cookie,
+    CsrfCookie, FormErrors, check_anonymous_csrf, check_session_csrf, identity_message, see_other,
+    with_cookie,
 };
 use crate::portal::render;
 use crate::state::AppState;
@@ -275,11 +274,7 @@ async fn add(
     Path(code): Path<String>,
     Form(form): Form<AddForm>,
 ) -> Result<Response, AppError> {
-    if !constant_time_eq(&form.csrf, &user.session.csrf_token) {
-        return Err(AppError::Forbidden {
-            code: "csrf_token_invalid".to_owned(),
-        });
-    }
+    check_session_csrf(&user, &form.csrf)?;
     let loaded = load(&state, &user, &code).await?;
     let principal = state.accounts().principal(Some(&user.session)).await?;
     let actor = staff_actor(&loaded.me);
@@ -371,11 +366,7 @@ async fn set_roles(
     body: String,
 ) -> Result<Response, AppError> {
     let (csrf, roles) = roles_form(&body);
-    if !constant_time_eq(&csrf, &user.session.csrf_token) {
-        return Err(AppError::Forbidden {
-            code: "csrf_token_invalid".to_owned(),
-        });
-    }
+    check_session_csrf(&user, &csrf)?;
     let principal = state.accounts().principal(Some(&user.session)).await?;
     let me = state.accounts().staff(&user.session).await?;
     match state
