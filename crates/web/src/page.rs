@@ -28,6 +28,9 @@ pub struct PageCtx {
 pub struct NavUser {
     pub name: String,
     pub csrf: String,
+    /// Where the header's account link goes: "my account" for people, the workspace for staff.
+    pub href: &'static str,
+    pub label_key: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -140,19 +143,33 @@ pub async fn page_ctx(parts: &Parts, state: &AppState, prefs: Prefs) -> PageCtx 
         .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
     let region_name = state.region_name().await;
     let user = match crate::auth::session_of(parts, state).await {
-        Ok(Some((session, _))) => {
-            state
+        Ok(Some((session, _))) => match session.account {
+            yiwang_identity::model::Account::Person(_) => state
                 .accounts()
                 .person(&session)
                 .await
                 .ok()
                 .map(|person| NavUser {
                     name: person.name,
-                    csrf: session.csrf_token,
-                })
-        }
+                    csrf: session.csrf_token.clone(),
+                    href: "/account",
+                    label_key: "nav.my_account",
+                }),
+            yiwang_identity::model::Account::Staff(_) => state
+                .accounts()
+                .staff(&session)
+                .await
+                .ok()
+                .map(|staff| NavUser {
+                    name: staff.name,
+                    csrf: session.csrf_token.clone(),
+                    href: "/staff",
+                    label_key: "nav.workspace",
+                }),
+        },
         _ => None,
     };
+
     PageCtx {
         tr: prefs.tr(),
         locale: prefs.locale,

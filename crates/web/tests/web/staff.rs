@@ -549,6 +549,10 @@ async fn staff_pages(t: &TestDb) {
     assert_eq!(desk.status, StatusCode::OK);
     assert!(desk.body.contains("合肥市民政局") && desk.body.contains("部门管理员"));
     assert!(desk.body.contains("本部门还没有设置岗位"));
+    assert!(
+        desk.body.contains("工作台（测试人员）"),
+        "the header shows the staff member"
+    );
     let csrf = csrf_of(&desk.body);
     let form = |uri: &str, body: String| {
         Request::post(uri.to_owned())
