@@ -433,6 +433,11 @@ impl Role {
     pub fn parse(text: &str) -> Option<Self> {
         Role::ALL.into_iter().find(|r| r.code() == text.trim())
     }
+
+    /// Roles that reach beyond one department; only platform administrators grant them.
+    pub fn is_wide(self) -> bool {
+        matches!(self, Role::PlatformAdmin | Role::Supervisor | Role::Auditor)
+    }
 }
 
 /// A post (岗位) of a department, with its duties; workflow steps are assigned to posts.

@@ -50,9 +50,12 @@ pub enum Action<'a> {
     /// Look at a person's record as staff (always audited with a reason).
     ViewPersonRecord,
     /// Create staff and posts, change roles, in a department.
+    /// `grants_wide_role`: the change gives or takes a role reaching beyond one department (platform admin,
+    /// supervisor, auditor); `target`: the staff member whose roles change, if any.
     ManageStaff {
         department: DepartmentRef<'a>,
-        grants_platform_admin: bool,
+        grants_wide_role: bool,
+        target: Option<StaffId>,
     },
     /// See a department's staff, posts and records.
     ViewDepartment { department: DepartmentRef<'a> },
@@ -98,17 +101,21 @@ pub fn authorize(principal: &Principal, action: &Action<'_>) -> Result<(), Ident
             Principal::Staff(staff),
             Action::ManageStaff {
                 department,
-                grants_platform_admin,
+                grants_wide_role,
+                target,
             },
         ) => {
-            if staff.has(Role::PlatformAdmin) {
+            if *target == Some(staff.id) {
+                // Nobody changes their own roles.
+                false
+            } else if staff.has(Role::PlatformAdmin) {
                 true
             } else {
-                // A department administrator manages their own department only, and cannot create
-                // platform administrators.
+                // A department administrator manages their own department only, and grants only roles
+                // that stay inside it.
                 staff.has(Role::DepartmentAdmin)
                     && staff.department == department.id
-                    && !grants_platform_admin
+                    && !grants_wide_role
             }
         }
         (Principal::Staff(staff), Action::ViewDepartment { department }) => {
@@ -177,7 +184,8 @@ mod tests {
                 &admin_x,
                 &Action::ManageStaff {
                     department: dept_x,
-                    grants_platform_admin: false
+                    grants_wide_role: false,
+                    target: None
                 }
             )
             .is_ok()
@@ -187,7 +195,8 @@ mod tests {
                 &admin_x,
                 &Action::ManageStaff {
                     department: dept_y,
-                    grants_platform_admin: false
+                    grants_wide_role: false,
+                    target: None
                 }
             )
             .is_err(),
@@ -198,7 +207,8 @@ mod tests {
                 &admin_x,
                 &Action::ManageStaff {
                     department: dept_x,
-                    grants_platform_admin: true
+                    grants_wide_role: true,
+                    target: None
                 }
             )
             .is_err()
@@ -209,12 +219,22 @@ mod tests {
                 &platform,
                 &Action::ManageStaff {
                     department: dept_z,
-                    grants_platform_admin: true
+                    grants_wide_role: true,
+                    target: None
                 }
             )
             .is_ok()
         );
 
+        let self_change = Action::ManageStaff {
+            department: dept_x,
+            grants_wide_role: false,
+            target: Some(StaffId::new(100)),
+        };
+        assert!(
+            authorize(&admin_x, &self_change).is_err(),
+            "no changing one's own roles"
+        );
         let window_x = staff(1, "340100", &[Role::WindowStaff]);
         assert!(authorize(&window_x, &Action::ViewDepartment { department: dept_x }).is_ok());
         assert!(
@@ -226,7 +246,8 @@ mod tests {
                 &window_x,
                 &Action::ManageStaff {
                     department: dept_x,
-                    grants_platform_admin: false
+                    grants_wide_role: false,
+                    target: None
                 }
             )
             .is_err()

@@ -169,7 +169,8 @@ impl Accounts {
                     id: department.id,
                     region: &region,
                 },
-                grants_platform_admin: false,
+                grants_wide_role: false,
+                target: None,
             },
         ) {
             Ok(()) => Ok(true),
@@ -219,7 +220,8 @@ impl Accounts {
                     id: department.id,
                     region: &region,
                 },
-                grants_platform_admin: false,
+                grants_wide_role: false,
+                target: None,
             },
         )?;
         let code = input.code.trim().to_ascii_lowercase();
@@ -289,7 +291,7 @@ impl Accounts {
         rng: &mut (impl CryptoRng + Send),
     ) -> Result<Staff, IdentityError> {
         let (department, region) = self.department_ref(department_code).await?;
-        let grants_platform_admin = new.roles.contains(&Role::PlatformAdmin);
+        let grants_wide_role = new.roles.iter().any(|r| r.is_wide());
         authorize(
             principal,
             &Action::ManageStaff {
@@ -297,7 +299,8 @@ impl Accounts {
                     id: department.id,
                     region: &region,
                 },
-                grants_platform_admin,
+                grants_wide_role,
+                target: None,
             },
         )?;
         let posts = staff_repo::posts_of_department(self.db.conn(), department.id).await?;
@@ -384,8 +387,8 @@ impl Accounts {
                 message: "no such staff member".to_owned(),
             })?;
         let region = region_of(&target.region_code)?;
-        let grants_platform_admin =
-            roles.contains(&Role::PlatformAdmin) || target.roles.contains(&Role::PlatformAdmin);
+        // Wide roles count whether given or taken away.
+        let grants_wide_role = roles.iter().chain(&target.roles).any(|r| r.is_wide());
         authorize(
             principal,
             &Action::ManageStaff {
@@ -393,7 +396,8 @@ impl Accounts {
                     id: target.department_id,
                     region: &region,
                 },
-                grants_platform_admin,
+                grants_wide_role,
+                target: Some(target.id),
             },
         )?;
         let mut roles = roles.to_vec();

@@ -212,6 +212,42 @@ async fn staff_administration_is_scoped(t: &TestDb) {
         matches!(escalate, Err(IdentityError::Forbidden)),
         "no self-made platform admins"
     );
+    let regional = accounts
+        .create_staff(
+            &admin_x,
+            &admin_x_actor,
+            "hf-mzj",
+            &new_staff("MZ0104", "刘洋", "13900000005", &["supervisor"], &[]),
+            &meta(),
+            &mut rng,
+        )
+        .await;
+    assert!(
+        matches!(regional, Err(IdentityError::Forbidden)),
+        "a department admin cannot hand out region-wide roles"
+    );
+    let admin_x_id = accounts
+        .department_staff(&admin_x, "hf-mzj")
+        .await
+        .unwrap()
+        .0
+        .into_iter()
+        .find(|s| s.employee_no == "ADM001")
+        .unwrap()
+        .public_id;
+    let self_grant = accounts
+        .set_staff_roles(
+            &admin_x,
+            &admin_x_actor,
+            &admin_x_id,
+            &[Role::DepartmentAdmin, Role::Approver],
+            &meta(),
+        )
+        .await;
+    assert!(
+        matches!(self_grant, Err(IdentityError::Forbidden)),
+        "no changing one's own roles"
+    );
     let unknown_post = accounts
         .create_staff(
             &admin_x,
