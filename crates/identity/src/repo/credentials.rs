@@ -256,6 +256,23 @@ pub async fn revoke_token<C: ConnectionTrait>(
     Ok(result.rows_affected() == 1)
 }
 
+/// Revoke every live token of a person (after a password change or reset). Returns how many.
+#[tracing::instrument(skip_all, err)]
+pub async fn revoke_all_tokens<C: ConnectionTrait>(
+    conn: &C,
+    person: PersonId,
+    now: DateTime<Utc>,
+) -> Result<u64, IdentityError> {
+    let result = conn
+        .execute_raw(stmt(
+            conn,
+            "UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL",
+            [person.get().into(), ts(now).into()],
+        ))
+        .await?;
+    Ok(result.rows_affected())
+}
+
 /// A live token by the hash of its secret, owned by an active person; records its use.
 /// Returns the owner, the token's public id and its scopes.
 #[tracing::instrument(skip_all, err)]

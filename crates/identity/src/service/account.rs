@@ -500,12 +500,13 @@ impl Accounts {
             now,
         )
         .await?;
+        let tokens = repo::credentials::revoke_all_tokens(&tx, profile.person.id, now).await?;
         let actor = format!("person:{}", profile.person.public_id);
         audit::append(
             &tx,
             now,
             &AuditEvent::new(&actor, "person.password_change", &actor, &meta.ip)
-                .detail(json!({ "other_sessions_ended": ended })),
+                .detail(json!({ "other_sessions_ended": ended, "tokens_revoked": tokens })),
         )
         .await?;
         tx.commit().await.map_err(yiwang_db::DbError::from)?;

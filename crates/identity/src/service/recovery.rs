@@ -296,11 +296,14 @@ impl Recovery {
         repo::reset_failed_logins(&tx, person).await?;
         let ended =
             repo::revoke_sessions(&tx, "person", person.get(), RevokeWhich::All, now).await?;
+        // Whoever had the old password may have made tokens with it: they end too.
+        let tokens = credentials::revoke_all_tokens(&tx, person, now).await?;
         audit::append(
             &tx,
             now,
-            &AuditEvent::new(&resource, "person.password_reset", &resource, &meta.ip)
-                .detail(json!({ "reset": reset.id, "sessions_ended": ended })),
+            &AuditEvent::new(&resource, "person.password_reset", &resource, &meta.ip).detail(
+                json!({ "reset": reset.id, "sessions_ended": ended, "tokens_revoked": tokens }),
+            ),
         )
         .await?;
         tx.commit().await.map_err(yiwang_db::DbError::from)?;

@@ -27,6 +27,7 @@ fn meta() -> ClientMeta {
 
 struct Fixture {
     tokens: ApiTokens,
+    accounts: Accounts,
     clock: TestClock,
     rng: StdRng,
     a: AuthSession,
@@ -71,6 +72,7 @@ async fn fixture(t: &TestDb) -> Fixture {
     let a = sessions.pop().unwrap();
     Fixture {
         tokens: ApiTokens::new(t.db.clone(), shared),
+        accounts,
         clock,
         rng,
         a,
@@ -306,3 +308,42 @@ async fn tokens_expire_and_are_limited(t: &TestDb) {
     assert_eq!(f.tokens.list(&f.a).await.unwrap().len(), 21);
 }
 db_test!(tokens_expire_and_are_limited);
+
+/// A password change ends the person's API tokens: whoever knew the old password may have made them.
+async fn password_change_revokes_tokens(t: &TestDb) {
+    let mut f = fixture(t).await;
+    let created = f
+        .tokens
+        .create(
+            &f.a,
+            &request("同步", &["profile:read"], None),
+            &meta(),
+            &mut f.rng,
+        )
+        .await
+        .unwrap();
+    let other = f
+        .tokens
+        .create(
+            &f.b,
+            &request("同步", &["profile:read"], None),
+            &meta(),
+            &mut f.rng,
+        )
+        .await
+        .unwrap();
+    f.tokens.authenticate(&created.secret).await.unwrap();
+    f.accounts
+        .change_password(&f.a, PASSWORD, "Better#2027", &meta(), &mut f.rng)
+        .await
+        .unwrap();
+    assert!(
+        f.tokens.authenticate(&created.secret).await.is_err(),
+        "revoked with the password change"
+    );
+    f.tokens
+        .authenticate(&other.secret)
+        .await
+        .expect("another person's token is untouched");
+}
+db_test!(password_change_revokes_tokens);
