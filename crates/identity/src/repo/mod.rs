@@ -539,6 +539,24 @@ pub async fn record_failed_login<C: ConnectionTrait>(
     Ok(None)
 }
 
+/// Clear the failure count after a good password, unless a lock is in force. Returns false when locked.
+#[tracing::instrument(skip_all, err)]
+pub async fn clear_failed_logins_unless_locked<C: ConnectionTrait>(
+    conn: &C,
+    id: crate::model::PersonId,
+    now: DateTime<Utc>,
+) -> Result<bool, IdentityError> {
+    let result = conn
+        .execute_raw(stmt(
+            conn,
+            "UPDATE persons SET failed_logins = 0, locked_until = NULL
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+            [id.get().into(), ts(now).into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 #[tracing::instrument(skip_all, err)]
 pub async fn reset_failed_logins<C: ConnectionTrait>(
     conn: &C,

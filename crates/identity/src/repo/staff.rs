@@ -262,23 +262,32 @@ pub async fn staff_of_department<C: ConnectionTrait>(
     Ok(staff)
 }
 
+/// Clear the failure count after a good password, unless a lock is in force. Returns false when locked.
 #[tracing::instrument(skip_all, err)]
-pub async fn record_staff_login<C: ConnectionTrait>(
+pub async fn clear_staff_failures_unless_locked<C: ConnectionTrait>(
     conn: &C,
     id: StaffId,
-    failed: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, IdentityError> {
+    let result = conn
+        .execute_raw(stmt(
+            conn,
+            "UPDATE staff SET failed_logins = 0, locked_until = NULL
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+            [id.get().into(), ts(now).into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Count a failed log-in; sets the lock when the count reaches `max_failures`.
+#[tracing::instrument(skip_all, err)]
+pub async fn record_staff_failure<C: ConnectionTrait>(
+    conn: &C,
+    id: StaffId,
     max_failures: i64,
     lock_until: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, IdentityError> {
-    if !failed {
-        conn.execute_raw(stmt(
-            conn,
-            "UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = $1",
-            [id.get().into()],
-        ))
-        .await?;
-        return Ok(None);
-    }
     let row = conn
         .query_one_raw(stmt(
             conn,

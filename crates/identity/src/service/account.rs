@@ -204,10 +204,15 @@ impl Accounts {
                 self.pii.blind_index(PiiField::ResidentId, id.as_str()),
             ),
         };
-        let tx = self.db.begin().await?;
-        let Some(row) = repo::person_by_index(&tx, column, &index).await? else {
-            // Spend the same time as a real check so response times do not reveal which accounts exist.
-            let _ = password::verify(password, &self.dummy_hash);
+        // The password is checked outside any transaction (it is slow on purpose, and on SQLite a write
+        // transaction would hold the single write lock meanwhile), and before the lock and status are
+        // looked at, so that answers and timing are the same for every kind of account.
+        let row = repo::person_by_index(self.db.conn(), column, &index).await?;
+        let stored = row
+            .as_ref()
+            .map_or_else(|| self.dummy_hash.to_string(), |r| r.password_hash.clone());
+        let matches = verify_off_thread(password, stored).await;
+        let Some(row) = row else {
             return Err(IdentityError::BadCredentials);
         };
         let public_id = row.person.public_id.clone();
@@ -218,7 +223,8 @@ impl Accounts {
         if row.person.status != crate::model::AccountStatus::Active {
             return Err(IdentityError::Disabled);
         }
-        if !password::verify(password, &row.password_hash) {
+        let tx = self.db.begin().await?;
+        if !matches {
             let lock = now + self.policy.lockout;
             let locked =
                 repo::record_failed_login(&tx, row.person.id, self.policy.max_failures, lock, now)
@@ -236,7 +242,12 @@ impl Accounts {
                 None => IdentityError::BadCredentials,
             });
         }
-        repo::reset_failed_logins(&tx, row.person.id).await?;
+        // Conditional: a lock set by concurrent wrong guesses since the read above still holds.
+        if !repo::clear_failed_logins_unless_locked(&tx, row.person.id, now).await? {
+            return Err(IdentityError::LockedOut {
+                until: now + self.policy.lockout,
+            });
+        }
         let token = random_hex(rng, 32);
         let session = self
             .start_session(&tx, Account::Person(row.person.id), &token, meta, rng, now)
@@ -472,7 +483,22 @@ impl Accounts {
         let row = repo::person_by_id(self.db.conn(), profile.person.id)
             .await?
             .ok_or(IdentityError::Unauthenticated)?;
-        if !password::verify(current, &row.password_hash) {
+        if !verify_off_thread(current, row.password_hash.clone()).await {
+            // Counted like a failed log-in, so a stolen session cannot guess the password forever.
+            let now = self.clock.now();
+            let tx = self.db.begin().await?;
+            let locked = repo::record_failed_login(
+                &tx,
+                row.person.id,
+                self.policy.max_failures,
+                now + self.policy.lockout,
+                now,
+            )
+            .await?;
+            tx.commit().await.map_err(yiwang_db::DbError::from)?;
+            if let Some(until) = locked {
+                return Err(IdentityError::LockedOut { until });
+            }
             return Err(IdentityError::Invalid {
                 field: "current_password",
                 code: "current_password_wrong",
@@ -533,6 +559,14 @@ impl Accounts {
             }
         }
     }
+}
+
+/// Check a password on a blocking thread: argon2 is deliberately slow and must not stall the runtime.
+pub(crate) async fn verify_off_thread(password: &str, stored: String) -> bool {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || password::verify(&password, &stored))
+        .await
+        .unwrap_or(false)
 }
 
 /// The person behind a session; staff sessions are refused (they have no personal profile here).

@@ -14,7 +14,7 @@ use crate::password;
 use crate::pii::PiiField;
 use crate::policy::{Action, DepartmentRef, Principal, StaffPrincipal, authorize};
 use crate::repo::{self, staff as staff_repo};
-use crate::service::account::{Accounts, random_hex};
+use crate::service::account::{Accounts, random_hex, verify_off_thread};
 
 /// A staff log-in (the same session machinery as persons).
 #[derive(Debug, Clone)]
@@ -72,9 +72,13 @@ impl Accounts {
     ) -> Result<StaffLoggedIn, IdentityError> {
         let now = self.clock.now();
         let employee_no = employee_no.trim().to_ascii_uppercase();
-        let tx = self.db.begin().await?;
-        let Some(found) = staff_repo::credentials_by_employee_no(&tx, &employee_no).await? else {
-            let _ = password::verify(password, &self.dummy_hash);
+        // As for persons: the password is checked first, off the runtime and outside any transaction.
+        let found = staff_repo::credentials_by_employee_no(self.db.conn(), &employee_no).await?;
+        let stored = found
+            .as_ref()
+            .map_or_else(|| self.dummy_hash.to_string(), |f| f.password_hash.clone());
+        let matches = verify_off_thread(password, stored).await;
+        let Some(found) = found else {
             return Err(IdentityError::BadCredentials);
         };
         let resource = format!("staff:{}", found.staff.public_id);
@@ -84,11 +88,11 @@ impl Accounts {
         if found.staff.status != crate::model::AccountStatus::Active {
             return Err(IdentityError::Disabled);
         }
-        if !password::verify(password, &found.password_hash) {
-            let locked = staff_repo::record_staff_login(
+        let tx = self.db.begin().await?;
+        if !matches {
+            let locked = staff_repo::record_staff_failure(
                 &tx,
                 found.staff.id,
-                true,
                 self.policy.max_failures,
                 now + self.policy.lockout,
             )
@@ -105,8 +109,11 @@ impl Accounts {
                 None => IdentityError::BadCredentials,
             });
         }
-        staff_repo::record_staff_login(&tx, found.staff.id, false, self.policy.max_failures, now)
-            .await?;
+        if !staff_repo::clear_staff_failures_unless_locked(&tx, found.staff.id, now).await? {
+            return Err(IdentityError::LockedOut {
+                until: now + self.policy.lockout,
+            });
+        }
         let token = random_hex(rng, 32);
         let session = self
             .start_session(&tx, Account::Staff(found.staff.id), &token, meta, rng, now)

@@ -516,3 +516,40 @@ async fn password_change_checks_and_ends_other_sessions(t: &TestDb) {
     assert!(audit::verify(&t.db).await.unwrap().broken.is_none());
 }
 db_test!(password_change_checks_and_ends_other_sessions);
+
+/// Parallel wrong guesses cannot slip past the lock, and a right password among them does not clear it.
+async fn concurrent_guesses_still_lock(t: &TestDb) {
+    let mut f = fixture(t);
+    f.accounts
+        .register_person(&registration("张三", RID_A, MOBILE_A), &meta(), &mut f.rng)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let accounts = f.accounts.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(100 + i);
+            let password = if i == 11 { PASSWORD } else { "Wrong#2026" };
+            accounts
+                .login(MOBILE_A, password, &meta(), &mut rng)
+                .await
+                .map(|_| ())
+        }));
+    }
+    let mut locked = 0;
+    for task in tasks {
+        if matches!(task.await.unwrap(), Err(IdentityError::LockedOut { .. })) {
+            locked += 1;
+        }
+    }
+    assert!(locked >= 1, "the burst ends in a lock");
+    let after = f
+        .accounts
+        .login(MOBILE_A, PASSWORD, &meta(), &mut f.rng)
+        .await;
+    assert!(
+        matches!(after, Err(IdentityError::LockedOut { .. })),
+        "still locked: {after:?}"
+    );
+}
+db_test!(concurrent_guesses_still_lock);
