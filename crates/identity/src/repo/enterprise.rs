@@ -51,7 +51,9 @@ pub async fn insert_enterprise<C: ConnectionTrait>(
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
             [public_id.into(), uscc.as_str().into(), name.into(), representative.get().into(), ts(now).into()],
         ))
-        .await?
+        .await
+        .map_err(yiwang_db::DbError::from)
+        .map_err(|e| if e.is_unique_violation() { IdentityError::Duplicate { field: "uscc" } } else { IdentityError::Db(e) })?
         .ok_or_else(|| IdentityError::Corrupt("insert returned no id".to_owned()))?;
     Ok(EnterpriseId::new(row.try_get("", "id")?))
 }
@@ -127,7 +129,15 @@ pub async fn insert_agent<C: ConnectionTrait>(
         "INSERT INTO enterprise_agents (enterprise_id, person_id, granted_at) VALUES ($1, $2, $3)",
         [enterprise.get().into(), person.get().into(), ts(now).into()],
     ))
-    .await?;
+    .await
+    .map_err(yiwang_db::DbError::from)
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            IdentityError::Duplicate { field: "agent" }
+        } else {
+            IdentityError::Db(e)
+        }
+    })?;
     Ok(true)
 }
 

@@ -415,8 +415,9 @@ pub async fn insert_person<C: ConnectionTrait>(
         .map_err(yiwang_db::DbError::from)
         .map_err(|e| {
             if e.is_unique_violation() {
-                // A concurrent registration won the race for the same identifier.
-                IdentityError::Duplicate { field: "resident_id" }
+                // A concurrent registration won the race for the same identifier; the constraint says which.
+                let field = if e.to_string().contains("mobile_index") { "mobile" } else { "resident_id" };
+                IdentityError::Duplicate { field }
             } else {
                 IdentityError::Db(e)
             }
@@ -644,6 +645,8 @@ pub async fn touch_session<C: ConnectionTrait>(
             "UPDATE sessions SET last_seen_at = $2,
                  idle_expires_at = CASE WHEN $3 < expires_at THEN $3 ELSE expires_at END
              WHERE token_hash = $1 AND revoked_at IS NULL AND idle_expires_at > $2 AND expires_at > $2
+                 AND (account_kind <> 'person' OR EXISTS (SELECT 1 FROM persons p WHERE p.id = account_id AND p.status = 'active'))
+                 AND (account_kind <> 'staff' OR EXISTS (SELECT 1 FROM staff s WHERE s.id = account_id AND s.status = 'active'))
              RETURNING account_kind, account_id, public_id, csrf_token",
             [token_hash.into(), ts(now).into(), ts(idle_until).into()],
         ))

@@ -75,7 +75,16 @@ pub async fn insert_staff<C: ConnectionTrait>(
                 ts(now).into(),
             ],
         ))
-        .await?
+        .await
+        .map_err(yiwang_db::DbError::from)
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                let field = if e.to_string().contains("mobile_index") { "mobile" } else { "employee_no" };
+                IdentityError::Duplicate { field }
+            } else {
+                IdentityError::Db(e)
+            }
+        })?
         .ok_or_else(|| IdentityError::Corrupt("insert returned no id".to_owned()))?;
     Ok(StaffId::new(inserted.try_get("", "id")?))
 }

@@ -553,3 +553,34 @@ async fn concurrent_guesses_still_lock(t: &TestDb) {
     );
 }
 db_test!(concurrent_guesses_still_lock);
+
+/// Sessions of a disabled account stop working at once.
+async fn disabled_accounts_lose_their_sessions(t: &TestDb) {
+    use yiwang_db::ConnectionTrait as _;
+    let mut f = fixture(t);
+    f.accounts
+        .register_person(&registration("张三", RID_A, MOBILE_A), &meta(), &mut f.rng)
+        .await
+        .unwrap();
+    let done = f
+        .accounts
+        .login(MOBILE_A, PASSWORD, &meta(), &mut f.rng)
+        .await
+        .unwrap();
+    f.accounts.authenticate(&done.token).await.unwrap();
+    t.db.conn()
+        .execute_unprepared("UPDATE persons SET status = 'disabled'")
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.accounts.authenticate(&done.token).await,
+        Err(IdentityError::Unauthenticated)
+    ));
+    assert!(matches!(
+        f.accounts
+            .login(MOBILE_A, PASSWORD, &meta(), &mut f.rng)
+            .await,
+        Err(IdentityError::Disabled)
+    ));
+}
+db_test!(disabled_accounts_lose_their_sessions);

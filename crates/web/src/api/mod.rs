@@ -92,6 +92,7 @@ use crate::state::AppState;
         staff::CreateStaff,
         staff::CreatePost,
         staff::SetRoles,
+        staff::ViewReason,
         enterprises::AgentDto,
         enterprises::EnterpriseDto,
         enterprises::RegisterEnterprise,

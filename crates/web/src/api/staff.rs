@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/departments/{code}/posts", post(create_post))
         .route("/api/v1/staff/{id}/roles", put(set_roles))
-        .route("/api/v1/persons/{id}", get(view_person))
+        .route("/api/v1/persons/{id}/view", post(view_person))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -274,28 +274,30 @@ async fn set_roles(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Why a staff member needs a person's record; required and audited.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
-struct ReasonQuery {
-    reason: String,
+pub struct ViewReason {
+    /// 4–200 characters, e.g. "受理结婚登记，核验申请人身份".
+    pub reason: String,
 }
 
-/// A staff member looks at a person's record; `reason` is required and audited.
-#[utoipa::path(get, path = "/api/v1/persons/{id}", tag = "staff",
-    params(("id" = String, Path), ("reason" = String, Query, description = "why the record is needed (4–200 characters)")),
+/// A staff member looks at a person's record, giving the reason (audited). A POST, so that a link on
+/// another site cannot make a logged-in staff member write an audit entry.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/view", tag = "staff", params(("id" = String, Path)), request_body = ViewReason,
     responses((status = 200, body = PersonDto), (status = 401, body = crate::api::ApiErrorBody), (status = 403, body = crate::api::ApiErrorBody), (status = 422, body = crate::api::ApiErrorBody)))]
 async fn view_person(
     State(state): State<AppState>,
     Client(meta): Client,
     user: ApiUser,
     Path(id): Path<String>,
-    Query(query): Query<ReasonQuery>,
+    Json(body): Json<ViewReason>,
 ) -> Result<Json<PersonDto>, AppError> {
     let (principal, actor) = staff_principal(&state, &user).await?;
     Ok(Json(
         state
             .accounts()
-            .view_person(&principal, &actor, &id, &query.reason, &meta)
+            .view_person(&principal, &actor, &id, &body.reason, &meta)
             .await?
             .into(),
     ))

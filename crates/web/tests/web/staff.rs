@@ -208,21 +208,21 @@ async fn staff_api_is_scoped(t: &TestDb) {
         .to_owned();
     let no_reason = call(
         &app,
-        "GET",
-        &format!("/api/v1/persons/{person_id}"),
+        "POST",
+        &format!("/api/v1/persons/{person_id}/view"),
         Some(&window),
-        None,
+        Some(json!({})),
     )
     .await;
     assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(no_reason.json()["error"]["field"], "reason");
-    let reason = "%E5%8F%97%E7%90%86%E9%A3%9F%E5%93%81%E7%BB%8F%E8%90%A5%E8%AE%B8%E5%8F%AF"; // 受理食品经营许可
+    let reason = "受理食品经营许可";
     let seen = call(
         &app,
-        "GET",
-        &format!("/api/v1/persons/{person_id}?reason={reason}"),
+        "POST",
+        &format!("/api/v1/persons/{person_id}/view"),
         Some(&window),
-        None,
+        Some(json!({ "reason": reason })),
     )
     .await;
     assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
@@ -234,10 +234,10 @@ async fn staff_api_is_scoped(t: &TestDb) {
     assert_eq!(
         call(
             &app,
-            "GET",
-            &format!("/api/v1/persons/{person_id}?reason={reason}"),
+            "POST",
+            &format!("/api/v1/persons/{person_id}/view"),
             Some(&citizen),
-            None
+            Some(json!({ "reason": reason }))
         )
         .await
         .status,
