@@ -26,6 +26,8 @@ impl std::fmt::Debug for PiiProtector {
 pub enum PiiField {
     ResidentId,
     Mobile,
+    /// An outbox message (recipient and text parameters such as one-time codes).
+    Message,
 }
 
 impl PiiField {
@@ -33,6 +35,7 @@ impl PiiField {
         match self {
             PiiField::ResidentId => b"resident_id",
             PiiField::Mobile => b"mobile",
+            PiiField::Message => b"message",
         }
     }
 }

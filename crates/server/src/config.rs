@@ -58,6 +58,9 @@ pub struct Config {
     pub worker: bool,
     /// SM4 key (32 hex digits) for personal data at rest; used by the identity domain.
     pub pii_key: Secret,
+    /// Write the text of SMS and email messages (one-time codes included) to the log. Only for demo and
+    /// test installations that have no message gateway; `yiwang demo` turns it on.
+    pub log_message_text: bool,
 }
 
 impl Default for Config {
@@ -72,6 +75,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             worker: true,
             pii_key: Secret::default(),
+            log_message_text: false,
         }
     }
 }
@@ -89,6 +93,7 @@ struct FileConfig {
     log_format: Option<String>,
     worker: Option<bool>,
     pii_key: Option<String>,
+    log_message_text: Option<bool>,
 }
 
 /// Overrides from the command line (highest precedence).
@@ -164,6 +169,9 @@ impl Config {
         if let Some(v) = file.pii_key {
             self.pii_key = Secret::new(v);
         }
+        if let Some(v) = file.log_message_text {
+            self.log_message_text = v;
+        }
         Ok(())
     }
 
@@ -197,6 +205,9 @@ impl Config {
         }
         if let Some(v) = get("YIWANG_PII_KEY") {
             self.pii_key = Secret::new(v);
+        }
+        if let Some(v) = get("YIWANG_LOG_MESSAGE_TEXT") {
+            self.log_message_text = parse_bool(&v, "YIWANG_LOG_MESSAGE_TEXT")?;
         }
         Ok(())
     }
@@ -232,7 +243,7 @@ impl Config {
             |s| yiwang_db::redact_url(s.expose()),
         );
         format!(
-            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\n",
+            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\nlog_message_text = {}\n",
             self.addr,
             self.data_dir.display(),
             url,
@@ -245,6 +256,7 @@ impl Config {
             },
             self.worker,
             self.pii_key,
+            self.log_message_text,
         )
     }
 

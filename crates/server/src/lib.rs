@@ -109,11 +109,15 @@ pub async fn serve(
         },
     );
     let (stop_tx, stop_rx) = watch::channel(false);
+    let message_pii = Arc::new(PiiProtector::from_hex(&pii_key(config)?)?);
     let worker_task = config.worker.then(|| {
         let queue = JobQueue::new(db.clone(), clock.clone(), worker_id());
         let mut worker = Worker::new(queue);
         // Messages are logged until an SMS / email gateway is configured.
-        register_notify_handlers(&mut worker, Arc::new(LogSender));
+        let sender = Arc::new(LogSender {
+            show_text: config.log_message_text,
+        });
+        register_notify_handlers(&mut worker, sender, Arc::clone(&message_pii));
         let mut stop = stop_rx.clone();
         tokio::spawn(worker.run(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;

@@ -183,8 +183,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { no_serve, .. } => {
             init_logging(config.log_format);
-            // The demo always uses the embedded SQLite database in the data directory.
+            // The demo always uses the embedded SQLite database in the data directory, and has no SMS
+            // gateway: one-time codes are shown in the console instead.
             config.database_url = None;
+            config.log_message_text = true;
             let db = open_database(&config, &clock).await?;
             let accounts = yiwang_server::accounts(&config, &db, &clock)?;
             let report = demo::load(&db, &clock, &accounts).await?;

@@ -205,11 +205,16 @@ impl Recovery {
             now,
             &NewJob::new(
                 SMS_JOB,
-                json!({
-                    "to": mobile,
-                    "template": RESET_TEMPLATE,
-                    "params": { "code": code, "minutes": minutes },
-                }),
+                // Recipient and code are sealed: job rows are kept, and neither may rest in plain text.
+                seal_message(
+                    &self.pii,
+                    &json!({
+                        "to": mobile,
+                        "template": RESET_TEMPLATE,
+                        "params": { "code": code, "minutes": minutes },
+                    }),
+                    rng,
+                ),
             )
             // A code is useless after it expires; retrying longer would only confuse.
             .max_attempts(4),
@@ -376,23 +381,34 @@ pub trait MessageSender: Send + Sync + fmt::Debug {
     fn send_email<'a>(&'a self, email: &'a Email) -> SendFuture<'a>;
 }
 
-/// Writes each message to the log (number or address masked, text included so an operator of a test
-/// installation can read a code). The default until a gateway is configured.
+/// Writes each message to the log instead of sending it (number or address masked). The text, which may
+/// hold a one-time code, is logged only when `show_text` is set — for demo and test installations, where
+/// nobody can receive a real SMS.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LogSender;
+pub struct LogSender {
+    pub show_text: bool,
+}
 
 impl MessageSender for LogSender {
     fn send_sms<'a>(&'a self, sms: &'a Sms) -> SendFuture<'a> {
         Box::pin(async move {
-            tracing::info!(to = %sms.to.masked(), text = %sms.text, "SMS (log sender, not delivered)");
+            if self.show_text {
+                tracing::info!(to = %sms.to.masked(), text = %sms.text, "SMS (log sender, not delivered)");
+            } else {
+                tracing::info!(to = %sms.to.masked(), chars = sms.text.chars().count(), "SMS (log sender, not delivered)");
+            }
             Ok(())
         })
     }
 
     fn send_email<'a>(&'a self, email: &'a Email) -> SendFuture<'a> {
         Box::pin(async move {
-            tracing::info!(to = %mask_email(&email.to), subject = %email.subject, text = %email.text,
-                "email (log sender, not delivered)");
+            if self.show_text {
+                tracing::info!(to = %mask_email(&email.to), subject = %email.subject, text = %email.text,
+                    "email (log sender, not delivered)");
+            } else {
+                tracing::info!(to = %mask_email(&email.to), subject = %email.subject, "email (log sender, not delivered)");
+            }
             Ok(())
         })
     }
@@ -439,8 +455,37 @@ fn payload_text(job: &Job, name: &str) -> Result<String, SendError> {
         .ok_or_else(|| SendError::Malformed(format!("job {}: {name:?} is not text", job.id)))
 }
 
-/// Parse a `notify.sms` job: `{"to": "<mobile>", "template": "…", "params": {…}}`.
-pub fn sms_of(job: &Job) -> Result<Sms, SendError> {
+/// Seal an outbox message (`{"to", "template", "params"}`) into a job payload `{"sealed": "<hex>"}`.
+pub fn seal_message(
+    pii: &PiiProtector,
+    message: &serde_json::Value,
+    rng: &mut impl CryptoRng,
+) -> serde_json::Value {
+    json!({ "sealed": pii.seal(PiiField::Message, &message.to_string(), rng) })
+}
+
+/// Open a sealed job payload back into the message.
+pub fn open_message(
+    pii: &PiiProtector,
+    payload: &serde_json::Value,
+) -> Result<serde_json::Value, SendError> {
+    let sealed = payload
+        .get("sealed")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| SendError::Malformed("the message is not sealed".to_owned()))?;
+    let text = pii
+        .open(PiiField::Message, sealed)
+        .map_err(|e| SendError::Malformed(format!("the message does not open: {e}")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| SendError::Malformed(format!("the message is not JSON: {e}")))
+}
+
+/// Parse a sealed `notify.sms` job: `{"to": "<mobile>", "template": "…", "params": {…}}` inside.
+pub fn sms_of(job: &Job, pii: &PiiProtector) -> Result<Sms, SendError> {
+    let job = &Job {
+        payload: open_message(pii, &job.payload)?,
+        ..job.clone()
+    };
     let to = Mobile::parse(&payload_text(job, "to")?)
         .map_err(|e| SendError::Malformed(format!("job {}: to: {e}", job.id)))?;
     let (_, text) = render_message(
@@ -450,8 +495,12 @@ pub fn sms_of(job: &Job) -> Result<Sms, SendError> {
     Ok(Sms { to, text })
 }
 
-/// Parse a `notify.email` job: `{"to": "<address>", "template": "…", "params": {…}}`.
-pub fn email_of(job: &Job) -> Result<Email, SendError> {
+/// Parse a sealed `notify.email` job: `{"to": "<address>", "template": "…", "params": {…}}` inside.
+pub fn email_of(job: &Job, pii: &PiiProtector) -> Result<Email, SendError> {
+    let job = &Job {
+        payload: open_message(pii, &job.payload)?,
+        ..job.clone()
+    };
     let to = payload_text(job, "to")?;
     if !to.contains('@') {
         return Err(SendError::Malformed(format!(
@@ -466,20 +515,28 @@ pub fn email_of(job: &Job) -> Result<Email, SendError> {
     Ok(Email { to, subject, text })
 }
 
-/// Register the `notify.sms` and `notify.email` handlers, delivering through `sender`.
-pub fn register_notify_handlers(worker: &mut Worker, sender: Arc<dyn MessageSender>) {
+/// Register the `notify.sms` and `notify.email` handlers, opening sealed messages with `pii` and
+/// delivering through `sender`.
+pub fn register_notify_handlers(
+    worker: &mut Worker,
+    sender: Arc<dyn MessageSender>,
+    pii: Arc<PiiProtector>,
+) {
     let sms_sender = Arc::clone(&sender);
+    let sms_pii = Arc::clone(&pii);
     worker.register(SMS_JOB, move |job: Job| {
         let sender = Arc::clone(&sms_sender);
+        let pii = Arc::clone(&sms_pii);
         async move {
-            let sms = sms_of(&job).map_err(|e| e.to_string())?;
+            let sms = sms_of(&job, &pii).map_err(|e| e.to_string())?;
             sender.send_sms(&sms).await.map_err(|e| e.to_string())
         }
     });
     worker.register(EMAIL_JOB, move |job: Job| {
         let sender = Arc::clone(&sender);
+        let pii = Arc::clone(&pii);
         async move {
-            let email = email_of(&job).map_err(|e| e.to_string())?;
+            let email = email_of(&job, &pii).map_err(|e| e.to_string())?;
             sender.send_email(&email).await.map_err(|e| e.to_string())
         }
     });

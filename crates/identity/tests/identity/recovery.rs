@@ -78,8 +78,13 @@ async fn fixture(t: &TestDb) -> Fixture {
     f
 }
 
-/// Payloads of the SMS jobs written so far, oldest first.
+fn test_pii() -> PiiProtector {
+    PiiProtector::from_hex("00112233445566778899aabbccddeeff").unwrap()
+}
+
+/// Messages of the SMS jobs written so far (opened: rows hold them sealed), oldest first.
 async fn sms_jobs(t: &TestDb) -> Vec<serde_json::Value> {
+    let pii = test_pii();
     t.db.conn()
         .query_all_raw(stmt(
             t.db.conn(),
@@ -89,7 +94,15 @@ async fn sms_jobs(t: &TestDb) -> Vec<serde_json::Value> {
         .await
         .unwrap()
         .iter()
-        .map(|r| serde_json::from_str(&r.try_get::<String>("", "payload").unwrap()).unwrap())
+        .map(|r| {
+            let payload: serde_json::Value =
+                serde_json::from_str(&r.try_get::<String>("", "payload").unwrap()).unwrap();
+            assert!(
+                payload.get("to").is_none() && payload.get("params").is_none(),
+                "sealed at rest"
+            );
+            yiwang_identity::service::recovery::open_message(&pii, &payload).unwrap()
+        })
         .collect()
 }
 
@@ -427,8 +440,12 @@ async fn worker_delivers_reset_sms(t: &TestDb) {
         now,
         &NewJob::new(
             "notify.email",
-            serde_json::json!({ "to": "zhangsan@example.com", "template": "password_reset",
-                "params": { "code": "654321", "minutes": 15 } }),
+            yiwang_identity::service::recovery::seal_message(
+                &test_pii(),
+                &serde_json::json!({ "to": "zhangsan@example.com", "template": "password_reset",
+                    "params": { "code": "654321", "minutes": 15 } }),
+                &mut f.rng,
+            ),
         ),
     )
     .await
@@ -438,7 +455,11 @@ async fn worker_delivers_reset_sms(t: &TestDb) {
         now,
         &NewJob::new(
             "notify.sms",
-            serde_json::json!({ "to": MOBILE_B, "template": "no_such_template", "params": {} }),
+            yiwang_identity::service::recovery::seal_message(
+                &test_pii(),
+                &serde_json::json!({ "to": MOBILE_B, "template": "no_such_template", "params": {} }),
+                &mut f.rng,
+            ),
         )
         .max_attempts(1),
     )
@@ -449,7 +470,7 @@ async fn worker_delivers_reset_sms(t: &TestDb) {
     let capture = Arc::new(Capture::default());
     let shared: SharedClock = Arc::new(f.clock.clone());
     let mut worker = Worker::new(JobQueue::new(t.db.clone(), shared, "test-worker"));
-    register_notify_handlers(&mut worker, capture.clone());
+    register_notify_handlers(&mut worker, capture.clone(), Arc::new(test_pii()));
     assert_eq!(worker.run_once().await.unwrap(), 3);
 
     let sms = capture.sms.lock().unwrap().clone();
@@ -484,7 +505,7 @@ async fn worker_delivers_reset_sms(t: &TestDb) {
     );
 
     // The default sender only logs, and succeeds.
-    let logged = LogSender.send_sms(&sms[0]).await;
+    let logged = LogSender::default().send_sms(&sms[0]).await;
     assert!(logged.is_ok());
 }
 db_test!(worker_delivers_reset_sms);

@@ -74,7 +74,15 @@ async fn sms_jobs(t: &TestDb) -> Vec<Value> {
         .await
         .unwrap()
         .iter()
-        .map(|r| serde_json::from_str(&r.try_get::<String>("", "payload").unwrap()).unwrap())
+        .map(|r| {
+            // Rows hold the message sealed; open it with the test key.
+            let payload: Value =
+                serde_json::from_str(&r.try_get::<String>("", "payload").unwrap()).unwrap();
+            let pii =
+                yiwang_identity::pii::PiiProtector::from_hex("00112233445566778899aabbccddeeff")
+                    .unwrap();
+            yiwang_identity::service::recovery::open_message(&pii, &payload).unwrap()
+        })
         .collect()
 }
 
