@@ -400,7 +400,13 @@ async fn worker_stops_while_busy(t: &TestDb) {
     let task = tokio::spawn(worker.run(async move {
         let _ = stopped.await;
     }));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Stop once the worker is busy (however slow the machine), not after a fixed time.
+    for _ in 0..500 {
+        if count(&t.db, "SELECT COUNT(*) FROM jobs WHERE status = 'done'").await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), task)
         .await

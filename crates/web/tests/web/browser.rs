@@ -215,7 +215,7 @@ async fn home_page_language_and_elder_mode() {
 
 /// Wait for a navigation a click started to land on `path` (a click returns before the next page loads).
 async fn wait_path(client: &Client, path: &str) {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let ready = client
             .execute("return document.readyState", vec![])
             .await
@@ -248,7 +248,7 @@ async fn click_until(client: &Client, css: &str, condition: &str) {
         .await
         .expect("click");
     let script = format!("return document.readyState === 'complete' && ({condition})");
-    for _ in 0..100 {
+    for _ in 0..300 {
         if client
             .execute(&script, vec![])
             .await
