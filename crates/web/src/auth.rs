@@ -239,6 +239,31 @@ pub fn request_rng() -> rand::rngs::StdRng {
     rand::make_rng()
 }
 
+/// Refuse a log-in attempt from an address that failed too often lately (429, telling until when).
+pub fn guard_login(state: &AppState, address: &str) -> Result<(), AppError> {
+    state
+        .login_throttle()
+        .check(address, state.clock().now())
+        .map_err(|until| AppError::Throttled { until })
+}
+
+/// Count a failed log-in against the client's address.
+pub fn note_login<T>(
+    state: &AppState,
+    address: &str,
+    result: &Result<T, yiwang_identity::IdentityError>,
+) {
+    if matches!(
+        result,
+        Err(yiwang_identity::IdentityError::BadCredentials
+            | yiwang_identity::IdentityError::LockedOut { .. })
+    ) {
+        state
+            .login_throttle()
+            .record_failure(address, state.clock().now());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::constant_time_eq;

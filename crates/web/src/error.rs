@@ -30,6 +30,11 @@ pub enum AppError {
     Locked {
         until: chrono::DateTime<chrono::Utc>,
     },
+    /// Too many failed attempts from this address; try again after `until`.
+    #[error("throttled until {until}")]
+    Throttled {
+        until: chrono::DateTime<chrono::Utc>,
+    },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -48,7 +53,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            AppError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Locked { .. } | AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -62,6 +67,7 @@ impl AppError {
             | AppError::Unauthenticated { code }
             | AppError::Forbidden { code } => code,
             AppError::Locked { .. } => "account_locked",
+            AppError::Throttled { .. } => "too_many_attempts",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -113,7 +119,7 @@ impl IntoResponse for AppError {
                 _ => None,
             },
             until: match &self {
-                AppError::Locked { until } => Some(*until),
+                AppError::Locked { until } | AppError::Throttled { until } => Some(*until),
                 _ => None,
             },
         });

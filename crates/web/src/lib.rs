@@ -12,6 +12,7 @@ pub mod page;
 pub mod portal;
 pub mod prefs;
 pub mod state;
+pub mod throttle;
 
 use std::future::Future;
 use std::time::Duration;

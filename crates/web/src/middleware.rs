@@ -151,7 +151,7 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     if let Some(until) = until {
         let local = until.with_timezone(&yiwang_kernel::clock::china_offset());
         message = tr.fmt(
-            "errors.account_locked",
+            &format!("errors.{code}"),
             &[("time", &local.format("%H:%M").to_string())],
         );
     }

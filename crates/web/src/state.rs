@@ -47,6 +47,7 @@ struct Inner {
     recovery: Recovery,
     api_tokens: ApiTokens,
     metrics: Metrics,
+    login_throttle: crate::throttle::Throttle,
     /// The platform region's name, looked up once (every page shows it).
     region_name: std::sync::OnceLock<String>,
 }
@@ -71,6 +72,7 @@ impl AppState {
                 recovery,
                 api_tokens,
                 metrics: Metrics::default(),
+                login_throttle: crate::throttle::Throttle::default(),
                 region_name: std::sync::OnceLock::new(),
             }),
         }
@@ -106,6 +108,11 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Failed log-ins per client address.
+    pub fn login_throttle(&self) -> &crate::throttle::Throttle {
+        &self.inner.login_throttle
     }
 
     /// The platform region's name, from the database on first use and from memory after that.

@@ -115,10 +115,13 @@ async fn login(
     Json(body): Json<Login>,
 ) -> Result<Response, AppError> {
     let mut rng = request_rng();
-    let done = state
+    crate::auth::guard_login(&state, &meta.ip)?;
+    let result = state
         .accounts()
         .login(&body.login, &body.password, &meta, &mut rng)
-        .await?;
+        .await;
+    crate::auth::note_login(&state, &meta.ip, &result);
+    let done = result?;
     let mut response = Json(LoginResult {
         token: done.token.clone(),
         csrf_token: done.session.csrf_token.clone(),

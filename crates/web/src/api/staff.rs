@@ -95,10 +95,13 @@ async fn staff_login(
     Json(body): Json<StaffLogin>,
 ) -> Result<Response, AppError> {
     let mut rng = request_rng();
-    let done = state
+    crate::auth::guard_login(&state, &meta.ip)?;
+    let result = state
         .accounts()
         .staff_login(&body.employee_no, &body.password, &meta, &mut rng)
-        .await?;
+        .await;
+    crate::auth::note_login(&state, &meta.ip, &result);
+    let done = result?;
     let mut response = Json(StaffLoginResult {
         token: done.token.clone(),
         csrf_token: done.session.csrf_token.clone(),

@@ -327,11 +327,13 @@ async fn login(
     check_anonymous_csrf(existing, &form.csrf)?;
     let next = safe_next(Some(&form.next));
     let mut rng = request_rng();
-    match state
+    crate::auth::guard_login(&state, &meta.ip)?;
+    let result = state
         .accounts()
         .login(&form.login, &form.password, &meta, &mut rng)
-        .await
-    {
+        .await;
+    crate::auth::note_login(&state, &meta.ip, &result);
+    match result {
         Ok(done) => Ok(with_cookie(
             see_other(&next),
             session_cookie(&done.token, state.config().cookie_secure),

@@ -79,11 +79,13 @@ async fn login(
 ) -> Result<Response, AppError> {
     check_anonymous_csrf(existing, &form.csrf)?;
     let mut rng = request_rng();
-    match state
+    crate::auth::guard_login(&state, &meta.ip)?;
+    let result = state
         .accounts()
         .staff_login(&form.employee_no, &form.password, &meta, &mut rng)
-        .await
-    {
+        .await;
+    crate::auth::note_login(&state, &meta.ip, &result);
+    match result {
         Ok(done) => Ok(with_cookie(
             see_other("/staff"),
             session_cookie(&done.token, state.config().cookie_secure),

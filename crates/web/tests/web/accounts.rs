@@ -540,3 +540,45 @@ async fn pages_register_log_in_and_out(t: &TestDb) {
     assert_eq!(offsite.header("location"), "/");
 }
 db_test!(pages_register_log_in_and_out);
+
+/// One address failing against many accounts is slowed down, whichever account it tries next.
+async fn addresses_are_throttled(t: &TestDb) {
+    let app = app(state(t).await);
+    post_json(
+        &app,
+        "/api/v1/auth/register/person",
+        &person("张三", RID_A, MOBILE_A),
+        &[],
+    )
+    .await;
+    for i in 0..20 {
+        let mobile = format!("136000000{i:02}");
+        let r = post_json(
+            &app,
+            "/api/v1/auth/login",
+            &json!({ "login": mobile, "password": "Nope#2026" }),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let throttled = post_json(
+        &app,
+        "/api/v1/auth/login",
+        &json!({ "login": MOBILE_A, "password": PASSWORD }),
+        &[("accept-language", "en")],
+    )
+    .await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    let error = &throttled.json()["error"];
+    assert_eq!(error["code"], "too_many_attempts");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Too many attempts"),
+        "{error}"
+    );
+    assert!(!throttled.header("retry-after").is_empty());
+}
+db_test!(addresses_are_throttled);
