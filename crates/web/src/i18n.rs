@@ -210,6 +210,16 @@ impl Tr {
     }
 }
 
+/// The message `errors.<code>` with its `{time}` filled in with `until` in China time (lock-outs and
+/// throttling say when to try again).
+pub fn until_message(tr: Tr, code: &str, until: chrono::DateTime<chrono::Utc>) -> String {
+    let local = until.with_timezone(&yiwang_kernel::clock::china_offset());
+    tr.fmt(
+        &format!("errors.{code}"),
+        &[("time", &local.format("%H:%M").to_string())],
+    )
+}
+
 /// Every key of a locale, for completeness tests.
 pub fn keys(locale: Locale) -> Vec<String> {
     let mut keys: Vec<String> = catalogs()

@@ -149,11 +149,7 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         .to_owned();
     let until = info.as_ref().and_then(|i| i.until);
     if let Some(until) = until {
-        let local = until.with_timezone(&yiwang_kernel::clock::china_offset());
-        message = tr.fmt(
-            &format!("errors.{code}"),
-            &[("time", &local.format("%H:%M").to_string())],
-        );
+        message = crate::i18n::until_message(tr, &code, until);
     }
     let mut rendered = if is_api {
         let mut error = serde_json::json!({

@@ -413,15 +413,8 @@ pub async fn insert_person<C: ConnectionTrait>(
         ))
         .await
         .map_err(yiwang_db::DbError::from)
-        .map_err(|e| {
-            if e.is_unique_violation() {
-                // A concurrent registration won the race for the same identifier; the constraint says which.
-                let field = if e.to_string().contains("mobile_index") { "mobile" } else { "resident_id" };
-                IdentityError::Duplicate { field }
-            } else {
-                IdentityError::Db(e)
-            }
-        })?
+        // A concurrent registration won the race for the same identifier; the constraint says which.
+        .map_err(|e| duplicate_or(e, "resident_id"))?
         .ok_or_else(|| IdentityError::Corrupt("insert returned no id".to_owned()))?;
     Ok(crate::model::PersonId::new(inserted.try_get("", "id")?))
 }
@@ -509,30 +502,41 @@ pub async fn person_by_id<C: ConnectionTrait>(
     row.as_ref().map(person_row).transpose()
 }
 
-/// Record a failed login: returns the new count (and the lock, if one was set).
+/// The table holding an account's credentials (a fixed name, never input).
+fn credentials_table(account: crate::model::Account) -> &'static str {
+    match account {
+        crate::model::Account::Person(_) => "persons",
+        crate::model::Account::Staff(_) => "staff",
+    }
+}
+
+/// Count a failed log-in of a person or staff member; sets the lock (and returns its end) when the count
+/// reaches `max_failures`. One statement per step, so concurrent attempts never lose a count.
 #[tracing::instrument(skip_all, err)]
 pub async fn record_failed_login<C: ConnectionTrait>(
     conn: &C,
-    id: crate::model::PersonId,
+    account: crate::model::Account,
     max_failures: i64,
     lock_until: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, IdentityError> {
-    // One conditional statement per outcome keeps concurrent attempts from losing a count.
+    let table = credentials_table(account);
     let row = conn
         .query_one_raw(stmt(
             conn,
-            "UPDATE persons SET failed_logins = failed_logins + 1, updated_at = $2 WHERE id = $1 RETURNING failed_logins",
-            [id.get().into(), ts(now).into()],
+            &format!(
+                "UPDATE {table} SET failed_logins = failed_logins + 1, updated_at = $2 WHERE id = $1 RETURNING failed_logins"
+            ),
+            [account.id().into(), ts(now).into()],
         ))
         .await?
-        .ok_or_else(|| IdentityError::Corrupt("person vanished".to_owned()))?;
+        .ok_or_else(|| IdentityError::Corrupt(format!("{table} row vanished")))?;
     let failures: i64 = row.try_get("", "failed_logins")?;
     if failures >= max_failures {
         conn.execute_raw(stmt(
             conn,
-            "UPDATE persons SET failed_logins = 0, locked_until = $2 WHERE id = $1",
-            [id.get().into(), ts(lock_until).into()],
+            &format!("UPDATE {table} SET failed_logins = 0, locked_until = $2 WHERE id = $1"),
+            [account.id().into(), ts(lock_until).into()],
         ))
         .await?;
         return Ok(Some(lock_until));
@@ -544,18 +548,36 @@ pub async fn record_failed_login<C: ConnectionTrait>(
 #[tracing::instrument(skip_all, err)]
 pub async fn clear_failed_logins_unless_locked<C: ConnectionTrait>(
     conn: &C,
-    id: crate::model::PersonId,
+    account: crate::model::Account,
     now: DateTime<Utc>,
 ) -> Result<bool, IdentityError> {
+    let table = credentials_table(account);
     let result = conn
         .execute_raw(stmt(
             conn,
-            "UPDATE persons SET failed_logins = 0, locked_until = NULL
-             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
-            [id.get().into(), ts(now).into()],
+            &format!(
+                "UPDATE {table} SET failed_logins = 0, locked_until = NULL
+                 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)"
+            ),
+            [account.id().into(), ts(now).into()],
         ))
         .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// A unique-constraint violation as the field it concerns: `mobile` when the mobile index clashed, else
+/// `other` (the insert's own unique key).
+pub(crate) fn duplicate_or(error: yiwang_db::DbError, other: &'static str) -> IdentityError {
+    if error.is_unique_violation() {
+        let field = if error.to_string().contains("mobile_index") {
+            "mobile"
+        } else {
+            other
+        };
+        IdentityError::Duplicate { field }
+    } else {
+        IdentityError::Db(error)
+    }
 }
 
 #[tracing::instrument(skip_all, err)]

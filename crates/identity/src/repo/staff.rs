@@ -77,14 +77,7 @@ pub async fn insert_staff<C: ConnectionTrait>(
         ))
         .await
         .map_err(yiwang_db::DbError::from)
-        .map_err(|e| {
-            if e.is_unique_violation() {
-                let field = if e.to_string().contains("mobile_index") { "mobile" } else { "employee_no" };
-                IdentityError::Duplicate { field }
-            } else {
-                IdentityError::Db(e)
-            }
-        })?
+        .map_err(|e| super::duplicate_or(e, "employee_no"))?
         .ok_or_else(|| IdentityError::Corrupt("insert returned no id".to_owned()))?;
     Ok(StaffId::new(inserted.try_get("", "id")?))
 }
@@ -269,52 +262,6 @@ pub async fn staff_of_department<C: ConnectionTrait>(
     }
     staff.sort_by(|a, b| a.employee_no.as_bytes().cmp(b.employee_no.as_bytes()));
     Ok(staff)
-}
-
-/// Clear the failure count after a good password, unless a lock is in force. Returns false when locked.
-#[tracing::instrument(skip_all, err)]
-pub async fn clear_staff_failures_unless_locked<C: ConnectionTrait>(
-    conn: &C,
-    id: StaffId,
-    now: DateTime<Utc>,
-) -> Result<bool, IdentityError> {
-    let result = conn
-        .execute_raw(stmt(
-            conn,
-            "UPDATE staff SET failed_logins = 0, locked_until = NULL
-             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
-            [id.get().into(), ts(now).into()],
-        ))
-        .await?;
-    Ok(result.rows_affected() == 1)
-}
-
-/// Count a failed log-in; sets the lock when the count reaches `max_failures`.
-#[tracing::instrument(skip_all, err)]
-pub async fn record_staff_failure<C: ConnectionTrait>(
-    conn: &C,
-    id: StaffId,
-    max_failures: i64,
-    lock_until: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
-            [id.get().into()],
-        ))
-        .await?
-        .ok_or_else(|| IdentityError::Corrupt("staff vanished".to_owned()))?;
-    if row.try_get::<i64>("", "failed_logins")? >= max_failures {
-        conn.execute_raw(stmt(
-            conn,
-            "UPDATE staff SET failed_logins = 0, locked_until = $2 WHERE id = $1",
-            [id.get().into(), ts(lock_until).into()],
-        ))
-        .await?;
-        return Ok(Some(lock_until));
-    }
-    Ok(None)
 }
 
 fn post_from_row(row: &QueryResult) -> Result<Post, IdentityError> {

@@ -64,6 +64,17 @@ impl std::fmt::Debug for Accounts {
     }
 }
 
+/// What a log-in attempt found, for [`Accounts::finish_login`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoginAttempt<'a> {
+    pub account: Account,
+    /// The audit resource, e.g. `person:<public id>`.
+    pub resource: &'a str,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub active: bool,
+    pub password_matches: bool,
+}
+
 /// A successful log-in: the session and the secret token for its cookie or bearer header.
 #[derive(Debug, Clone)]
 pub struct LoggedIn {
@@ -215,25 +226,66 @@ impl Accounts {
         let Some(row) = row else {
             return Err(IdentityError::BadCredentials);
         };
-        let public_id = row.person.public_id.clone();
-        let resource = format!("person:{public_id}");
-        if let Some(until) = row.locked_until.filter(|until| *until > now) {
+        let resource = format!("person:{}", row.person.public_id);
+        let (session, token) = self
+            .finish_login(
+                LoginAttempt {
+                    account: Account::Person(row.person.id),
+                    resource: &resource,
+                    locked_until: row.locked_until,
+                    active: row.person.status == crate::model::AccountStatus::Active,
+                    password_matches: matches,
+                },
+                meta,
+                rng,
+                now,
+            )
+            .await?;
+        Ok(LoggedIn {
+            person: row.person,
+            session,
+            token,
+            expires_at: now + self.policy.absolute,
+        })
+    }
+
+    /// The half of log-in shared by persons and staff, after the password was checked: refuse a locked or
+    /// disabled account, count a failure (locking when due), or clear the count and start the session —
+    /// each with its audit entry, in one transaction.
+    pub(crate) async fn finish_login(
+        &self,
+        attempt: LoginAttempt<'_>,
+        meta: &ClientMeta,
+        rng: &mut (impl CryptoRng + Send),
+        now: DateTime<Utc>,
+    ) -> Result<(AuthSession, String), IdentityError> {
+        if let Some(until) = attempt.locked_until.filter(|until| *until > now) {
             return Err(IdentityError::LockedOut { until });
         }
-        if row.person.status != crate::model::AccountStatus::Active {
+        if !attempt.active {
             return Err(IdentityError::Disabled);
         }
         let tx = self.db.begin().await?;
-        if !matches {
+        if !attempt.password_matches {
             let lock = now + self.policy.lockout;
-            let locked =
-                repo::record_failed_login(&tx, row.person.id, self.policy.max_failures, lock, now)
-                    .await?;
+            let locked = repo::record_failed_login(
+                &tx,
+                attempt.account,
+                self.policy.max_failures,
+                lock,
+                now,
+            )
+            .await?;
             audit::append(
                 &tx,
                 now,
-                &AuditEvent::new("anonymous", "session.login_failed", &resource, &meta.ip)
-                    .detail(json!({ "locked_until": locked.map(yiwang_db::ts) })),
+                &AuditEvent::new(
+                    "anonymous",
+                    "session.login_failed",
+                    attempt.resource,
+                    &meta.ip,
+                )
+                .detail(json!({ "locked_until": locked.map(yiwang_db::ts) })),
             )
             .await?;
             tx.commit().await.map_err(yiwang_db::DbError::from)?;
@@ -242,30 +294,30 @@ impl Accounts {
                 None => IdentityError::BadCredentials,
             });
         }
-        // Conditional: a lock set by concurrent wrong guesses since the read above still holds.
-        if !repo::clear_failed_logins_unless_locked(&tx, row.person.id, now).await? {
+        // Conditional: a lock set by concurrent wrong guesses since the account was read still holds.
+        if !repo::clear_failed_logins_unless_locked(&tx, attempt.account, now).await? {
             return Err(IdentityError::LockedOut {
                 until: now + self.policy.lockout,
             });
         }
         let token = random_hex(rng, 32);
         let session = self
-            .start_session(&tx, Account::Person(row.person.id), &token, meta, rng, now)
+            .start_session(&tx, attempt.account, &token, meta, rng, now)
             .await?;
         audit::append(
             &tx,
             now,
-            &AuditEvent::new(&resource, "session.create", &resource, &meta.ip)
-                .detail(json!({ "session": session.public_id, "user_agent": meta.user_agent })),
+            &AuditEvent::new(
+                attempt.resource,
+                "session.create",
+                attempt.resource,
+                &meta.ip,
+            )
+            .detail(json!({ "session": session.public_id, "user_agent": meta.user_agent })),
         )
         .await?;
         tx.commit().await.map_err(yiwang_db::DbError::from)?;
-        Ok(LoggedIn {
-            person: row.person,
-            session,
-            token,
-            expires_at: now + self.policy.absolute,
-        })
+        Ok((session, token))
     }
 
     pub(crate) async fn start_session(
@@ -489,7 +541,7 @@ impl Accounts {
             let tx = self.db.begin().await?;
             let locked = repo::record_failed_login(
                 &tx,
-                row.person.id,
+                Account::Person(row.person.id),
                 self.policy.max_failures,
                 now + self.policy.lockout,
                 now,

@@ -14,7 +14,7 @@ use crate::password;
 use crate::pii::PiiField;
 use crate::policy::{Action, DepartmentRef, Principal, StaffPrincipal, authorize};
 use crate::repo::{self, staff as staff_repo};
-use crate::service::account::{Accounts, random_hex, verify_off_thread};
+use crate::service::account::{Accounts, LoginAttempt, random_hex, verify_off_thread};
 
 /// A staff log-in (the same session machinery as persons).
 #[derive(Debug, Clone)]
@@ -82,50 +82,20 @@ impl Accounts {
             return Err(IdentityError::BadCredentials);
         };
         let resource = format!("staff:{}", found.staff.public_id);
-        if let Some(until) = found.locked_until.filter(|until| *until > now) {
-            return Err(IdentityError::LockedOut { until });
-        }
-        if found.staff.status != crate::model::AccountStatus::Active {
-            return Err(IdentityError::Disabled);
-        }
-        let tx = self.db.begin().await?;
-        if !matches {
-            let locked = staff_repo::record_staff_failure(
-                &tx,
-                found.staff.id,
-                self.policy.max_failures,
-                now + self.policy.lockout,
-            )
-            .await?;
-            audit::append(
-                &tx,
+        let (session, token) = self
+            .finish_login(
+                LoginAttempt {
+                    account: Account::Staff(found.staff.id),
+                    resource: &resource,
+                    locked_until: found.locked_until,
+                    active: found.staff.status == crate::model::AccountStatus::Active,
+                    password_matches: matches,
+                },
+                meta,
+                rng,
                 now,
-                &AuditEvent::new("anonymous", "session.login_failed", &resource, &meta.ip),
             )
             .await?;
-            tx.commit().await.map_err(yiwang_db::DbError::from)?;
-            return Err(match locked {
-                Some(until) => IdentityError::LockedOut { until },
-                None => IdentityError::BadCredentials,
-            });
-        }
-        if !staff_repo::clear_staff_failures_unless_locked(&tx, found.staff.id, now).await? {
-            return Err(IdentityError::LockedOut {
-                until: now + self.policy.lockout,
-            });
-        }
-        let token = random_hex(rng, 32);
-        let session = self
-            .start_session(&tx, Account::Staff(found.staff.id), &token, meta, rng, now)
-            .await?;
-        audit::append(
-            &tx,
-            now,
-            &AuditEvent::new(&resource, "session.create", &resource, &meta.ip)
-                .detail(json!({ "session": session.public_id })),
-        )
-        .await?;
-        tx.commit().await.map_err(yiwang_db::DbError::from)?;
         Ok(StaffLoggedIn {
             staff: found.staff,
             token,
@@ -133,12 +103,10 @@ impl Accounts {
         })
     }
 
-    async fn department_ref(&self, code: &str) -> Result<(Department, RegionCode), IdentityError> {
-        let department = repo::department_by_code(self.db.conn(), code)
+    async fn department(&self, code: &str) -> Result<Department, IdentityError> {
+        repo::department_by_code(self.db.conn(), code)
             .await?
-            .ok_or_else(|| IdentityError::DepartmentNotFound(code.to_owned()))?;
-        let region = department.region_code.clone();
-        Ok((department, region))
+            .ok_or_else(|| IdentityError::DepartmentNotFound(code.to_owned()))
     }
 
     /// Staff and posts of a department, for those who may see it.
@@ -147,13 +115,13 @@ impl Accounts {
         principal: &Principal,
         department_code: &str,
     ) -> Result<(Vec<Staff>, Vec<Post>), IdentityError> {
-        let (department, region) = self.department_ref(department_code).await?;
+        let department = self.department(department_code).await?;
         authorize(
             principal,
             &Action::ViewDepartment {
                 department: DepartmentRef {
                     id: department.id,
-                    region: &region,
+                    region: &department.region_code,
                 },
             },
         )?;
@@ -168,13 +136,13 @@ impl Accounts {
         principal: &Principal,
         department_code: &str,
     ) -> Result<bool, IdentityError> {
-        let (department, region) = self.department_ref(department_code).await?;
+        let department = self.department(department_code).await?;
         match authorize(
             principal,
             &Action::ManageStaff {
                 department: DepartmentRef {
                     id: department.id,
-                    region: &region,
+                    region: &department.region_code,
                 },
                 grants_wide_role: false,
                 target: None,
@@ -219,13 +187,13 @@ impl Accounts {
         input: &PostInput,
         meta: &ClientMeta,
     ) -> Result<Post, IdentityError> {
-        let (department, region) = self.department_ref(department_code).await?;
+        let department = self.department(department_code).await?;
         authorize(
             principal,
             &Action::ManageStaff {
                 department: DepartmentRef {
                     id: department.id,
-                    region: &region,
+                    region: &department.region_code,
                 },
                 grants_wide_role: false,
                 target: None,
@@ -297,14 +265,14 @@ impl Accounts {
         meta: &ClientMeta,
         rng: &mut (impl CryptoRng + Send),
     ) -> Result<Staff, IdentityError> {
-        let (department, region) = self.department_ref(department_code).await?;
+        let department = self.department(department_code).await?;
         let grants_wide_role = new.roles.iter().any(|r| r.is_wide());
         authorize(
             principal,
             &Action::ManageStaff {
                 department: DepartmentRef {
                     id: department.id,
-                    region: &region,
+                    region: &department.region_code,
                 },
                 grants_wide_role,
                 target: None,

@@ -17,6 +17,7 @@ use yiwang_kernel::SharedClock;
 use crate::IdentityError;
 use crate::model::{Account, AuthSession, ClientMeta, PersonId};
 use crate::repo::{self, credentials};
+use crate::service::account::random_hex;
 
 /// The prefix that tells an API token from a session token.
 pub const TOKEN_PREFIX: &str = "ywt_";
@@ -215,12 +216,6 @@ fn info_of(row: credentials::TokenRow) -> Result<TokenInfo, IdentityError> {
         last_used_at: row.last_used_at,
         revoked_at: row.revoked_at,
     })
-}
-
-fn random_hex(rng: &mut impl CryptoRng, bytes: usize) -> String {
-    let mut buf = vec![0_u8; bytes];
-    rng.fill_bytes(&mut buf);
-    hex::encode(buf)
 }
 
 /// Whether text has the shape of an API token (`ywt_` + 64 hex digits).

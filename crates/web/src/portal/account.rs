@@ -92,11 +92,7 @@ pub(crate) fn identity_message(tr: Tr, error: &IdentityError) -> String {
     use yiwang_kernel::ErrorCode as _;
     match error {
         IdentityError::LockedOut { until } => {
-            let local = until.with_timezone(&yiwang_kernel::clock::china_offset());
-            tr.fmt(
-                "errors.account_locked",
-                &[("time", &local.format("%H:%M").to_string())],
-            )
+            crate::i18n::until_message(tr, "account_locked", *until)
         }
         IdentityError::Invalid { message, .. } => message_for(tr, error.code(), message),
         other => message_for(tr, other.code(), &other.to_string()),
@@ -208,9 +204,9 @@ async fn register(
         mobile: form.mobile.clone(),
         password: form.password.clone(),
     };
-    let mut errors = match Registration::parse(&values) {
-        Ok(_) => Vec::new(),
-        Err(errors) => errors,
+    let (registration, mut errors) = match Registration::parse(&values) {
+        Ok(registration) => (Some(registration), Vec::new()),
+        Err(errors) => (None, errors),
     };
     if form.password != form.password_confirm && !errors.iter().any(|e| e.field == "password") {
         errors.push(FieldError {
@@ -231,11 +227,9 @@ async fn register(
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         Ok(response)
     };
-    if !errors.is_empty() {
+    let Some(registration) = registration.filter(|_| errors.is_empty()) else {
         return show(page, FormErrors::from_fields(tr, &errors));
-    }
-    let registration = Registration::parse(&values)
-        .map_err(|_| AppError::Internal("registration re-parse".to_owned()))?;
+    };
     let mut rng = request_rng();
     match state
         .accounts()
