@@ -58,6 +58,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 6,
+        name: "catalog",
+        shared: include_str!("../migrations/0006_catalog.sql"),
+        sqlite: include_str!("../migrations/0006_catalog.sqlite.sql"),
+        postgres: include_str!("../migrations/0006_catalog.postgres.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying Yiwang's migration lock among PostgreSQL advisory locks.

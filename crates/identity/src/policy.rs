@@ -23,6 +23,8 @@ pub enum Principal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffPrincipal {
     pub id: StaffId,
+    /// The id shown in audit entries (`staff:<public_id>`).
+    pub public_id: String,
     pub department: DepartmentId,
     /// The region of the staff member's department (their scope as supervisor or auditor).
     pub region: RegionCode,
@@ -30,8 +32,13 @@ pub struct StaffPrincipal {
 }
 
 impl StaffPrincipal {
-    fn has(&self, role: Role) -> bool {
+    pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// How audit entries name this staff member.
+    pub fn actor(&self) -> String {
+        format!("staff:{}", self.public_id)
     }
 }
 
@@ -66,13 +73,25 @@ pub enum Action<'a> {
         legal_representative: PersonId,
         agents: &'a [PersonId],
     },
+    /// Create items of a department's catalog and draft new versions of them.
+    EditCatalog { department: DepartmentId },
+    /// Publish or send back a version drafted by `author` (never one's own).
+    ReviewCatalog {
+        department: DepartmentId,
+        author: Option<StaffId>,
+    },
+    /// Import and export the whole catalog, maintain life events.
+    ManageCatalog,
 }
 
 /// Allow or refuse `action` for `principal`.
 pub fn authorize(principal: &Principal, action: &Action<'_>) -> Result<(), IdentityError> {
     let allowed = match (principal, action) {
         (Principal::Anonymous, _) => return Err(IdentityError::Unauthenticated),
-        (Principal::System, Action::ManageStaff { .. } | Action::ViewDepartment { .. }) => true,
+        (
+            Principal::System,
+            Action::ManageStaff { .. } | Action::ViewDepartment { .. } | Action::ManageCatalog,
+        ) => true,
         (Principal::Person(me), Action::OwnAccount { person }) => me == person,
         (
             Principal::Person(me),
@@ -124,6 +143,21 @@ pub fn authorize(principal: &Principal, action: &Action<'_>) -> Result<(), Ident
                 || ((staff.has(Role::Supervisor) || staff.has(Role::Auditor))
                     && staff.region.contains(department.region))
         }
+        // The department's administrators and approvers keep its items up to date; platform
+        // administrators every department's.
+        (Principal::Staff(staff), Action::EditCatalog { department }) => {
+            staff.has(Role::PlatformAdmin)
+                || (staff.department == *department
+                    && (staff.has(Role::DepartmentAdmin) || staff.has(Role::Approver)))
+        }
+        // A second person reviews: a department administrator of the same department, or a platform
+        // administrator; never the author.
+        (Principal::Staff(staff), Action::ReviewCatalog { department, author }) => {
+            *author != Some(staff.id)
+                && (staff.has(Role::PlatformAdmin)
+                    || (staff.department == *department && staff.has(Role::DepartmentAdmin)))
+        }
+        (Principal::Staff(staff), Action::ManageCatalog) => staff.has(Role::PlatformAdmin),
         // Persons never act on departments or other people's records; staff never act for enterprises
         // or on personal accounts through these actions.
         _ => false,
@@ -142,6 +176,7 @@ mod tests {
     fn staff(department: i64, region: &str, roles: &[Role]) -> Principal {
         Principal::Staff(StaffPrincipal {
             id: StaffId::new(department * 100),
+            public_id: format!("s{department}"),
             department: DepartmentId::new(department),
             region: RegionCode::parse(region).unwrap(),
             roles: roles.to_vec(),

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use yiwang_catalog::Catalog;
+use yiwang_catalog::service::register_index_handler;
 use yiwang_db::Db;
 use yiwang_db::jobs::{JobQueue, Worker};
 use yiwang_identity::password::PasswordCost;
@@ -84,6 +86,9 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing requests in flight");
 }
 
+/// How often each node checks for catalog changes its index has not seen.
+const INDEX_CATCH_UP_SECS: u64 = 30;
+
 /// Serve the portals and API (and run the job worker) on an already-bound listener until `shutdown`.
 pub async fn serve(
     config: &Config,
@@ -95,6 +100,9 @@ pub async fn serve(
     let calendar = Arc::new(config::load_calendar(&config.calendar_dir())?);
     let accounts = accounts(config, &db, &clock)?;
     let (recovery, api_tokens) = credentials(config, &db, &clock)?;
+    let catalog = Catalog::new(db.clone(), clock.clone())?;
+    let indexed = catalog.rebuild_index().await?;
+    tracing::info!(items = indexed, "search index built");
     let state = AppState::new(
         db.clone(),
         clock.clone(),
@@ -102,6 +110,7 @@ pub async fn serve(
         accounts,
         recovery,
         api_tokens,
+        catalog.clone(),
         WebConfig {
             region_code: config.region_code.clone(),
             cookie_secure: config.cookie_secure,
@@ -118,13 +127,35 @@ pub async fn serve(
             show_text: config.log_message_text,
         });
         register_notify_handlers(&mut worker, sender, Arc::clone(&message_pii));
+        register_index_handler(&mut worker, catalog.clone());
         let mut stop = stop_rx.clone();
         tokio::spawn(worker.run(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         }))
     });
+    // Every node catches its own index up, whichever node's worker ran the reindex job.
+    let catch_up = {
+        let catalog = catalog.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick =
+                tokio::time::interval(std::time::Duration::from_secs(INDEX_CATCH_UP_SECS));
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(error) = catalog.catch_up_index().await {
+                            tracing::warn!(%error, "search index catch-up failed");
+                        }
+                    }
+                    () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
+                }
+            }
+        })
+    };
     let result = yiwang_web::serve(listener, yiwang_web::app(state), shutdown).await;
     let _ = stop_tx.send(true);
+    let _ = catch_up.await;
     if let Some(task) = worker_task {
         let _ = task.await;
     }

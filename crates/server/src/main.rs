@@ -70,6 +70,30 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The service catalog (事项库): import and export as JSON or CSV.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// Import items from a JSON or CSV file. Every row is checked first; if any is bad, each bad row is
+    /// printed with its reason, nothing is imported and the exit status is 1.
+    Import {
+        /// The file (.json or .csv).
+        file: PathBuf,
+        /// json or csv; by default from the file name.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Write the items in effect to standard output.
+    Export {
+        /// json (default) or csv.
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,7 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let accounts = yiwang_server::accounts(&config, &db, &clock)?;
             let report = demo::load(&db, &clock, &accounts).await?;
             println!(
-                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered",
+                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated",
                 config.database_url(),
                 report.org.regions_changed,
                 report.org.departments_created,
@@ -199,7 +223,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.org.departments_unchanged,
                 report.persons_created,
                 report.staff_created,
-                report.enterprises_created
+                report.enterprises_created,
+                report.catalog.items.created,
+                report.catalog.items.updated,
+                report.catalog.items.unchanged,
+                report.catalog.life_events
             );
             if no_serve {
                 db.close().await?;
@@ -210,6 +238,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("Yiwang demo is running at http://{local}/  (Ctrl-C to stop)");
             println!("  citizen portal:  http://{local}/");
             println!("  departments:     http://{local}/departments");
+            println!(
+                "  service search:  http://{local}/search?q=jhdj   (try 开饭店, 结婚登记, gjj)"
+            );
+            println!("  life events:     http://{local}/life-events");
+            println!("  staff catalog:   http://{local}/staff/catalog");
             println!("  API document:    http://{local}/api/v1/openapi.json");
             println!("demo logins (password {} for all):", demo::DEMO_PASSWORD);
             println!("  citizens log in at http://{local}/login with their mobile number:");
@@ -270,6 +303,62 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Config => print!("{}", config.describe()),
+        Command::Catalog { command } => {
+            let db = open_database(&config, &clock).await?;
+            let catalog = yiwang_catalog::Catalog::new(db.clone(), clock.clone())?;
+            let origin = yiwang_catalog::Origin {
+                ip: "cli".to_owned(),
+            };
+            let code = match command {
+                CatalogCommand::Import { file, format } => {
+                    let name = file.display().to_string();
+                    let format = match format {
+                        Some(f) => yiwang_catalog::transfer::Format::parse(&f),
+                        None => yiwang_catalog::transfer::Format::from_file_name(&name),
+                    }
+                    .ok_or_else(|| anyhow::anyhow!("give --format json or csv for {name}"))?;
+                    let bytes =
+                        std::fs::read(&file).with_context(|| format!("cannot read {name}"))?;
+                    match catalog
+                        .import(
+                            &yiwang_identity::policy::Principal::System,
+                            format,
+                            &bytes,
+                            &origin,
+                        )
+                        .await
+                    {
+                        Ok(report) => {
+                            println!(
+                                "imported {name}: {} items created, {} updated, {} unchanged",
+                                report.created, report.updated, report.unchanged
+                            );
+                            ExitCode::SUCCESS
+                        }
+                        Err(yiwang_catalog::CatalogError::ImportRejected(rows)) => {
+                            eprintln!("{name}: {} bad rows; nothing was imported", rows.len());
+                            for row in rows {
+                                eprintln!(
+                                    "  row {} {} {}: {}",
+                                    row.row, row.impl_code, row.field, row.message
+                                );
+                            }
+                            ExitCode::FAILURE
+                        }
+                        Err(other) => return Err(other.into()),
+                    }
+                }
+                CatalogCommand::Export { format } => {
+                    let format = yiwang_catalog::transfer::Format::parse(&format)
+                        .ok_or_else(|| anyhow::anyhow!("the format is json or csv"))?;
+                    let bytes = catalog.export(format).await?;
+                    std::io::Write::write_all(&mut std::io::stdout(), &bytes)?;
+                    ExitCode::SUCCESS
+                }
+            };
+            db.close().await?;
+            return Ok(code);
+        }
         Command::Staff {
             command:
                 StaffCommand::Create {

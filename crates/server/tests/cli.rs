@@ -255,6 +255,10 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
         0
     );
     assert_eq!(second.persons_created, 0);
+    assert_eq!(first.catalog.items.created, 121, "the demo catalog");
+    assert!(first.catalog.life_events >= 5);
+    assert_eq!(second.catalog.items.unchanged, 121);
+    assert_eq!(second.catalog.life_events, 0);
     assert_eq!(
         snapshot(t.db.clone()).await,
         before,

@@ -97,6 +97,45 @@ impl From<yiwang_identity::IdentityError> for AppError {
     }
 }
 
+impl From<yiwang_catalog::CatalogError> for AppError {
+    fn from(error: yiwang_catalog::CatalogError) -> Self {
+        use yiwang_catalog::CatalogError as E;
+        let code = error.code().to_owned();
+        let invalid = |field: &str, message: String| AppError::Invalid {
+            field: field.to_owned(),
+            code: code.clone(),
+            message,
+        };
+        match error {
+            E::ItemNotFound | E::VersionNotFound | E::LifeEventNotFound | E::FileNotFound => {
+                AppError::NotFound
+            }
+            E::ImplCodeTaken(_) => AppError::Conflict {
+                field: "impl_code".to_owned(),
+                code,
+            },
+            E::DraftExists | E::WrongState { .. } => AppError::Conflict {
+                field: "version".to_owned(),
+                code,
+            },
+            E::SelfReview => AppError::Forbidden { code },
+            E::Invalid(ref problems) => {
+                let field = problems.first().map_or("content", |p| p.field.as_str());
+                invalid(field, error.to_string())
+            }
+            E::UnknownDepartment(_) => invalid("department", error.to_string()),
+            E::ImportRejected(_)
+            | E::Unreadable(_)
+            | E::FileTooLarge { .. }
+            | E::FileTypeRefused(_) => invalid("file", error.to_string()),
+            E::EffectiveInPast => invalid("effective_from", error.to_string()),
+            E::NoteRequired => invalid("note", error.to_string()),
+            E::Identity(e) => e.into(),
+            other => AppError::internal(&other),
+        }
+    }
+}
+
 impl From<yiwang_db::DbError> for AppError {
     fn from(error: yiwang_db::DbError) -> Self {
         AppError::internal(&error)

@@ -50,6 +50,29 @@ impl PageCtx {
         self.tr.fmt(key, &[("n", &n.borrow().to_string())])
     }
 
+    /// A message with one `{name}` filled in.
+    pub fn fmt1(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
+        self.tr.fmt(key, &[(name, &value.to_string())])
+    }
+
+    /// A message with two placeholders filled in.
+    pub fn fmt2(
+        &self,
+        key: &str,
+        n1: &str,
+        v1: impl std::fmt::Display,
+        n2: &str,
+        v2: impl std::fmt::Display,
+    ) -> String {
+        self.tr
+            .fmt(key, &[(n1, &v1.to_string()), (n2, &v2.to_string())])
+    }
+
+    /// The name of a catalog field (`catalog.field.<field>`).
+    pub fn field_label(&self, field: &str) -> &'static str {
+        self.tr.t(&format!("catalog.field.{field}"))
+    }
+
     pub fn fmt_search_summary(&self, query: &str, n: impl std::borrow::Borrow<usize>) -> String {
         self.tr.fmt(
             "search.summary",

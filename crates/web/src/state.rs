@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use yiwang_catalog::Catalog;
 use yiwang_db::Db;
 use yiwang_identity::Accounts;
 use yiwang_identity::service::recovery::Recovery;
@@ -46,6 +47,7 @@ struct Inner {
     accounts: Accounts,
     recovery: Recovery,
     api_tokens: ApiTokens,
+    catalog: Catalog,
     metrics: Metrics,
     login_throttle: crate::throttle::Throttle,
     /// The platform region's name, looked up once (every page shows it).
@@ -53,6 +55,10 @@ struct Inner {
 }
 
 impl AppState {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per service; built in one place"
+    )]
     pub fn new(
         db: Db,
         clock: SharedClock,
@@ -60,6 +66,7 @@ impl AppState {
         accounts: Accounts,
         recovery: Recovery,
         api_tokens: ApiTokens,
+        catalog: Catalog,
         config: WebConfig,
     ) -> Self {
         Self {
@@ -71,6 +78,7 @@ impl AppState {
                 accounts,
                 recovery,
                 api_tokens,
+                catalog,
                 metrics: Metrics::default(),
                 login_throttle: crate::throttle::Throttle::default(),
                 region_name: std::sync::OnceLock::new(),
@@ -100,6 +108,10 @@ impl AppState {
 
     pub fn api_tokens(&self) -> &ApiTokens {
         &self.inner.api_tokens
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
     }
 
     pub fn config(&self) -> &WebConfig {

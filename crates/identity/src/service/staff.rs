@@ -43,6 +43,7 @@ impl Accounts {
                     .ok_or(IdentityError::Unauthenticated)?;
                 Ok(Principal::Staff(StaffPrincipal {
                     id,
+                    public_id: staff.public_id,
                     department: staff.department_id,
                     region: region_of(&staff.region_code)?,
                     roles: staff.roles,

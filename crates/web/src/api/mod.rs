@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 pub mod auth;
+pub mod catalog;
 pub mod credentials;
 pub mod enterprises;
 pub mod staff;
@@ -60,7 +61,23 @@ use crate::state::AppState;
         enterprises::mine,
         enterprises::view,
         enterprises::add_agent,
-        enterprises::remove_agent
+        enterprises::remove_agent,
+        catalog::list_items,
+        catalog::suggest,
+        catalog::get_item,
+        catalog::get_guide,
+        catalog::list_versions,
+        catalog::diff_versions,
+        catalog::list_life_events,
+        catalog::get_life_event,
+        catalog::create_item,
+        catalog::start_draft,
+        catalog::save_draft,
+        catalog::submit,
+        catalog::approve,
+        catalog::reject,
+        catalog::export,
+        catalog::import
     ),
     components(schemas(
         Health,
@@ -96,7 +113,26 @@ use crate::state::AppState;
         enterprises::AgentDto,
         enterprises::EnterpriseDto,
         enterprises::RegisterEnterprise,
-        enterprises::AddAgent
+        enterprises::AddAgent,
+        catalog::ItemSummary,
+        catalog::ItemList,
+        catalog::Suggestion,
+        catalog::LifeEventRef,
+        catalog::ItemDetail,
+        catalog::GuideMaterial,
+        catalog::GuideDto,
+        catalog::VersionDto,
+        catalog::ChangeDto,
+        catalog::LifeEventDto,
+        catalog::ItemSummaryRef,
+        catalog::CreateItem,
+        catalog::Created,
+        catalog::SaveDraft,
+        catalog::Review,
+        catalog::Published,
+        catalog::ImportResult,
+        catalog::RowProblem,
+        catalog::ImportRejected
     ))
 )]
 #[derive(Debug)]
@@ -119,6 +155,7 @@ pub fn routes() -> Router<AppState> {
         .merge(credentials::routes())
         .merge(staff::routes())
         .merge(enterprises::routes())
+        .merge(catalog::routes())
 }
 
 /// The error body every failing API call returns.

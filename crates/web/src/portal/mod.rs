@@ -1,9 +1,10 @@
 //! Citizen portal pages (HTML). Handlers extract, call one service function and render.
 
 pub mod account;
+pub mod catalog;
+pub mod catalog_staff;
 pub mod recovery;
 pub mod staff;
-pub mod themes;
 
 use askama::Template;
 use axum::Router;
@@ -20,20 +21,22 @@ use crate::i18n::Locale;
 use crate::page::{APP_CSS, PageCtx};
 use crate::prefs::{ELDER_COOKIE, LANG_COOKIE, preference_cookie, safe_next};
 use crate::state::AppState;
-use themes::{Audience, Theme};
+use yiwang_catalog::model::{Theme, ThemeAudience, find_theme, themes_for};
+use yiwang_catalog::search::SearchParams;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/departments", get(departments))
         .route("/departments/{code}", get(department))
-        .route("/search", get(search))
         .route("/prefs/lang/{tag}", get(set_language))
         .route("/prefs/elder/{mode}", get(set_elder))
         .route("/static/app.css", get(stylesheet))
         .merge(account::routes())
         .merge(recovery::routes())
         .merge(staff::routes())
+        .merge(catalog::routes())
+        .merge(catalog_staff::routes())
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {
@@ -98,7 +101,7 @@ struct HomePage {
     page: PageCtx,
     personal: Vec<&'static Theme>,
     enterprise: Vec<&'static Theme>,
-    life_events: Vec<&'static Theme>,
+    life_events: Vec<yiwang_catalog::model::LifeEvent>,
     groups: Vec<DeptGroup>,
 }
 
@@ -107,9 +110,9 @@ async fn home(State(state): State<AppState>, page: PageCtx) -> Result<Response, 
     let groups = group_by_region(&state, departments).await?;
     render(&HomePage {
         page,
-        personal: themes::by_audience(Audience::Person),
-        enterprise: themes::by_audience(Audience::Enterprise),
-        life_events: themes::by_audience(Audience::LifeEvent),
+        personal: themes_for(ThemeAudience::Person),
+        enterprise: themes_for(ThemeAudience::Enterprise),
+        life_events: state.catalog().life_events().await?,
         groups,
     })
 }
@@ -134,12 +137,30 @@ async fn departments(
     Query(query): Query<DepartmentsQuery>,
 ) -> Result<Response, AppError> {
     let theme = match query.theme.as_deref().filter(|t| !t.is_empty()) {
-        Some(code) => Some(themes::find(code).ok_or(AppError::NotFound)?),
+        Some(code) => Some(find_theme(code).ok_or(AppError::NotFound)?),
         None => None,
     };
     let mut departments = yiwang_identity::service::departments(state.db(), "").await?;
     if let Some(theme) = theme {
-        departments.retain(|d| theme.departments.contains(&d.code.as_str()));
+        // The departments that perform items of the theme.
+        let all = yiwang_kernel::PageRequest::new(Some(1), Some(100))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut codes: Vec<String> = Vec::new();
+        let mut page_no = 1;
+        loop {
+            let found = state.catalog().search(&SearchParams {
+                theme: Some(theme.code.to_owned()),
+                page: yiwang_kernel::PageRequest::new(Some(page_no), Some(all.page_size()))
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                ..SearchParams::default()
+            })?;
+            codes.extend(found.items.iter().map(|h| h.department_code.clone()));
+            if !found.has_next() {
+                break;
+            }
+            page_no += 1;
+        }
+        departments.retain(|d| codes.contains(&d.code));
     }
     let total = departments.len();
     let groups = group_by_region(&state, departments).await?;
@@ -157,7 +178,10 @@ struct DepartmentPage {
     page: PageCtx,
     dept: Department,
     region_path: Vec<Region>,
-    themes: Vec<&'static Theme>,
+    items: Vec<yiwang_catalog::search::ItemHit>,
+    total: u64,
+    /// More items than listed here.
+    more: bool,
 }
 
 async fn department(
@@ -168,70 +192,19 @@ async fn department(
     let dept = yiwang_identity::service::department(state.db(), &code).await?;
     let region_path =
         yiwang_identity::service::region_path(state.db(), dept.region_code.as_str()).await?;
-    let themes = themes::THEMES
-        .iter()
-        .filter(|t| t.departments.contains(&dept.code.as_str()))
-        .collect();
+    let found = state.catalog().search(&SearchParams {
+        department: Some(dept.code.clone()),
+        page: yiwang_kernel::PageRequest::new(Some(1), Some(100))
+            .map_err(|e| AppError::Internal(e.to_string()))?,
+        ..SearchParams::default()
+    })?;
     render(&DepartmentPage {
         page,
         dept,
         region_path,
-        themes,
-    })
-}
-
-#[derive(Debug, Deserialize)]
-struct SearchQuery {
-    q: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "search.html")]
-struct SearchPage {
-    page: PageCtx,
-    query: String,
-    departments: Vec<Department>,
-    regions: Vec<(Region, String)>,
-}
-
-/// Longest query accepted; longer input is cut rather than refused.
-const MAX_QUERY_CHARS: usize = 100;
-
-async fn search(
-    State(state): State<AppState>,
-    mut page: PageCtx,
-    Query(query): Query<SearchQuery>,
-) -> Result<Response, AppError> {
-    let text: String = query
-        .q
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .take(MAX_QUERY_CHARS)
-        .collect();
-    let (departments, regions) = if text.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        let found = yiwang_identity::service::search_org(state.db(), &text, 50).await?;
-        let mut regions = Vec::with_capacity(found.regions.len());
-        for region in found.regions {
-            let path = yiwang_identity::service::region_path(state.db(), &region.code).await?;
-            let trail = path
-                .iter()
-                .take(path.len().saturating_sub(1))
-                .map(|r| r.name.as_str())
-                .collect::<Vec<_>>()
-                .join(" › ");
-            regions.push((region, trail));
-        }
-        (found.departments, regions)
-    };
-    page.query.clone_from(&text);
-    render(&SearchPage {
-        page,
-        query: text,
-        departments,
-        regions,
+        total: found.total,
+        more: found.total > found.items.len() as u64,
+        items: found.items,
     })
 }
 

@@ -349,3 +349,115 @@ async fn register_and_log_in() {
     browser.close().await;
     test.finish().await;
 }
+
+/// Search from the home page with pinyin initials, open the guide, download a material's template.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_open_guide_download_template() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let test = yiwang_db::testing::sqlite().await;
+    let state = state(&test).await;
+    let template = "申请结婚登记声明书\n\n本人姓名：______________\n";
+    crate::catalog::attach_template(
+        &state,
+        "07010000100134010011340100MB6481191H",
+        1,
+        "申请结婚登记声明书.txt",
+        template,
+    )
+    .await;
+    let addr = serve(yiwang_web::app(state)).await;
+    let client = &browser.client;
+
+    client
+        .goto(&format!("http://{addr}/"))
+        .await
+        .expect("home page opens");
+    client
+        .find(Locator::Css("#site-search"))
+        .await
+        .expect("search box")
+        .send_keys("jhdj")
+        .await
+        .expect("typing");
+    client
+        .find(Locator::Css(".searchband button[type=submit]"))
+        .await
+        .expect("search button")
+        .click()
+        .await
+        .expect("search");
+    wait_path(client, "/search").await;
+    let first = text(client, ".item-card h2 a").await;
+    assert_eq!(
+        first, "内地居民结婚登记",
+        "pinyin initials find the item first"
+    );
+    client
+        .find(Locator::Css(".item-card h2 a"))
+        .await
+        .expect("first result")
+        .click()
+        .await
+        .expect("open guide");
+    for _ in 0..300 {
+        if client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path().starts_with("/items/"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_until(client, "document.querySelector('h1') && document.querySelector('h1').textContent === '内地居民结婚登记'").await;
+    assert!(
+        text(client, "main").await.contains("男女双方完全自愿"),
+        "conditions shown"
+    );
+    // The print button appears once the script runs; the template link downloads the form.
+    wait_until(client, "!document.querySelector('[data-print]').hidden").await;
+    let link = client
+        .find(Locator::Css("a.download"))
+        .await
+        .expect("template link");
+    assert_eq!(link.text().await.expect("text"), "空白表格");
+    let href = link.attr("href").await.expect("href").expect("has href");
+    let downloaded = script_string(
+        client,
+        &format!(
+            "return fetch({href:?}).then(r => r.headers.get('content-disposition') + '\\n' + r.status).then(h => h)"
+        ),
+    )
+    .await;
+    assert!(downloaded.starts_with("attachment;"), "{downloaded}");
+    assert!(downloaded.ends_with("200"), "{downloaded}");
+    let body = script_string(
+        client,
+        &format!("return fetch({href:?}).then(r => r.text())"),
+    )
+    .await;
+    assert_eq!(body, template);
+
+    browser.close().await;
+    test.finish().await;
+}
+
+/// Wait until a script expression holds.
+async fn wait_until(client: &Client, condition: &str) {
+    let script = format!("return document.readyState === 'complete' && ({condition})");
+    for _ in 0..300 {
+        if client
+            .execute(&script, vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            == Some(true)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("condition never held: {condition}");
+}

@@ -3,6 +3,8 @@
 
 mod accounts;
 mod browser;
+mod catalog;
+mod catalog_staff;
 mod recovery;
 mod staff;
 mod support;
@@ -157,13 +159,18 @@ db_test!(department_pages);
 
 async fn search_page(t: &TestDb) {
     let app = app(state(t).await);
-    let prompt = get(&app, "/search").await;
-    assert!(prompt.body.contains("请输入要查找的服务、部门或地区名称"));
+    let browse = get(&app, "/search").await;
+    assert!(browse.body.contains("办事服务") && browse.body.contains("共 30 项服务"));
     let found = get(&app, "/search?q=%E6%B0%91%E6%94%BF").await; // 民政
+    assert!(found.body.contains("“民政”共找到"), "{}", found.body);
     assert!(
-        found.body.contains("“民政”共找到 2 条结果"),
-        "{}",
-        found.body
+        found
+            .body
+            .contains(r#"<a href="/departments/hf-mzj">合肥市民政局</a>"#)
+            && found
+                .body
+                .contains(r#"<a href="/departments/kbs-mzj">鄂尔多斯市康巴什区民政局</a>"#),
+        "departments whose names match are listed after the services"
     );
     assert!(
         found.body.contains(r#"value="民政""#),

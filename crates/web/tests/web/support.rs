@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use yiwang_catalog::Catalog;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -130,6 +132,9 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
         RecoveryPolicy::default(),
     );
     let api_tokens = ApiTokens::new(t.db.clone(), clock.clone());
+    let catalog = Catalog::new(t.db.clone(), clock.clone()).expect("catalog");
+    load_fixture_catalog(&catalog).await;
+    catalog.rebuild_index().await.expect("index");
     AppState::new(
         t.db.clone(),
         clock,
@@ -137,6 +142,7 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
         accounts,
         recovery,
         api_tokens,
+        catalog,
         config,
     )
 }
@@ -188,4 +194,46 @@ pub async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Repl
         builder = builder.header(*name, *value);
     }
     send(app, builder.body(Body::empty()).expect("request")).await
+}
+
+/// The demo catalog's items of the fixture's departments, and the life events made only of them.
+pub async fn load_fixture_catalog(catalog: &Catalog) {
+    let departments: Vec<String> = org().departments.iter().map(|d| d.code.clone()).collect();
+    let items: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../../../server/demo/catalog/items.json"))
+            .expect("demo items");
+    let mine: Vec<serde_json::Value> = items
+        .into_iter()
+        .filter(|i| departments.iter().any(|d| i["department"] == d.as_str()))
+        .collect();
+    let codes: Vec<&str> = mine
+        .iter()
+        .filter_map(|i| i["impl_code"].as_str())
+        .collect();
+    let bytes = serde_json::to_vec(&mine).expect("json");
+    catalog
+        .import(
+            &yiwang_identity::policy::Principal::System,
+            yiwang_catalog::transfer::Format::Json,
+            &bytes,
+            &yiwang_catalog::Origin::default(),
+        )
+        .await
+        .expect("fixture catalog imports");
+    let events: Vec<yiwang_catalog::model::LifeEventRecord> = serde_json::from_str(include_str!(
+        "../../../server/demo/catalog/life_events.json"
+    ))
+    .expect("demo life events");
+    let events: Vec<_> = events
+        .into_iter()
+        .filter(|e| e.items.iter().all(|c| codes.contains(&c.as_str())))
+        .collect();
+    catalog
+        .import_life_events(
+            &yiwang_identity::policy::Principal::System,
+            &events,
+            &yiwang_catalog::Origin::default(),
+        )
+        .await
+        .expect("fixture life events import");
 }

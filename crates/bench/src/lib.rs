@@ -1,0 +1,19 @@
+//! Load generators for the benchmarks in `docs/benchmarks.md`. Each scenario sets up its own fresh
+//! database, prints progress on stderr and exactly one JSON summary line on stdout.
+//!
+//! - [`database`]: a fresh SQLite or PostgreSQL database per run, removed at the end.
+//! - [`items`]: a large, valid catalog made from the demo items.
+//! - [`search`]: the `search` scenario (catalog search in process and over HTTP).
+//! - [`stats`]: throughput and latency figures.
+
+pub mod database;
+pub mod items;
+pub mod search;
+pub mod stats;
+
+use std::time::Instant;
+
+/// Write a progress line on stderr with the seconds since `start` (stdout carries only the summary).
+pub fn progress(start: Instant, message: &str) {
+    eprintln!("[{:>7.1}s] {message}", start.elapsed().as_secs_f64());
+}

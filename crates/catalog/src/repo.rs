@@ -1,0 +1,711 @@
+//! All SQL of the catalog. Rows never leave this module; callers get model types.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use yiwang_db::{ConnectionTrait, DbError, QueryResult, parse_ts, stmt, ts};
+use yiwang_identity::DepartmentId;
+use yiwang_identity::model::StaffId;
+
+use crate::CatalogError;
+use crate::model::{
+    AudienceType, Item, ItemContent, ItemId, ItemVersion, LifeEvent, LifeEventId, StaffRef,
+    VersionId, VersionState,
+};
+
+const ITEM_COLUMNS: &str = "i.id, i.impl_code, i.department_id, d.code AS department_code, \
+     d.name AS department_name, d.region_code, cv.version_no AS current_version_no";
+const ITEM_FROM: &str = "catalog_items i JOIN departments d ON d.id = i.department_id \
+     LEFT JOIN catalog_item_versions cv ON cv.id = i.current_version_id";
+
+fn item_from_row(row: &QueryResult) -> Result<Item, CatalogError> {
+    Ok(Item {
+        id: ItemId::new(row.try_get("", "id")?),
+        impl_code: row.try_get("", "impl_code")?,
+        department_id: DepartmentId::new(row.try_get("", "department_id")?),
+        department_code: row.try_get("", "department_code")?,
+        department_name: row.try_get("", "department_name")?,
+        region_code: row.try_get("", "region_code")?,
+        current_version: row
+            .try_get::<Option<i64>>("", "current_version_no")?
+            .map(|n| n as u32),
+    })
+}
+
+const VERSION_COLUMNS: &str = "v.id, v.item_id, v.version_no, v.state, v.content, v.change_note, \
+     v.effective_from, v.author_id, a.name AS author_name, v.reviewer_id, r.name AS reviewer_name, \
+     v.review_note, v.created_at, v.submitted_at, v.reviewed_at";
+const VERSION_FROM: &str = "catalog_item_versions v LEFT JOIN staff a ON a.id = v.author_id \
+     LEFT JOIN staff r ON r.id = v.reviewer_id";
+
+fn opt_ts(row: &QueryResult, column: &str) -> Result<Option<DateTime<Utc>>, CatalogError> {
+    row.try_get::<Option<String>>("", column)?
+        .map(|t| parse_ts(&t))
+        .transpose()
+        .map_err(CatalogError::from)
+}
+
+fn staff_ref(row: &QueryResult, id: &str, name: &str) -> Result<Option<StaffRef>, CatalogError> {
+    Ok(row.try_get::<Option<i64>>("", id)?.map(|raw| StaffRef {
+        id: StaffId::new(raw),
+        name: row
+            .try_get::<Option<String>>("", name)
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    }))
+}
+
+pub(crate) fn parse_content(text: &str) -> Result<ItemContent, CatalogError> {
+    serde_json::from_str(text).map_err(|e| CatalogError::Corrupt(format!("item content: {e}")))
+}
+
+fn version_from_row(row: &QueryResult) -> Result<ItemVersion, CatalogError> {
+    let state: String = row.try_get("", "state")?;
+    Ok(ItemVersion {
+        id: VersionId::new(row.try_get("", "id")?),
+        item_id: ItemId::new(row.try_get("", "item_id")?),
+        version_no: row.try_get::<i64>("", "version_no")? as u32,
+        state: VersionState::parse(&state)
+            .ok_or_else(|| CatalogError::Corrupt(format!("version state {state:?}")))?,
+        content: parse_content(&row.try_get::<String>("", "content")?)?,
+        effective_from: row
+            .try_get::<Option<String>>("", "effective_from")?
+            .map(|d| {
+                NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|e| CatalogError::Corrupt(format!("effective date {d:?}: {e}")))
+            })
+            .transpose()?,
+        author: staff_ref(row, "author_id", "author_name")?,
+        reviewer: staff_ref(row, "reviewer_id", "reviewer_name")?,
+        review_note: row.try_get("", "review_note")?,
+        change_note: row.try_get("", "change_note")?,
+        created_at: parse_ts(&row.try_get::<String>("", "created_at")?)?,
+        submitted_at: opt_ts(row, "submitted_at")?,
+        reviewed_at: opt_ts(row, "reviewed_at")?,
+    })
+}
+
+fn content_json(content: &ItemContent) -> Result<String, CatalogError> {
+    serde_json::to_string(content).map_err(|e| CatalogError::Corrupt(format!("item content: {e}")))
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn insert_item<C: ConnectionTrait>(
+    conn: &C,
+    impl_code: &str,
+    department: DepartmentId,
+    now: DateTime<Utc>,
+) -> Result<ItemId, CatalogError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            "INSERT INTO catalog_items (impl_code, department_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $3) RETURNING id",
+            [impl_code.into(), department.get().into(), ts(now).into()],
+        ))
+        .await
+        .map_err(DbError::from)
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                CatalogError::ImplCodeTaken(impl_code.to_owned())
+            } else {
+                CatalogError::Db(e)
+            }
+        })?
+        .ok_or_else(|| CatalogError::Corrupt("insert returned no id".to_owned()))?;
+    Ok(ItemId::new(row.try_get("", "id")?))
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn item_by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: ItemId,
+) -> Result<Option<Item>, CatalogError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            &format!("SELECT {ITEM_COLUMNS} FROM {ITEM_FROM} WHERE i.id = $1"),
+            [id.get().into()],
+        ))
+        .await?;
+    row.as_ref().map(item_from_row).transpose()
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn item_by_impl_code<C: ConnectionTrait>(
+    conn: &C,
+    impl_code: &str,
+) -> Result<Option<Item>, CatalogError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            &format!("SELECT {ITEM_COLUMNS} FROM {ITEM_FROM} WHERE i.impl_code = $1"),
+            [impl_code.into()],
+        ))
+        .await?;
+    row.as_ref().map(item_from_row).transpose()
+}
+
+/// A new version row.
+#[derive(Debug)]
+pub struct NewVersion<'a> {
+    pub item: ItemId,
+    pub version_no: u32,
+    pub state: VersionState,
+    pub content: &'a ItemContent,
+    pub change_note: &'a str,
+    pub author: Option<StaffId>,
+    pub effective_from: Option<NaiveDate>,
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn insert_version<C: ConnectionTrait>(
+    conn: &C,
+    new: &NewVersion<'_>,
+    now: DateTime<Utc>,
+) -> Result<VersionId, CatalogError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            "INSERT INTO catalog_item_versions
+                 (item_id, version_no, state, name, content, change_note, author_id, effective_from,
+                  created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            [
+                new.item.get().into(),
+                i64::from(new.version_no).into(),
+                new.state.code().into(),
+                new.content.name.clone().into(),
+                content_json(new.content)?.into(),
+                new.change_note.into(),
+                new.author.map(StaffId::get).into(),
+                new.effective_from
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .into(),
+                ts(now).into(),
+            ],
+        ))
+        .await
+        .map_err(DbError::from)
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                CatalogError::DraftExists
+            } else {
+                CatalogError::Db(e)
+            }
+        })?
+        .ok_or_else(|| CatalogError::Corrupt("insert returned no id".to_owned()))?;
+    Ok(VersionId::new(row.try_get("", "id")?))
+}
+
+/// Replace an open version's content (and put a sent-back version back into draft).
+#[tracing::instrument(skip_all, err)]
+pub async fn update_draft<C: ConnectionTrait>(
+    conn: &C,
+    version: VersionId,
+    content: &ItemContent,
+    change_note: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CatalogError> {
+    conn.execute_raw(stmt(
+        conn,
+        "UPDATE catalog_item_versions SET content = $1, name = $2, change_note = $3, state = 'draft',
+             updated_at = $4
+         WHERE id = $5 AND state IN ('draft', 'rejected')",
+        [
+            content_json(content)?.into(),
+            content.name.clone().into(),
+            change_note.into(),
+            ts(now).into(),
+            version.get().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn mark_submitted<C: ConnectionTrait>(
+    conn: &C,
+    version: VersionId,
+    now: DateTime<Utc>,
+) -> Result<(), CatalogError> {
+    conn.execute_raw(stmt(
+        conn,
+        "UPDATE catalog_item_versions SET state = 'in_review', submitted_at = $1, updated_at = $1,
+             review_note = '', reviewer_id = NULL, reviewed_at = NULL
+         WHERE id = $2 AND state = 'draft'",
+        [ts(now).into(), version.get().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Record a review: published with an effective date, or sent back.
+#[tracing::instrument(skip_all, err)]
+pub async fn mark_reviewed<C: ConnectionTrait>(
+    conn: &C,
+    version: VersionId,
+    state: VersionState,
+    reviewer: Option<StaffId>,
+    note: &str,
+    effective_from: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<(), CatalogError> {
+    conn.execute_raw(stmt(
+        conn,
+        "UPDATE catalog_item_versions SET state = $1, reviewer_id = $2, review_note = $3,
+             effective_from = $4, reviewed_at = $5, updated_at = $5
+         WHERE id = $6",
+        [
+            state.code().into(),
+            reviewer.map(StaffId::get).into(),
+            note.into(),
+            effective_from
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .into(),
+            ts(now).into(),
+            version.get().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn version_by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: VersionId,
+) -> Result<Option<ItemVersion>, CatalogError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            &format!("SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.id = $1"),
+            [id.get().into()],
+        ))
+        .await?;
+    row.as_ref().map(version_from_row).transpose()
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn version_by_no<C: ConnectionTrait>(
+    conn: &C,
+    item: ItemId,
+    version_no: u32,
+) -> Result<Option<ItemVersion>, CatalogError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            &format!(
+                "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.item_id = $1 AND v.version_no = $2"
+            ),
+            [item.get().into(), i64::from(version_no).into()],
+        ))
+        .await?;
+    row.as_ref().map(version_from_row).transpose()
+}
+
+/// Every version of an item, newest first.
+#[tracing::instrument(skip_all, err)]
+pub async fn versions_of<C: ConnectionTrait>(
+    conn: &C,
+    item: ItemId,
+) -> Result<Vec<ItemVersion>, CatalogError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            &format!(
+                "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.item_id = $1 ORDER BY v.version_no DESC"
+            ),
+            [item.get().into()],
+        ))
+        .await?;
+    rows.iter().map(version_from_row).collect()
+}
+
+/// The item's open version (draft, in review or sent back), if any.
+#[tracing::instrument(skip_all, err)]
+pub async fn open_version<C: ConnectionTrait>(
+    conn: &C,
+    item: ItemId,
+) -> Result<Option<ItemVersion>, CatalogError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            &format!(
+                "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.item_id = $1 AND v.state <> 'published'"
+            ),
+            [item.get().into()],
+        ))
+        .await?;
+    row.as_ref().map(version_from_row).transpose()
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn max_version_no<C: ConnectionTrait>(
+    conn: &C,
+    item: ItemId,
+) -> Result<u32, CatalogError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            "SELECT COALESCE(MAX(version_no), 0) AS n FROM catalog_item_versions WHERE item_id = $1",
+            [item.get().into()],
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0) as u32)
+}
+
+/// The published version that should be in effect on `day`: the newest one whose effective date has come.
+#[tracing::instrument(skip_all, err)]
+pub async fn due_version<C: ConnectionTrait>(
+    conn: &C,
+    item: ItemId,
+    day: NaiveDate,
+) -> Result<Option<VersionId>, CatalogError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            "SELECT id FROM catalog_item_versions
+             WHERE item_id = $1 AND state = 'published' AND effective_from <= $2
+             ORDER BY version_no DESC LIMIT 1",
+            [item.get().into(), day.format("%Y-%m-%d").to_string().into()],
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "id"))
+        .transpose()?
+        .map(VersionId::new))
+}
+
+/// Items whose version in effect is not the one due on `day` (a publication whose date has come).
+#[tracing::instrument(skip_all, err)]
+pub async fn items_due_for_change<C: ConnectionTrait>(
+    conn: &C,
+    day: NaiveDate,
+) -> Result<Vec<ItemId>, CatalogError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            "SELECT i.id FROM catalog_items i
+             WHERE COALESCE(i.current_version_id, 0) <> COALESCE((
+                 SELECT v.id FROM catalog_item_versions v
+                 WHERE v.item_id = i.id AND v.state = 'published' AND v.effective_from <= $1
+                 ORDER BY v.version_no DESC LIMIT 1), 0)",
+            [day.format("%Y-%m-%d").to_string().into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| Ok(ItemId::new(r.try_get("", "id")?)))
+        .collect()
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn set_current<C: ConnectionTrait>(
+    conn: &C,
+    item: ItemId,
+    version: Option<VersionId>,
+    now: DateTime<Utc>,
+) -> Result<(), CatalogError> {
+    conn.execute_raw(stmt(
+        conn,
+        "UPDATE catalog_items SET current_version_id = $1, updated_at = $2 WHERE id = $3",
+        [
+            version.map(VersionId::get).into(),
+            ts(now).into(),
+            item.get().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// An item with the content of its version in effect.
+#[derive(Debug, Clone)]
+pub struct CurrentItem {
+    pub item: Item,
+    pub content: ItemContent,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Items with a version in effect, optionally only those changed since an instant, in id order.
+#[tracing::instrument(skip_all, err)]
+pub async fn current_items<C: ConnectionTrait>(
+    conn: &C,
+    changed_since: Option<DateTime<Utc>>,
+) -> Result<Vec<CurrentItem>, CatalogError> {
+    let since = changed_since.map(ts).unwrap_or_default();
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            &format!(
+                "SELECT {ITEM_COLUMNS}, cv.content, i.updated_at FROM {ITEM_FROM}
+                 WHERE i.current_version_id IS NOT NULL AND i.updated_at >= $1 ORDER BY i.id"
+            ),
+            [since.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CurrentItem {
+                item: item_from_row(r)?,
+                content: parse_content(&r.try_get::<String>("", "content")?)?,
+                updated_at: parse_ts(&r.try_get::<String>("", "updated_at")?)?,
+            })
+        })
+        .collect()
+}
+
+/// Items with a version in effect, by id (for pages listing a few).
+#[tracing::instrument(skip_all, err)]
+pub async fn current_items_by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[ItemId],
+) -> Result<Vec<CurrentItem>, CatalogError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            &format!(
+                "SELECT {ITEM_COLUMNS}, cv.content, i.updated_at FROM {ITEM_FROM}
+                 WHERE i.current_version_id IS NOT NULL AND i.id IN ({})",
+                placeholders.join(", ")
+            ),
+            ids.iter().map(|id| id.get().into()),
+        ))
+        .await?;
+    let mut found: Vec<CurrentItem> = rows
+        .iter()
+        .map(|r| {
+            Ok(CurrentItem {
+                item: item_from_row(r)?,
+                content: parse_content(&r.try_get::<String>("", "content")?)?,
+                updated_at: parse_ts(&r.try_get::<String>("", "updated_at")?)?,
+            })
+        })
+        .collect::<Result<_, CatalogError>>()?;
+    found.sort_by_key(|c| ids.iter().position(|id| *id == c.item.id));
+    Ok(found)
+}
+
+/// An item as its department's staff see it: the version in effect and the open one.
+#[derive(Debug, Clone)]
+pub struct StaffItemRow {
+    pub item: Item,
+    /// Name of the newest version (open or published).
+    pub name: String,
+    pub open_state: Option<VersionState>,
+    pub open_version_no: Option<u32>,
+}
+
+/// Items of a department (or every department), with their open version's state, by name.
+#[tracing::instrument(skip_all, err)]
+pub async fn department_items<C: ConnectionTrait>(
+    conn: &C,
+    department: Option<DepartmentId>,
+    only_open: bool,
+) -> Result<Vec<StaffItemRow>, CatalogError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            &format!(
+                "SELECT {ITEM_COLUMNS}, ov.state AS open_state, ov.version_no AS open_version_no,
+                     COALESCE(ov.name, cv.name, (SELECT MAX(x.name) FROM catalog_item_versions x
+                         WHERE x.item_id = i.id)) AS display_name
+                 FROM {ITEM_FROM}
+                 LEFT JOIN catalog_item_versions ov ON ov.item_id = i.id AND ov.state <> 'published'
+                 WHERE ($1 = 0 OR i.department_id = $1) AND ($2 = 0 OR ov.id IS NOT NULL)
+                 ORDER BY d.code, display_name, i.id"
+            ),
+            [
+                department.map_or(0, DepartmentId::get).into(),
+                i64::from(only_open).into(),
+            ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StaffItemRow {
+                item: item_from_row(r)?,
+                name: r
+                    .try_get::<Option<String>>("", "display_name")?
+                    .unwrap_or_default(),
+                open_state: r
+                    .try_get::<Option<String>>("", "open_state")?
+                    .and_then(|s| VersionState::parse(&s)),
+                open_version_no: r
+                    .try_get::<Option<i64>>("", "open_version_no")?
+                    .map(|n| n as u32),
+            })
+        })
+        .collect()
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn insert_file<C: ConnectionTrait>(
+    conn: &C,
+    digest: &str,
+    name: &str,
+    content_type: &str,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), CatalogError> {
+    conn.execute_raw(stmt(
+        conn,
+        "INSERT INTO catalog_files (digest, name, content_type, size, bytes, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (digest) DO NOTHING",
+        [
+            digest.into(),
+            name.into(),
+            content_type.into(),
+            (bytes.len() as i64).into(),
+            bytes.to_vec().into(),
+            ts(now).into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A stored file.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn file_by_digest<C: ConnectionTrait>(
+    conn: &C,
+    digest: &str,
+) -> Result<Option<StoredFile>, CatalogError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            "SELECT name, content_type, bytes FROM catalog_files WHERE digest = $1",
+            [digest.into()],
+        ))
+        .await?;
+    row.map(|r| {
+        Ok(StoredFile {
+            name: r.try_get("", "name")?,
+            content_type: r.try_get("", "content_type")?,
+            bytes: r.try_get("", "bytes")?,
+        })
+    })
+    .transpose()
+}
+
+#[tracing::instrument(skip_all, err)]
+pub async fn file_exists<C: ConnectionTrait>(conn: &C, digest: &str) -> Result<bool, CatalogError> {
+    Ok(conn
+        .query_one_raw(stmt(
+            conn,
+            "SELECT digest FROM catalog_files WHERE digest = $1",
+            [digest.into()],
+        ))
+        .await?
+        .is_some())
+}
+
+/// Insert or replace a life event and its items.
+#[tracing::instrument(skip_all, err)]
+pub async fn upsert_life_event<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+    name: &str,
+    description: &str,
+    audience: &[AudienceType],
+    items: &[ItemId],
+    now: DateTime<Utc>,
+) -> Result<LifeEventId, CatalogError> {
+    let audience = serde_json::to_string(audience)
+        .map_err(|e| CatalogError::Corrupt(format!("audience: {e}")))?;
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            "INSERT INTO catalog_life_events (code, name, description, audience, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, description = excluded.description,
+                 audience = excluded.audience, updated_at = excluded.updated_at
+             RETURNING id",
+            [
+                code.into(),
+                name.into(),
+                description.into(),
+                audience.into(),
+                ts(now).into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| CatalogError::Corrupt("upsert returned no id".to_owned()))?;
+    let id = LifeEventId::new(row.try_get("", "id")?);
+    conn.execute_raw(stmt(
+        conn,
+        "DELETE FROM catalog_life_event_items WHERE life_event_id = $1",
+        [id.get().into()],
+    ))
+    .await?;
+    for (position, item) in items.iter().enumerate() {
+        conn.execute_raw(stmt(
+            conn,
+            "INSERT INTO catalog_life_event_items (life_event_id, item_id, position) VALUES ($1, $2, $3)",
+            [id.get().into(), item.get().into(), (position as i64).into()],
+        ))
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Life events (all, or those containing an item), by name.
+#[tracing::instrument(skip_all, err)]
+pub async fn life_events<C: ConnectionTrait>(
+    conn: &C,
+    code: Option<&str>,
+    containing: Option<ItemId>,
+) -> Result<Vec<LifeEvent>, CatalogError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            "SELECT e.id, e.code, e.name, e.description, e.audience FROM catalog_life_events e
+             WHERE ($1 = '' OR e.code = $1)
+               AND ($2 = 0 OR EXISTS (SELECT 1 FROM catalog_life_event_items x
+                                      WHERE x.life_event_id = e.id AND x.item_id = $2))
+             ORDER BY e.id",
+            [
+                code.unwrap_or_default().into(),
+                containing.map_or(0, ItemId::get).into(),
+            ],
+        ))
+        .await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id = LifeEventId::new(r.try_get("", "id")?);
+        let items = conn
+            .query_all_raw(stmt(
+                conn,
+                "SELECT item_id FROM catalog_life_event_items WHERE life_event_id = $1 ORDER BY position",
+                [id.get().into()],
+            ))
+            .await?;
+        events.push(LifeEvent {
+            id,
+            code: r.try_get("", "code")?,
+            name: r.try_get("", "name")?,
+            description: r.try_get("", "description")?,
+            audience: serde_json::from_str(&r.try_get::<String>("", "audience")?)
+                .map_err(|e| CatalogError::Corrupt(format!("life event audience: {e}")))?,
+            item_ids: items
+                .iter()
+                .map(|x| Ok(ItemId::new(x.try_get("", "item_id")?)))
+                .collect::<Result<_, CatalogError>>()?,
+        });
+    }
+    Ok(events)
+}
