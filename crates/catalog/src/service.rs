@@ -842,6 +842,7 @@ impl Catalog {
                     row: n,
                     impl_code: record.impl_code.clone(),
                     field: "impl_code".to_owned(),
+                    code: "impl_code_repeated",
                     message: "this implementation code appears twice in the file".to_owned(),
                 });
             }
@@ -857,6 +858,7 @@ impl Catalog {
                     row: n,
                     impl_code: record.impl_code.clone(),
                     field: "department".to_owned(),
+                    code: "department_not_found",
                     message: format!("no department with code {:?}", record.department),
                 });
             }
@@ -867,6 +869,7 @@ impl Catalog {
                     row: n,
                     impl_code: record.impl_code.clone(),
                     field: "department".to_owned(),
+                    code: "item_department_fixed",
                     message: format!(
                         "the item belongs to {}; an import cannot move it",
                         existing.department_code
@@ -981,6 +984,7 @@ impl Catalog {
                     row: i + 1,
                     impl_code: String::new(),
                     field: "code".to_owned(),
+                    code: "life_event_incomplete",
                     message: "a life event needs a code and a name".to_owned(),
                 });
             }
@@ -991,6 +995,7 @@ impl Catalog {
                         row: i + 1,
                         impl_code: code.clone(),
                         field: "items".to_owned(),
+                        code: "item_not_found",
                         message: format!("no item with implementation code {code}"),
                     }),
                 }

@@ -51,6 +51,9 @@ pub struct RowError {
     pub row: usize,
     pub impl_code: String,
     pub field: String,
+    /// Stable code of the reason (a message key of the UI).
+    pub code: &'static str,
+    /// The reason in English, with the details (the value found, the rule).
     pub message: String,
 }
 
@@ -60,6 +63,7 @@ impl RowError {
             row,
             impl_code: impl_code.to_owned(),
             field: problem.field,
+            code: problem.code,
             message: problem.message,
         }
     }
@@ -138,6 +142,7 @@ fn record_from_value(row: usize, value: Value) -> Result<ItemRecord, RowError> {
             row,
             impl_code,
             field,
+            code: "row_unreadable",
             message,
         }
     })
@@ -249,6 +254,7 @@ fn parse_csv(text: &str) -> Result<Vec<Result<ItemRecord, RowError>>, CatalogErr
                     row,
                     impl_code: String::new(),
                     field: String::new(),
+                    code: "row_unreadable",
                     message: e.to_string(),
                 }));
                 continue;
@@ -273,6 +279,7 @@ fn parse_csv(text: &str) -> Result<Vec<Result<ItemRecord, RowError>>, CatalogErr
                         row,
                         impl_code: impl_code.clone(),
                         field: header.clone(),
+                        code: "row_unreadable",
                         message,
                     });
                     break;

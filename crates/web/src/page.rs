@@ -68,6 +68,11 @@ impl PageCtx {
             .fmt(key, &[(n1, &v1.to_string()), (n2, &v2.to_string())])
     }
 
+    /// The message of an error code (`errors.<code>`).
+    pub fn error_text(&self, code: &str) -> &'static str {
+        self.tr.t(&format!("errors.{code}"))
+    }
+
     /// The name of a catalog field (`catalog.field.<field>`).
     pub fn field_label(&self, field: &str) -> &'static str {
         self.tr.t(&format!("catalog.field.{field}"))

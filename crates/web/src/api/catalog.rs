@@ -920,7 +920,12 @@ pub struct RowProblem {
     pub row: usize,
     pub impl_code: String,
     pub field: String,
+    /// Stable code of the reason.
+    pub code: String,
+    /// The reason in the caller's language.
     pub message: String,
+    /// The details in English (the value found, the rule).
+    pub detail: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -977,7 +982,9 @@ fn import_rejected(tr: Tr, rows: &[RowError]) -> Response {
                 row: r.row,
                 impl_code: r.impl_code.clone(),
                 field: r.field.clone(),
-                message: r.message.clone(),
+                code: r.code.to_owned(),
+                message: tr.t(&format!("errors.{}", r.code)).to_owned(),
+                detail: r.message.clone(),
             })
             .collect(),
     };

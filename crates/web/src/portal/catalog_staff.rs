@@ -1936,6 +1936,7 @@ struct BadRow {
     row: usize,
     impl_code: String,
     field: String,
+    code: &'static str,
     message: String,
 }
 
@@ -2082,6 +2083,7 @@ async fn import(
                                 &[("label", label), ("code", &r.field)],
                             )
                         },
+                        code: r.code,
                         message: r.message,
                     }
                 })
