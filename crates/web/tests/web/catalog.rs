@@ -350,3 +350,201 @@ async fn pages_to_find_services(t: &TestDb) {
     assert!(english.body.contains("Decided within") || english.body.contains("On the spot"));
 }
 db_test!(pages_to_find_services);
+
+async fn staff_work_on_the_catalog_over_the_api(t: &TestDb) {
+    use crate::staff::{call, seed_staff, staff_token};
+    use serde_json::json;
+    let state = state(t).await;
+    seed_staff(&state, "hf-scjgj", "SCA201", "13900005001", &["approver"]).await;
+    seed_staff(
+        &state,
+        "hf-scjgj",
+        "SCA001",
+        "13900005002",
+        &["department_admin"],
+    )
+    .await;
+    seed_staff(
+        &state,
+        "hf-mzj",
+        "PLA001",
+        "13900005003",
+        &["platform_admin"],
+    )
+    .await;
+    let food = item_id(&state, "01120000300134010011340100MB8434305B").await;
+    let app = app(state);
+    let editor = staff_token(&app, "SCA201").await;
+    let admin = staff_token(&app, "SCA001").await;
+    let platform = staff_token(&app, "PLA001").await;
+
+    let anonymous = call(
+        &app,
+        "POST",
+        &format!("/api/v1/items/{food}/draft"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let draft = call(
+        &app,
+        "POST",
+        &format!("/api/v1/items/{food}/draft"),
+        Some(&editor),
+        None,
+    )
+    .await;
+    assert_eq!(draft.status, StatusCode::OK, "{}", draft.body);
+    assert_eq!(draft.json()["version"], 2);
+    assert_eq!(draft.json()["state"], "draft");
+
+    let current = get(&app, &format!("/api/v1/items/{food}")).await.json();
+    let mut content = current["content"].clone();
+    content["promised_limit"] = json!({ "amount": 30, "unit": "working_days" });
+    let bad = call(
+        &app,
+        "PUT",
+        &format!("/api/v1/items/{food}/draft"),
+        Some(&editor),
+        Some(json!({ "content": content })),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["error"]["code"], "item_promise_exceeds_law");
+    content["promised_limit"] = json!({ "amount": 3, "unit": "working_days" });
+    content["name"] = json!("食品经营许可（新办，承诺3日）");
+    let saved = call(
+        &app,
+        "PUT",
+        &format!("/api/v1/items/{food}/draft"),
+        Some(&editor),
+        Some(json!({ "content": content, "change_note": "压缩时限" })),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::NO_CONTENT, "{}", saved.body);
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            &format!("/api/v1/items/{food}/submit"),
+            Some(&editor),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    let own = call(
+        &app,
+        "POST",
+        &format!("/api/v1/items/{food}/approve"),
+        Some(&editor),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN);
+    assert_eq!(own.json()["error"]["code"], "self_review");
+    let past = call(
+        &app,
+        "POST",
+        &format!("/api/v1/items/{food}/approve"),
+        Some(&admin),
+        Some(json!({ "effective_from": "2020-01-01" })),
+    )
+    .await;
+    assert_eq!(past.json()["error"]["code"], "effective_in_past");
+    let published = call(
+        &app,
+        "POST",
+        &format!("/api/v1/items/{food}/approve"),
+        Some(&admin),
+        Some(json!({ "note": "同意" })),
+    )
+    .await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+    assert_eq!(published.json()["version"], 2);
+    let found = get(&app, "/api/v1/items?q=%E6%89%BF%E8%AF%BA3%E6%97%A5")
+        .await
+        .json(); // 承诺3日
+    assert_eq!(found["items"][0]["name"], "食品经营许可（新办，承诺3日）");
+    assert_eq!(found["items"][0]["time_limit"], "3 working_days");
+
+    // A new item of the department; the same code again is a conflict.
+    let mut new_item = content.clone();
+    new_item["name"] = json!("食品经营许可（仅销售预包装食品备案）");
+    let body = json!({ "impl_code": "01120000309934010011340100MB8434305B", "department": "hf-scjgj", "content": new_item });
+    let created = call(
+        &app,
+        "POST",
+        "/api/v1/items",
+        Some(&editor),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(
+        call(&app, "POST", "/api/v1/items", Some(&editor), Some(body))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let elsewhere = json!({ "impl_code": "01120000309834010011340100MB8434305B", "department": "hf-mzj", "content": new_item });
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/api/v1/items",
+            Some(&editor),
+            Some(elsewhere)
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Import and export are for platform administrators; a bad file lists its rows.
+    let csv = "impl_code,department,name\nX1,hf-nowhere,测试事项\n";
+    let forbidden = call(
+        &app,
+        "POST",
+        "/api/v1/catalog/import?format=csv",
+        Some(&editor),
+        None,
+    )
+    .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    let request = axum::http::Request::post("/api/v1/catalog/import?format=csv")
+        .header("authorization", format!("Bearer {platform}"))
+        .body(axum::body::Body::from(csv))
+        .unwrap();
+    let rejected = crate::support::send(&app, request).await;
+    assert_eq!(
+        rejected.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        rejected.body
+    );
+    let rows = rejected.json()["rows"].clone();
+    assert_eq!(rows[0]["row"], 1);
+    assert_eq!(rows[0]["code"], "row_unreadable");
+    assert!(!rows[0]["message"].as_str().unwrap().is_empty());
+    let export = call(
+        &app,
+        "GET",
+        "/api/v1/catalog/export?format=csv",
+        Some(&platform),
+        None,
+    )
+    .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(export.header("content-type").starts_with("text/csv"));
+    assert!(export.body.contains("食品经营许可（新办，承诺3日）"));
+    assert_eq!(
+        call(&app, "GET", "/api/v1/catalog/export", Some(&editor), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+db_test!(staff_work_on_the_catalog_over_the_api);

@@ -12,7 +12,7 @@ use yiwang_web::{AppState, app};
 use crate::accounts::{MOBILE_A, MOBILE_B, PASSWORD, RID_A, RID_B};
 use crate::support::{Reply, get, get_with, send, state};
 
-async fn call(
+pub(crate) async fn call(
     app: &axum::Router,
     method: &str,
     uri: &str,
@@ -33,7 +33,13 @@ async fn call(
     send(app, builder.body(body).unwrap()).await
 }
 
-async fn seed_staff(state: &AppState, department: &str, no: &str, mobile: &str, roles: &[&str]) {
+pub(crate) async fn seed_staff(
+    state: &AppState,
+    department: &str,
+    no: &str,
+    mobile: &str,
+    roles: &[&str],
+) {
     let new = NewStaff::parse(&RawNewStaff {
         employee_no: no.into(),
         name: "测试人员".into(),
@@ -58,7 +64,7 @@ async fn seed_staff(state: &AppState, department: &str, no: &str, mobile: &str, 
         .unwrap();
 }
 
-async fn staff_token(app: &axum::Router, no: &str) -> String {
+pub(crate) async fn staff_token(app: &axum::Router, no: &str) -> String {
     let r = call(
         app,
         "POST",
