@@ -119,6 +119,25 @@ fn reindex_job(at: Option<DateTime<Utc>>) -> NewJob {
     }
 }
 
+/// The audit entry of a staff (or system) action, in the action's transaction.
+async fn audit_entry(
+    tx: &DatabaseTransaction,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    action: &str,
+    resource: &str,
+    origin: &Origin,
+    detail: serde_json::Value,
+) -> Result<(), CatalogError> {
+    audit::append(
+        tx,
+        now,
+        &AuditEvent::new(actor(principal), action, resource, &origin.ip).detail(detail),
+    )
+    .await?;
+    Ok(())
+}
+
 async fn commit(tx: DatabaseTransaction) -> Result<(), CatalogError> {
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
@@ -436,16 +455,14 @@ impl Catalog {
             now,
         )
         .await?;
-        audit::append(
+        audit_entry(
             &tx,
             now,
-            &AuditEvent::new(
-                actor(principal),
-                "catalog.item.create",
-                format!("item:{item}"),
-                &origin.ip,
-            )
-            .detail(json!({ "impl_code": impl_code, "department": department.code })),
+            principal,
+            "catalog.item.create",
+            &format!("item:{item}"),
+            origin,
+            json!({ "impl_code": impl_code, "department": department.code }),
         )
         .await?;
         commit(tx).await?;
@@ -459,13 +476,7 @@ impl Catalog {
         id: ItemId,
         origin: &Origin,
     ) -> Result<ItemVersion, CatalogError> {
-        let item = self.item(id).await?;
-        authorize(
-            principal,
-            &Action::EditCatalog {
-                department: item.department_id,
-            },
-        )?;
+        self.editable(principal, id).await?;
         let now = self.clock.now();
         let tx = self.db.begin().await?;
         if let Some(open) = repo::open_version(&tx, id).await? {
@@ -489,16 +500,14 @@ impl Catalog {
             now,
         )
         .await?;
-        audit::append(
+        audit_entry(
             &tx,
             now,
-            &AuditEvent::new(
-                actor(principal),
-                "catalog.version.draft",
-                format!("item:{id}"),
-                &origin.ip,
-            )
-            .detail(json!({ "version_no": newest + 1 })),
+            principal,
+            "catalog.version.draft",
+            &format!("item:{id}"),
+            origin,
+            json!({ "version_no": newest + 1 }),
         )
         .await?;
         let draft = repo::version_by_id(&tx, version)
@@ -506,6 +515,18 @@ impl Catalog {
             .ok_or(CatalogError::VersionNotFound)?;
         commit(tx).await?;
         Ok(draft)
+    }
+
+    /// The item, if the principal may edit its department's catalog.
+    async fn editable(&self, principal: &Principal, id: ItemId) -> Result<Item, CatalogError> {
+        let item = self.item(id).await?;
+        authorize(
+            principal,
+            &Action::EditCatalog {
+                department: item.department_id,
+            },
+        )?;
+        Ok(item)
     }
 
     async fn open_for(
@@ -530,13 +551,7 @@ impl Catalog {
         change_note: &str,
         origin: &Origin,
     ) -> Result<(), CatalogError> {
-        let item = self.item(id).await?;
-        authorize(
-            principal,
-            &Action::EditCatalog {
-                department: item.department_id,
-            },
-        )?;
+        self.editable(principal, id).await?;
         Self::validate(content)?;
         self.check_files(content).await?;
         let now = self.clock.now();
@@ -550,19 +565,17 @@ impl Catalog {
         }
         repo::update_draft(&tx, open.id, content, change_note.trim(), now).await?;
         let changes = diff(&open.content, content);
-        audit::append(
+        audit_entry(
             &tx,
             now,
-            &AuditEvent::new(
-                actor(principal),
-                "catalog.version.save",
-                format!("item:{id}"),
-                &origin.ip,
-            )
-            .detail(json!({
+            principal,
+            "catalog.version.save",
+            &format!("item:{id}"),
+            origin,
+            json!({
                 "version_no": open.version_no,
                 "fields": changes.iter().map(|c| c.field).collect::<Vec<_>>(),
-            })),
+            }),
         )
         .await?;
         commit(tx).await?;
@@ -576,13 +589,7 @@ impl Catalog {
         id: ItemId,
         origin: &Origin,
     ) -> Result<(), CatalogError> {
-        let item = self.item(id).await?;
-        authorize(
-            principal,
-            &Action::EditCatalog {
-                department: item.department_id,
-            },
-        )?;
+        self.editable(principal, id).await?;
         let now = self.clock.now();
         let tx = self.db.begin().await?;
         let open = self.open_for(&tx, id).await?;
@@ -594,16 +601,14 @@ impl Catalog {
         }
         Self::validate(&open.content)?;
         repo::mark_submitted(&tx, open.id, now).await?;
-        audit::append(
+        audit_entry(
             &tx,
             now,
-            &AuditEvent::new(
-                actor(principal),
-                "catalog.version.submit",
-                format!("item:{id}"),
-                &origin.ip,
-            )
-            .detail(json!({ "version_no": open.version_no })),
+            principal,
+            "catalog.version.submit",
+            &format!("item:{id}"),
+            origin,
+            json!({ "version_no": open.version_no }),
         )
         .await?;
         commit(tx).await?;
@@ -648,20 +653,18 @@ impl Catalog {
             ))
         };
         jobs::enqueue(&tx, now, &reindex_job(run_at)).await?;
-        audit::append(
+        audit_entry(
             &tx,
             now,
-            &AuditEvent::new(
-                actor(principal),
-                "catalog.version.publish",
-                format!("item:{id}"),
-                &origin.ip,
-            )
-            .detail(json!({
+            principal,
+            "catalog.version.publish",
+            &format!("item:{id}"),
+            origin,
+            json!({
                 "version_no": open.version_no,
                 "effective_from": effective_from.to_string(),
                 "note": note.trim(),
-            })),
+            }),
         )
         .await?;
         commit(tx).await?;
@@ -695,16 +698,14 @@ impl Catalog {
             now,
         )
         .await?;
-        audit::append(
+        audit_entry(
             &tx,
             now,
-            &AuditEvent::new(
-                actor(principal),
-                "catalog.version.reject",
-                format!("item:{id}"),
-                &origin.ip,
-            )
-            .detail(json!({ "version_no": open.version_no, "note": note.trim() })),
+            principal,
+            "catalog.version.reject",
+            &format!("item:{id}"),
+            origin,
+            json!({ "version_no": open.version_no, "note": note.trim() }),
         )
         .await?;
         commit(tx).await?;
@@ -789,16 +790,14 @@ impl Catalog {
         let now = self.clock.now();
         let tx = self.db.begin().await?;
         repo::insert_file(&tx, &digest, &name, content_type, bytes, now).await?;
-        audit::append(
+        audit_entry(
             &tx,
             now,
-            &AuditEvent::new(
-                actor(principal),
-                "catalog.file.upload",
-                format!("file:{digest}"),
-                &origin.ip,
-            )
-            .detail(json!({ "name": name, "size": bytes.len() })),
+            principal,
+            "catalog.file.upload",
+            &format!("file:{digest}"),
+            origin,
+            json!({ "name": name, "size": bytes.len() }),
         )
         .await?;
         commit(tx).await?;
@@ -931,16 +930,14 @@ impl Catalog {
             )
             .await?;
             repo::set_current(&tx, item, Some(version), now).await?;
-            audit::append(
+            audit_entry(
                 &tx,
                 now,
-                &AuditEvent::new(
-                    actor(principal),
-                    "catalog.item.import",
-                    format!("item:{item}"),
-                    &origin.ip,
-                )
-                .detail(json!({ "impl_code": record.impl_code, "version_no": version_no })),
+                principal,
+                "catalog.item.import",
+                &format!("item:{item}"),
+                origin,
+                json!({ "impl_code": record.impl_code, "version_no": version_no }),
             )
             .await?;
         }
@@ -1030,16 +1027,14 @@ impl Catalog {
                 now,
             )
             .await?;
-            audit::append(
+            audit_entry(
                 &tx,
                 now,
-                &AuditEvent::new(
-                    actor(principal),
-                    "catalog.life_event.upsert",
-                    format!("life_event:{}", event.code),
-                    &origin.ip,
-                )
-                .detail(json!({ "items": event.items })),
+                principal,
+                "catalog.life_event.upsert",
+                &format!("life_event:{}", event.code),
+                origin,
+                json!({ "items": event.items }),
             )
             .await?;
         }
