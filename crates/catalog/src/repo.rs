@@ -426,6 +426,8 @@ pub async fn set_current<C: ConnectionTrait>(
 #[derive(Debug, Clone)]
 pub struct CurrentItem {
     pub item: Item,
+    /// The version in effect.
+    pub version: VersionId,
     pub content: ItemContent,
     pub updated_at: DateTime<Utc>,
 }
@@ -441,7 +443,7 @@ pub async fn current_items<C: ConnectionTrait>(
         .query_all_raw(stmt(
             conn,
             &format!(
-                "SELECT {ITEM_COLUMNS}, cv.content, i.updated_at FROM {ITEM_FROM}
+                "SELECT {ITEM_COLUMNS}, cv.id AS version_id, cv.content, i.updated_at FROM {ITEM_FROM}
                  WHERE i.current_version_id IS NOT NULL AND i.updated_at >= $1 ORDER BY i.id"
             ),
             [since.into()],
@@ -451,9 +453,34 @@ pub async fn current_items<C: ConnectionTrait>(
         .map(|r| {
             Ok(CurrentItem {
                 item: item_from_row(r)?,
+                version: VersionId::new(r.try_get("", "version_id")?),
                 content: parse_content(&r.try_get::<String>("", "content")?)?,
                 updated_at: parse_ts(&r.try_get::<String>("", "updated_at")?)?,
             })
+        })
+        .collect()
+}
+
+/// Items whose version in effect changed at or after an instant, with that version.
+#[tracing::instrument(skip_all, err)]
+pub async fn changed_since<C: ConnectionTrait>(
+    conn: &C,
+    since: DateTime<Utc>,
+) -> Result<Vec<(ItemId, VersionId)>, CatalogError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            "SELECT id, current_version_id FROM catalog_items
+             WHERE current_version_id IS NOT NULL AND updated_at >= $1",
+            [ts(since).into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                ItemId::new(r.try_get("", "id")?),
+                VersionId::new(r.try_get("", "current_version_id")?),
+            ))
         })
         .collect()
 }
@@ -472,7 +499,7 @@ pub async fn current_items_by_ids<C: ConnectionTrait>(
         .query_all_raw(stmt(
             conn,
             &format!(
-                "SELECT {ITEM_COLUMNS}, cv.content, i.updated_at FROM {ITEM_FROM}
+                "SELECT {ITEM_COLUMNS}, cv.id AS version_id, cv.content, i.updated_at FROM {ITEM_FROM}
                  WHERE i.current_version_id IS NOT NULL AND i.id IN ({})",
                 placeholders.join(", ")
             ),
@@ -484,6 +511,7 @@ pub async fn current_items_by_ids<C: ConnectionTrait>(
         .map(|r| {
             Ok(CurrentItem {
                 item: item_from_row(r)?,
+                version: VersionId::new(r.try_get("", "version_id")?),
                 content: parse_content(&r.try_get::<String>("", "content")?)?,
                 updated_at: parse_ts(&r.try_get::<String>("", "updated_at")?)?,
             })

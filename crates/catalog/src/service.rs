@@ -93,6 +93,8 @@ pub struct Catalog {
     index: Arc<SearchIndex>,
     /// Up to when this node's index has caught up with the database.
     synced_to: Arc<Mutex<Option<DateTime<Utc>>>>,
+    /// The version of each item this node's index holds, so a catch-up re-indexes only what changed.
+    indexed: Arc<Mutex<HashMap<ItemId, VersionId>>>,
 }
 
 fn staff_id(principal: &Principal) -> Option<StaffId> {
@@ -151,6 +153,7 @@ impl Catalog {
             clock,
             index: Arc::new(SearchIndex::new()?),
             synced_to: Arc::new(Mutex::new(None)),
+            indexed: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -166,10 +169,15 @@ impl Catalog {
         self.activate_due().await?;
         let items = repo::current_items(self.db.conn(), None).await?;
         let count = items.len();
+        let seen: HashMap<ItemId, VersionId> =
+            items.iter().map(|i| (i.item.id, i.version)).collect();
         let index = Arc::clone(&self.index);
         tokio::task::spawn_blocking(move || index.rebuild(&items))
             .await
             .map_err(|e| CatalogError::Index(e.to_string()))??;
+        if let Ok(mut indexed) = self.indexed.lock() {
+            *indexed = seen;
+        }
         self.set_synced(started);
         Ok(count)
     }
@@ -191,12 +199,33 @@ impl Catalog {
             .ok()
             .and_then(|s| *s)
             .map(|s| s - CATCH_UP_OVERLAP);
-        let items = repo::current_items(self.db.conn(), since).await?;
-        let count = items.len();
-        let index = Arc::clone(&self.index);
-        tokio::task::spawn_blocking(move || index.update(&items, &[]))
-            .await
-            .map_err(|e| CatalogError::Index(e.to_string()))??;
+        let changed = match since {
+            Some(since) => repo::changed_since(self.db.conn(), since).await?,
+            None => repo::changed_since(self.db.conn(), DateTime::<Utc>::UNIX_EPOCH).await?,
+        };
+        // Only what this node's index does not have yet (the overlap re-reads recent changes).
+        let stale: Vec<ItemId> = match self.indexed.lock() {
+            Ok(indexed) => changed
+                .iter()
+                .filter(|(id, version)| indexed.get(id) != Some(version))
+                .map(|(id, _)| *id)
+                .collect(),
+            Err(_) => changed.iter().map(|(id, _)| *id).collect(),
+        };
+        let mut count = 0;
+        for chunk in stale.chunks(500) {
+            let items = repo::current_items_by_ids(self.db.conn(), chunk).await?;
+            count += items.len();
+            let seen: Vec<(ItemId, VersionId)> =
+                items.iter().map(|i| (i.item.id, i.version)).collect();
+            let index = Arc::clone(&self.index);
+            tokio::task::spawn_blocking(move || index.update(&items, &[]))
+                .await
+                .map_err(|e| CatalogError::Index(e.to_string()))??;
+            if let Ok(mut indexed) = self.indexed.lock() {
+                indexed.extend(seen);
+            }
+        }
         self.set_synced(started);
         Ok(count)
     }
