@@ -10,7 +10,9 @@ use jieba_rs::Jieba;
 use pinyin::ToPinyin;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery,
+};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
@@ -132,6 +134,48 @@ fn words_of_phrase(text: &str) -> Vec<String> {
         .map(|t| t.word.to_lowercase())
         .filter(|w| w.chars().any(char::is_alphanumeric) && seen.insert(w.clone()))
         .collect()
+}
+
+/// Items with at least half of `words` (rounded up), each word found in any of `fields`. Single
+/// characters (了, 的, 我…) do not count unless the query is nothing else.
+fn coverage(fields: &[Field], words: &[String]) -> Option<(Occur, Box<dyn Query>)> {
+    let meaningful: Vec<&String> = words.iter().filter(|w| w.chars().count() > 1).collect();
+    let words: Vec<&String> = if meaningful.is_empty() {
+        words.iter().collect()
+    } else {
+        meaningful
+    };
+    if words.is_empty() {
+        return None;
+    }
+    let per_word: Vec<(Occur, Box<dyn Query>)> = words
+        .iter()
+        .map(|w| {
+            let any_field: Vec<(Occur, Box<dyn Query>)> = fields
+                .iter()
+                .map(|field| {
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(*field, w),
+                            IndexRecordOption::Basic,
+                        )) as Box<dyn Query>,
+                    )
+                })
+                .collect();
+            (
+                Occur::Should,
+                Box::new(BooleanQuery::new(any_field)) as Box<dyn Query>,
+            )
+        })
+        .collect();
+    let needed = words.len().div_ceil(2);
+    Some((
+        Occur::Should,
+        Box::new(BooleanQuery::with_minimum_required_clauses(
+            per_word, needed,
+        )),
+    ))
 }
 
 /// Pinyin of a text: for each character with a reading (or an ASCII letter or digit), its position,
@@ -613,6 +657,22 @@ impl SearchIndex {
                 Box::new(BoostQuery::new(Box::new(BooleanQuery::new(must)), boost)),
             ))
         };
+        let text_fields: &[Field] = if names_only {
+            &[f.name, f.keywords]
+        } else {
+            &[f.name, f.keywords, f.body]
+        };
+        // What an item must match to be found at all: at least half of the query's words (each in any
+        // field), or its exact name, or its pinyin, or the official wording of an everyday phrase.
+        let mut gate: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let covered = coverage(text_fields, &words_of_phrase(q));
+        gate.extend(covered);
+        let exact: Box<dyn Query> = Box::new(TermQuery::new(
+            Term::from_field_text(f.name_exact, &q.to_lowercase()),
+            IndexRecordOption::Basic,
+        ));
+        gate.push((Occur::Should, exact));
+        // How it ranks among those found.
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for word in words_for_search(q) {
             clauses.push(term(f.name, &word, 4.0));
@@ -625,13 +685,20 @@ impl SearchIndex {
         clauses.extend(all_in_name(q, 6.0));
         if let Some(py) = as_pinyin(q) {
             clauses.push(term(f.pinyin, &py, 8.0));
+            gate.push(term(f.pinyin, &py, 1.0));
         }
         for phrase in expansions(q) {
             clauses.extend(all_in_name(phrase, 10.0));
+            gate.extend(all_in_name(phrase, 1.0));
             for word in words_of_phrase(phrase) {
                 clauses.push(term(f.name, &word, 1.0));
             }
         }
+        // The gate filters; it does not score.
+        clauses.push((
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(gate)), 0.0)),
+        ));
         Box::new(BooleanQuery::new(clauses))
     }
 

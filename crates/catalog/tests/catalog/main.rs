@@ -214,6 +214,19 @@ async fn search_ranks_what_people_mean(t: &TestDb) {
         "relevance failures:\n{}",
         failures.join("\n")
     );
+    // Words narrow rather than widen: 结婚登记 finds the marriage items, not every 登记.
+    let marriage = s
+        .catalog
+        .search(&SearchParams {
+            q: "结婚登记".to_owned(),
+            ..SearchParams::default()
+        })
+        .unwrap();
+    assert!(
+        (2..=6).contains(&marriage.total),
+        "结婚登记 found {} items",
+        marriage.total
+    );
     // Nonsense finds nothing rather than everything.
     assert!(search(&s.catalog, "量子纠缠火箭发射").is_empty());
     // Suggestions while typing, for Chinese prefixes and pinyin initials alike.

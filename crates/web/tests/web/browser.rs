@@ -359,14 +359,13 @@ async fn search_open_guide_download_template() {
     let test = yiwang_db::testing::sqlite().await;
     let state = state(&test).await;
     let template = "申请结婚登记声明书\n\n本人姓名：______________\n";
-    crate::catalog::attach_template(
-        &state,
+    // Both marriage items (合肥 and 康巴什) have the form; either may rank first.
+    for code in [
         "07010000100134010011340100MB6481191H",
-        1,
-        "申请结婚登记声明书.txt",
-        template,
-    )
-    .await;
+        "07010000100115060311150603MB0372023E",
+    ] {
+        crate::catalog::attach_template(&state, code, 1, "申请结婚登记声明书.txt", template).await;
+    }
     let addr = serve(yiwang_web::app(state)).await;
     let client = &browser.client;
 
