@@ -306,13 +306,16 @@ fn in_process(catalog: &Catalog, args: &Args, start: Instant) -> anyhow::Result<
         .map(Query::params)
         .collect::<Result<_, _>>()?;
     // Warm-up: each query once, and a look at what it finds.
+    let mut found = Vec::new();
     let mut none = Vec::new();
     for (query, p) in QUERIES.iter().zip(&params) {
-        let found = catalog.search(p)?;
-        if found.total == 0 {
+        let total = catalog.search(p)?.total;
+        found.push(format!("{} {total}", query.label()));
+        if total == 0 {
             none.push(query.label());
         }
     }
+    progress(start, &format!("items found: {}", found.join(", ")));
     if !none.is_empty() {
         progress(
             start,
