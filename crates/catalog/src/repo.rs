@@ -84,6 +84,22 @@ fn version_from_row(row: &QueryResult) -> Result<ItemVersion, CatalogError> {
     })
 }
 
+/// The version rows matching a condition (`where_sql` uses `$1, $2, …`).
+async fn versions_where<C: ConnectionTrait>(
+    conn: &C,
+    where_sql: &str,
+    values: Vec<yiwang_db::Value>,
+) -> Result<Vec<ItemVersion>, CatalogError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            &format!("SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE {where_sql}"),
+            values,
+        ))
+        .await?;
+    rows.iter().map(version_from_row).collect()
+}
+
 fn content_json(content: &ItemContent) -> Result<String, CatalogError> {
     serde_json::to_string(content).map_err(|e| CatalogError::Corrupt(format!("item content: {e}")))
 }
@@ -276,14 +292,10 @@ pub async fn version_by_id<C: ConnectionTrait>(
     conn: &C,
     id: VersionId,
 ) -> Result<Option<ItemVersion>, CatalogError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.id = $1"),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(version_from_row).transpose()
+    Ok(versions_where(conn, "v.id = $1", vec![id.get().into()])
+        .await?
+        .into_iter()
+        .next())
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -292,16 +304,14 @@ pub async fn version_by_no<C: ConnectionTrait>(
     item: ItemId,
     version_no: u32,
 ) -> Result<Option<ItemVersion>, CatalogError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.item_id = $1 AND v.version_no = $2"
-            ),
-            [item.get().into(), i64::from(version_no).into()],
-        ))
-        .await?;
-    row.as_ref().map(version_from_row).transpose()
+    Ok(versions_where(
+        conn,
+        "v.item_id = $1 AND v.version_no = $2",
+        vec![item.get().into(), i64::from(version_no).into()],
+    )
+    .await?
+    .into_iter()
+    .next())
 }
 
 /// Every version of an item, newest first.
@@ -310,16 +320,12 @@ pub async fn versions_of<C: ConnectionTrait>(
     conn: &C,
     item: ItemId,
 ) -> Result<Vec<ItemVersion>, CatalogError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.item_id = $1 ORDER BY v.version_no DESC"
-            ),
-            [item.get().into()],
-        ))
-        .await?;
-    rows.iter().map(version_from_row).collect()
+    versions_where(
+        conn,
+        "v.item_id = $1 ORDER BY v.version_no DESC",
+        vec![item.get().into()],
+    )
+    .await
 }
 
 /// The item's open version (draft, in review or sent back), if any.
@@ -328,16 +334,14 @@ pub async fn open_version<C: ConnectionTrait>(
     conn: &C,
     item: ItemId,
 ) -> Result<Option<ItemVersion>, CatalogError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.item_id = $1 AND v.state <> 'published'"
-            ),
-            [item.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(version_from_row).transpose()
+    Ok(versions_where(
+        conn,
+        "v.item_id = $1 AND v.state <> 'published'",
+        vec![item.get().into()],
+    )
+    .await?
+    .into_iter()
+    .next())
 }
 
 #[tracing::instrument(skip_all, err)]
