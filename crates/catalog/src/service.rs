@@ -644,18 +644,25 @@ impl Catalog {
         Ok(())
     }
 
-    /// Publish the version in review, in effect from `effective_from` (today or later).
+    /// Today in China, the date the catalog's effective dates count from.
+    pub fn today(&self) -> NaiveDate {
+        china_date(self.clock.now())
+    }
+
+    /// Publish the version in review, in effect from `effective_from` (today or later; today when not
+    /// given).
     pub async fn approve(
         &self,
         principal: &Principal,
         id: ItemId,
-        effective_from: NaiveDate,
+        effective_from: Option<NaiveDate>,
         note: &str,
         origin: &Origin,
     ) -> Result<u32, CatalogError> {
         let item = self.item(id).await?;
         let now = self.clock.now();
         let today = china_date(now);
+        let effective_from = effective_from.unwrap_or(today);
         if effective_from < today {
             return Err(CatalogError::EffectiveInPast);
         }

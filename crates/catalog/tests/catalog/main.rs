@@ -539,7 +539,7 @@ async fn versions_are_reviewed_and_take_effect_on_their_date(t: &TestDb) {
     // Review needs a submitted version.
     assert!(matches!(
         s.catalog
-            .approve(&reviewer, item.id, t0().date_naive(), "", &origin())
+            .approve(&reviewer, item.id, Some(t0().date_naive()), "", &origin())
             .await,
         Err(CatalogError::WrongState { .. })
     ));
@@ -559,13 +559,13 @@ async fn versions_are_reviewed_and_take_effect_on_their_date(t: &TestDb) {
     let today = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
     assert!(matches!(
         s.catalog
-            .approve(&author, item.id, today, "", &origin())
+            .approve(&author, item.id, Some(today), "", &origin())
             .await,
         Err(CatalogError::SelfReview)
     ));
     assert!(
         s.catalog
-            .approve(&other_dept, item.id, today, "", &origin())
+            .approve(&other_dept, item.id, Some(today), "", &origin())
             .await
             .is_err()
     );
@@ -575,7 +575,13 @@ async fn versions_are_reviewed_and_take_effect_on_their_date(t: &TestDb) {
     ));
     assert!(matches!(
         s.catalog
-            .approve(&reviewer, item.id, today - Duration::days(1), "", &origin())
+            .approve(
+                &reviewer,
+                item.id,
+                Some(today - Duration::days(1)),
+                "",
+                &origin()
+            )
             .await,
         Err(CatalogError::EffectiveInPast)
     ));
@@ -596,7 +602,7 @@ async fn versions_are_reviewed_and_take_effect_on_their_date(t: &TestDb) {
     let tomorrow = today + Duration::days(1);
     let published = s
         .catalog
-        .approve(&reviewer, item.id, tomorrow, "同意", &origin())
+        .approve(&reviewer, item.id, Some(tomorrow), "同意", &origin())
         .await
         .unwrap();
     assert_eq!(published, 2);
@@ -703,7 +709,7 @@ async fn other_nodes_catch_up_through_the_outbox(t: &TestDb) {
     s.catalog.submit(&author, item.id, &origin()).await.unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
     s.catalog
-        .approve(&reviewer, item.id, today, "", &origin())
+        .approve(&reviewer, item.id, Some(today), "", &origin())
         .await
         .unwrap();
     // This node sees it at once; the other node after its worker runs the reindex job.

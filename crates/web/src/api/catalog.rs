@@ -815,9 +815,11 @@ async fn approve(
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        None => yiwang_kernel::china_date(state.clock().now()),
-        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
-            .map_err(|_| invalid("effective_from", "date_invalid", "a date is YYYY-MM-DD"))?,
+        None => None,
+        Some(t) => Some(
+            NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .map_err(|_| invalid("effective_from", "date_invalid", "a date is YYYY-MM-DD"))?,
+        ),
     };
     let version = state
         .catalog()

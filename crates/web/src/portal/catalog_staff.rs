@@ -1380,10 +1380,6 @@ impl ItemQuery {
     }
 }
 
-fn today(state: &AppState) -> NaiveDate {
-    yiwang_kernel::china_date(state.clock().now())
-}
-
 async fn show_item(
     state: &AppState,
     page: PageCtx,
@@ -1437,7 +1433,7 @@ async fn show_item(
         .unwrap_or_default();
     let review = ReviewForm {
         effective_from: if review.effective_from.is_empty() {
-            today(state).to_string()
+            state.catalog().today().to_string()
         } else {
             review.effective_from
         },
@@ -1520,44 +1516,62 @@ struct CsrfForm {
     csrf: String,
 }
 
+/// A one-button step on an item's open version.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    StartDraft,
+    Submit,
+}
+
 async fn start_draft(
-    State(state): State<AppState>,
+    state: State<AppState>,
     page: PageCtx,
-    Client(meta): Client,
+    client: Client,
     user: PageUser,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    id: Path<String>,
+    form: Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let id = item_id(&id)?;
-    match state
-        .catalog()
-        .start_draft(&principal, id, &Origin { ip: meta.ip })
-        .await
-    {
-        Ok(_) => Ok(see_other(&format!("/staff/catalog/{id}/edit?drafted=1"))),
-        Err(error) => refused(&state, page, &user, id, ReviewForm::default(), error).await,
-    }
+    step(state, page, client, user, id, form, Step::StartDraft).await
 }
 
 async fn submit(
+    state: State<AppState>,
+    page: PageCtx,
+    client: Client,
+    user: PageUser,
+    id: Path<String>,
+    form: Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    step(state, page, client, user, id, form, Step::Submit).await
+}
+
+async fn step(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
     user: PageUser,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
+    step: Step,
 ) -> Result<Response, AppError> {
     check_session_csrf(&user, &form.csrf)?;
     let principal = principal(&state, &user).await?;
     let id = item_id(&id)?;
-    match state
-        .catalog()
-        .submit(&principal, id, &Origin { ip: meta.ip })
-        .await
-    {
-        Ok(()) => Ok(see_other(&format!("/staff/catalog/{id}?submitted=1"))),
+    let origin = Origin { ip: meta.ip };
+    let done = match step {
+        Step::StartDraft => state
+            .catalog()
+            .start_draft(&principal, id, &origin)
+            .await
+            .map(|_| format!("/staff/catalog/{id}/edit?drafted=1")),
+        Step::Submit => state
+            .catalog()
+            .submit(&principal, id, &origin)
+            .await
+            .map(|()| format!("/staff/catalog/{id}?submitted=1")),
+    };
+    match done {
+        Ok(next) => Ok(see_other(&next)),
         Err(error) => refused(&state, page, &user, id, ReviewForm::default(), error).await,
     }
 }
@@ -1582,8 +1596,8 @@ async fn review(
             .map(|()| "rejected=1".to_owned())
     } else {
         let effective = match form.effective_from.trim() {
-            "" => Some(today(&state)),
-            text => NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(),
+            "" => Some(None),
+            text => NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Some),
         };
         let Some(effective) = effective else {
             let errors = vec![message_for(page.tr, "date_invalid", "a date is YYYY-MM-DD")];

@@ -247,20 +247,7 @@ async fn click_until(client: &Client, css: &str, condition: &str) {
         .click()
         .await
         .expect("click");
-    let script = format!("return document.readyState === 'complete' && ({condition})");
-    for _ in 0..300 {
-        if client
-            .execute(&script, vec![])
-            .await
-            .ok()
-            .and_then(|v| v.as_bool())
-            == Some(true)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("after clicking {css}, {condition} never held");
+    wait_until(client, condition).await;
 }
 
 /// Click and wait until the page at `path` has loaded.
