@@ -65,6 +65,20 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0006_catalog.sqlite.sql"),
         postgres: include_str!("../migrations/0006_catalog.postgres.sql"),
     },
+    Migration {
+        version: 7,
+        name: "appointments",
+        shared: include_str!("../migrations/0007_appointments.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 8,
+        name: "cases",
+        shared: include_str!("../migrations/0008_cases.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Arbitrary constant identifying Yiwang's migration lock among PostgreSQL advisory locks.

@@ -13,3 +13,5 @@ pub mod service;
 pub use error::IdentityError;
 pub use model::{Department, DepartmentId, DepartmentKind, OrgData, Region, RegionLevel};
 pub use service::account::{Accounts, LoggedIn, SessionPolicy};
+pub use service::recovery::{MessageSender, RoutingSender};
+pub use service::smtp::{SmtpConfig, SmtpCredentials, SmtpSender};

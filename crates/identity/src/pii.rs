@@ -28,6 +28,8 @@ pub enum PiiField {
     Mobile,
     /// An outbox message (recipient and text parameters such as one-time codes).
     Message,
+    /// The answers of an application form (they hold names, identifiers, addresses).
+    CaseForm,
 }
 
 impl PiiField {
@@ -36,6 +38,7 @@ impl PiiField {
             PiiField::ResidentId => b"resident_id",
             PiiField::Mobile => b"mobile",
             PiiField::Message => b"message",
+            PiiField::CaseForm => b"case_form",
         }
     }
 }

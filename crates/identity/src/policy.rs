@@ -82,6 +82,34 @@ pub enum Action<'a> {
     },
     /// Import and export the whole catalog, maintain life events.
     ManageCatalog,
+    /// Set up a department's appointment resources: halls and hospital departments, windows and
+    /// doctors, opening hours, slots and release rules, queue categories.
+    ManageSchedules { department: DepartmentId },
+    /// Work a department's hall windows and desks: call, serve and transfer tickets, check bookings
+    /// in, mark no-shows, read the day's bookings and queue statistics.
+    OperateWindow { department: DepartmentId },
+    /// Read a case: its applicant or someone acting for its enterprise; staff of a department working on
+    /// it; supervisors and auditors over its region; platform administrators.
+    ViewCase {
+        applicant: PersonId,
+        /// The legal representative and live agents, when the case is an enterprise's.
+        enterprise: Option<(PersonId, &'a [PersonId])>,
+        /// The lead department of the case.
+        department: DepartmentRef<'a>,
+        /// The staff member's department has (had) a task of the case.
+        department_works_on_it: bool,
+    },
+    /// Act on a task of a case at a post (only staff holding the post).
+    WorkOnCase { holds_post: bool },
+    /// Register an application at a service-hall counter for a person.
+    RegisterAtCounter,
+    /// Approve or refuse the one extension of a case's decision limit (never one's own request).
+    ApproveExtension {
+        department: DepartmentId,
+        requested_by: Option<StaffId>,
+    },
+    /// See the deadline-supervision lists (电子监察) of a region.
+    SuperviseCases { region: &'a RegionCode },
 }
 
 /// Allow or refuse `action` for `principal`.
@@ -90,7 +118,11 @@ pub fn authorize(principal: &Principal, action: &Action<'_>) -> Result<(), Ident
         (Principal::Anonymous, _) => return Err(IdentityError::Unauthenticated),
         (
             Principal::System,
-            Action::ManageStaff { .. } | Action::ViewDepartment { .. } | Action::ManageCatalog,
+            Action::ManageStaff { .. }
+            | Action::ViewDepartment { .. }
+            | Action::ManageCatalog
+            // Demo and command-line set-up may create halls and schedules.
+            | Action::ManageSchedules { .. },
         ) => true,
         (Principal::Person(me), Action::OwnAccount { person }) => me == person,
         (
@@ -158,6 +190,63 @@ pub fn authorize(principal: &Principal, action: &Action<'_>) -> Result<(), Ident
                     || (staff.department == *department && staff.has(Role::DepartmentAdmin)))
         }
         (Principal::Staff(staff), Action::ManageCatalog) => staff.has(Role::PlatformAdmin),
+        // The department's administrators set up its halls, doctors and opening hours; platform
+        // administrators every department's.
+        (Principal::Staff(staff), Action::ManageSchedules { department }) => {
+            staff.has(Role::PlatformAdmin)
+                || (staff.department == *department && staff.has(Role::DepartmentAdmin))
+        }
+        // Window staff (and administrators) of the department work its windows and desks.
+        (Principal::Staff(staff), Action::OperateWindow { department }) => {
+            staff.has(Role::PlatformAdmin)
+                || (staff.department == *department
+                    && (staff.has(Role::WindowStaff) || staff.has(Role::DepartmentAdmin)))
+        }
+        (
+            Principal::Person(me),
+            Action::ViewCase {
+                applicant,
+                enterprise,
+                ..
+            },
+        ) => {
+            me == applicant
+                || enterprise.is_some_and(|(representative, agents)| {
+                    *me == representative || agents.contains(me)
+                })
+        }
+        (
+            Principal::Staff(staff),
+            Action::ViewCase {
+                department,
+                department_works_on_it,
+                ..
+            },
+        ) => {
+            staff.department == department.id
+                || *department_works_on_it
+                || staff.has(Role::PlatformAdmin)
+                || ((staff.has(Role::Supervisor) || staff.has(Role::Auditor))
+                    && staff.region.contains(department.region))
+        }
+        (Principal::Staff(_), Action::WorkOnCase { holds_post }) => *holds_post,
+        (Principal::Staff(staff), Action::RegisterAtCounter) => staff.has(Role::WindowStaff),
+        (
+            Principal::Staff(staff),
+            Action::ApproveExtension {
+                department,
+                requested_by,
+            },
+        ) => {
+            *requested_by != Some(staff.id)
+                && staff.department == *department
+                && staff.has(Role::DepartmentAdmin)
+        }
+        (Principal::Staff(staff), Action::SuperviseCases { region }) => {
+            staff.has(Role::PlatformAdmin)
+                || ((staff.has(Role::Supervisor) || staff.has(Role::Auditor))
+                    && staff.region.contains(region))
+        }
         // Persons never act on departments or other people's records; staff never act for enterprises
         // or on personal accounts through these actions.
         _ => false,

@@ -2,6 +2,7 @@
 //! command-line flags. One typed struct; secrets are wrapped so they never print.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,10 @@ pub struct Config {
     pub region_code: String,
     pub cookie_secure: bool,
     pub max_body_bytes: usize,
+    /// Largest material file an applicant may upload (the upload routes accept this much).
+    pub max_material_bytes: usize,
+    /// Two characters in every case number that tell this platform apart within a federation.
+    pub platform_code: String,
     pub log_format: LogFormat,
     /// Run the job worker in this process.
     pub worker: bool,
@@ -61,6 +66,50 @@ pub struct Config {
     /// Write the text of SMS and email messages (one-time codes included) to the log. Only for demo and
     /// test installations that have no message gateway; `yiwang demo` turns it on.
     pub log_message_text: bool,
+    /// The SMTP relay for email (`[smtp]`); without it email is only logged, like SMS.
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// The `[smtp]` section: email goes to this relay over plain TCP (see `docs/operations.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// Envelope sender and `From` address.
+    pub from: String,
+    /// AUTH when set (together with the password).
+    pub username: Option<String>,
+    pub password: Secret,
+    /// Bound on connecting and on each reply of the relay.
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 25,
+            from: String::new(),
+            username: None,
+            password: Secret::default(),
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl SmtpSettings {
+    /// The identity domain's sender settings.
+    pub fn sender_config(&self) -> yiwang_identity::SmtpConfig {
+        let config = yiwang_identity::SmtpConfig::new(&self.host, self.port, &self.from)
+            .with_timeout(std::time::Duration::from_secs(self.timeout_secs));
+        match &self.username {
+            Some(username) => config.with_credentials(yiwang_identity::SmtpCredentials::new(
+                username,
+                self.password.expose(),
+            )),
+            None => config,
+        }
+    }
 }
 
 impl Default for Config {
@@ -72,10 +121,13 @@ impl Default for Config {
             region_code: "340100".to_owned(),
             cookie_secure: false,
             max_body_bytes: 2 * 1024 * 1024,
+            max_material_bytes: 10 * 1024 * 1024,
+            platform_code: "01".to_owned(),
             log_format: LogFormat::Text,
             worker: true,
             pii_key: Secret::default(),
             log_message_text: false,
+            smtp: None,
         }
     }
 }
@@ -90,10 +142,25 @@ struct FileConfig {
     region_code: Option<String>,
     cookie_secure: Option<bool>,
     max_body_bytes: Option<usize>,
+    max_material_bytes: Option<usize>,
+    platform_code: Option<String>,
     log_format: Option<String>,
     worker: Option<bool>,
     pii_key: Option<String>,
     log_message_text: Option<bool>,
+    smtp: Option<FileSmtp>,
+}
+
+/// `[smtp]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSmtp {
+    host: Option<String>,
+    port: Option<u16>,
+    from: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    timeout_secs: Option<u64>,
 }
 
 /// Overrides from the command line (highest precedence).
@@ -160,6 +227,12 @@ impl Config {
         if let Some(v) = file.max_body_bytes {
             self.max_body_bytes = v;
         }
+        if let Some(v) = file.max_material_bytes {
+            self.max_material_bytes = v;
+        }
+        if let Some(v) = file.platform_code {
+            self.platform_code = v;
+        }
         if let Some(v) = file.log_format {
             self.log_format = parse_log_format(&v, "log_format")?;
         }
@@ -171,6 +244,28 @@ impl Config {
         }
         if let Some(v) = file.log_message_text {
             self.log_message_text = v;
+        }
+        if let Some(file) = file.smtp {
+            // An `[smtp]` section, even an empty one, asks for SMTP; validation names what it lacks.
+            let smtp = self.smtp.get_or_insert_with(SmtpSettings::default);
+            if let Some(v) = file.host {
+                smtp.host = v;
+            }
+            if let Some(v) = file.port {
+                smtp.port = v;
+            }
+            if let Some(v) = file.from {
+                smtp.from = v;
+            }
+            if let Some(v) = file.username {
+                smtp.username = Some(v);
+            }
+            if let Some(v) = file.password {
+                smtp.password = Secret::new(v);
+            }
+            if let Some(v) = file.timeout_secs {
+                smtp.timeout_secs = v;
+            }
         }
         Ok(())
     }
@@ -197,6 +292,14 @@ impl Config {
                 format!("YIWANG_MAX_BODY_BYTES must be a number of bytes, got {v:?}")
             })?;
         }
+        if let Some(v) = get("YIWANG_MAX_MATERIAL_BYTES") {
+            self.max_material_bytes = v.parse().with_context(|| {
+                format!("YIWANG_MAX_MATERIAL_BYTES must be a number of bytes, got {v:?}")
+            })?;
+        }
+        if let Some(v) = get("YIWANG_PLATFORM_CODE") {
+            self.platform_code = v;
+        }
         if let Some(v) = get("YIWANG_LOG_FORMAT") {
             self.log_format = parse_log_format(&v, "YIWANG_LOG_FORMAT")?;
         }
@@ -208,6 +311,42 @@ impl Config {
         }
         if let Some(v) = get("YIWANG_LOG_MESSAGE_TEXT") {
             self.log_message_text = parse_bool(&v, "YIWANG_LOG_MESSAGE_TEXT")?;
+        }
+        let smtp_var = |name: &str| get(&format!("YIWANG_SMTP_{name}"));
+        let host = smtp_var("HOST");
+        let port = smtp_var("PORT");
+        let from = smtp_var("FROM");
+        let username = smtp_var("USERNAME");
+        let password = smtp_var("PASSWORD");
+        let timeout = smtp_var("TIMEOUT_SECS");
+        // Any YIWANG_SMTP_* variable turns SMTP on, as an `[smtp]` section does.
+        if [&host, &port, &from, &username, &password, &timeout]
+            .iter()
+            .any(|v| v.is_some())
+        {
+            let smtp = self.smtp.get_or_insert_with(SmtpSettings::default);
+            if let Some(v) = host {
+                smtp.host = v;
+            }
+            if let Some(v) = port {
+                smtp.port = v.trim().parse().with_context(|| {
+                    format!("YIWANG_SMTP_PORT must be a port number, got {v:?}")
+                })?;
+            }
+            if let Some(v) = from {
+                smtp.from = v;
+            }
+            if let Some(v) = username {
+                smtp.username = Some(v);
+            }
+            if let Some(v) = password {
+                smtp.password = Secret::new(v);
+            }
+            if let Some(v) = timeout {
+                smtp.timeout_secs = v.trim().parse().with_context(|| {
+                    format!("YIWANG_SMTP_TIMEOUT_SECS must be a number of seconds, got {v:?}")
+                })?;
+            }
         }
         Ok(())
     }
@@ -221,9 +360,42 @@ impl Config {
                 self.max_body_bytes
             );
         }
+        if !(1024..=100 * 1024 * 1024).contains(&self.max_material_bytes) {
+            bail!(
+                "max_material_bytes must be between 1 KiB and 100 MiB, got {}",
+                self.max_material_bytes
+            );
+        }
+        if self.platform_code.len() != 2
+            || !self
+                .platform_code
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        {
+            bail!(
+                "platform_code must be two digits or capital letters, got {:?}",
+                self.platform_code
+            );
+        }
         let key = self.pii_key.expose();
         if !key.is_empty() && yiwang_kernel::crypto::Sm4Key::from_hex(key).is_err() {
             bail!("pii_key must be 32 hexadecimal digits (an SM4 key)");
+        }
+        if let Some(smtp) = &self.smtp {
+            if smtp.host.trim().is_empty() || smtp.from.trim().is_empty() {
+                bail!("smtp.host and smtp.from are needed to send email over SMTP");
+            }
+            let has_password = !smtp.password.expose().is_empty();
+            if smtp.username.is_some() != has_password {
+                bail!("smtp.username and smtp.password go together: set both or neither");
+            }
+            if !(1..=600).contains(&smtp.timeout_secs) {
+                bail!(
+                    "smtp.timeout_secs must be between 1 and 600, got {}",
+                    smtp.timeout_secs
+                );
+            }
+            smtp.sender_config().validate()?;
         }
         Ok(())
     }
@@ -242,14 +414,16 @@ impl Config {
             || yiwang_db::sqlite_url_in(&self.data_dir),
             |s| yiwang_db::redact_url(s.expose()),
         );
-        format!(
-            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\nlog_message_text = {}\n",
+        let mut text = format!(
+            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nmax_material_bytes = {}\nplatform_code = \"{}\"\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\nlog_message_text = {}\n",
             self.addr,
             self.data_dir.display(),
             url,
             self.region_code,
             self.cookie_secure,
             self.max_body_bytes,
+            self.max_material_bytes,
+            self.platform_code,
             match self.log_format {
                 LogFormat::Text => "text",
                 LogFormat::Json => "json",
@@ -257,7 +431,24 @@ impl Config {
             self.worker,
             self.pii_key,
             self.log_message_text,
-        )
+        );
+        // A TOML table comes after the top-level keys.
+        match &self.smtp {
+            Some(smtp) => {
+                let _ = write!(
+                    text,
+                    "\n[smtp]\nhost = \"{}\"\nport = {}\nfrom = \"{}\"\nusername = \"{}\"\npassword = \"{}\"\ntimeout_secs = {}\n",
+                    smtp.host,
+                    smtp.port,
+                    smtp.from,
+                    smtp.username.as_deref().unwrap_or_default(),
+                    smtp.password,
+                    smtp.timeout_secs,
+                );
+            }
+            None => text.push_str("# [smtp] not configured: email is only logged\n"),
+        }
+        text
     }
 
     pub fn calendar_dir(&self) -> PathBuf {
@@ -409,5 +600,117 @@ mod tests {
                 .contains("postgres://yiwang:***@db/yiwang")
         );
         assert_eq!(config.database_url(), "postgres://yiwang:hunter2@db/yiwang");
+    }
+
+    #[test]
+    fn smtp_is_layered_validated_and_its_password_hidden() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("yiwang.toml");
+        std::fs::write(
+            &file,
+            "region_code = \"150603\"\n[smtp]\nhost = \"relay.internal\"\nfrom = \"noreply@zwfw.example.gov.cn\"\nusername = \"yiwang\"\npassword = \"hunter3\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let overrides = Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        };
+        let config = Config::load(
+            &overrides,
+            &env_of(&[
+                ("YIWANG_SMTP_PORT", "2525"),
+                ("YIWANG_SMTP_PASSWORD", "s3cret-from-env"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let smtp = config.smtp.clone().unwrap_or_else(|| panic!("configured"));
+        assert_eq!(smtp.host, "relay.internal", "from the file");
+        assert_eq!(smtp.port, 2525, "env beats the default");
+        assert_eq!(
+            smtp.password.expose(),
+            "s3cret-from-env",
+            "env beats the file"
+        );
+        assert_eq!(smtp.timeout_secs, 30);
+        let sender = smtp.sender_config();
+        assert_eq!(sender.timeout, std::time::Duration::from_secs(30));
+        assert_eq!(sender.from_name, "一网通办");
+        assert_eq!(
+            sender.credentials.map(|c| c.username),
+            Some("yiwang".to_owned())
+        );
+        for text in [config.describe(), format!("{config:?}")] {
+            assert!(!text.contains("hunter3"), "{text}");
+            assert!(!text.contains("s3cret-from-env"), "{text}");
+        }
+        let described = config.describe();
+        assert!(
+            described.contains("[smtp]\nhost = \"relay.internal\"\nport = 2525\n"),
+            "{described}"
+        );
+        assert!(described.contains("password = \"(secret)\""), "{described}");
+
+        // Without any SMTP setting, email stays on the log sender.
+        let plain =
+            Config::load(&Overrides::default(), &env_of(&[])).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(plain.smtp.is_none());
+        assert!(plain.describe().contains("[smtp] not configured"));
+
+        // Environment variables alone configure it too.
+        let from_env = Config::load(
+            &Overrides::default(),
+            &env_of(&[
+                ("YIWANG_SMTP_HOST", "127.0.0.1"),
+                ("YIWANG_SMTP_FROM", "noreply@example.gov.cn"),
+                ("YIWANG_SMTP_TIMEOUT_SECS", "5"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let smtp = from_env.smtp.unwrap_or_else(|| panic!("configured"));
+        assert_eq!((smtp.port, smtp.timeout_secs), (25, 5));
+        assert!(smtp.username.is_none());
+
+        for (env, named) in [
+            (&[("YIWANG_SMTP_HOST", "127.0.0.1")][..], "smtp.from"),
+            (
+                &[
+                    ("YIWANG_SMTP_HOST", "127.0.0.1"),
+                    ("YIWANG_SMTP_FROM", "noreply"),
+                ][..],
+                "smtp.from",
+            ),
+            (&[("YIWANG_SMTP_PORT", "smtp")][..], "YIWANG_SMTP_PORT"),
+            (
+                &[
+                    ("YIWANG_SMTP_HOST", "127.0.0.1"),
+                    ("YIWANG_SMTP_FROM", "noreply@example.gov.cn"),
+                    ("YIWANG_SMTP_USERNAME", "yiwang"),
+                ][..],
+                "smtp.password",
+            ),
+            (
+                &[
+                    ("YIWANG_SMTP_HOST", "127.0.0.1"),
+                    ("YIWANG_SMTP_FROM", "noreply@example.gov.cn"),
+                    ("YIWANG_SMTP_TIMEOUT_SECS", "0"),
+                ][..],
+                "smtp.timeout_secs",
+            ),
+        ] {
+            let err = Config::load(&Overrides::default(), &env_of(env)).unwrap_err();
+            assert!(format!("{err:#}").contains(named), "{env:?}: {err:#}");
+        }
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[smtp]\nhost = \"x\"\nsender = \"y\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = Config::load(
+            &Overrides {
+                config_file: Some(bad),
+                ..Overrides::default()
+            },
+            &env_of(&[]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
     }
 }

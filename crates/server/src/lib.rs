@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use yiwang_cases::{Cases, DeadlinePolicy, Deadlines, FileStore};
 use yiwang_catalog::Catalog;
 use yiwang_catalog::service::register_index_handler;
 use yiwang_db::Db;
@@ -17,12 +18,13 @@ use yiwang_db::jobs::{JobQueue, Worker};
 use yiwang_identity::password::PasswordCost;
 use yiwang_identity::pii::PiiProtector;
 use yiwang_identity::service::recovery::{
-    LogSender, Recovery, RecoveryPolicy, register_notify_handlers,
+    LogSender, MessageSender, Recovery, RecoveryPolicy, RoutingSender, register_notify_handlers,
 };
+use yiwang_identity::service::smtp::SmtpSender;
 use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_identity::{Accounts, SessionPolicy};
 use yiwang_kernel::{SharedClock, SystemClock};
-use yiwang_web::{AppState, WebConfig};
+use yiwang_web::{AppState, Services, WebConfig};
 
 use config::{Config, LogFormat};
 
@@ -88,6 +90,8 @@ pub async fn shutdown_signal() {
 
 /// How often each node checks for catalog changes its index has not seen.
 const INDEX_CATCH_UP_SECS: u64 = 30;
+/// How often each node re-checks case deadlines.
+const CASE_SWEEP_SECS: u64 = 60;
 
 /// Serve the portals and API (and run the job worker) on an already-bound listener until `shutdown`.
 pub async fn serve(
@@ -103,31 +107,34 @@ pub async fn serve(
     let catalog = Catalog::new(db.clone(), clock.clone())?;
     let indexed = catalog.rebuild_index().await?;
     tracing::info!(items = indexed, "search index built");
+    let cases = cases(config, &db, &clock, &catalog, &calendar)?;
     let state = AppState::new(
         db.clone(),
         clock.clone(),
         calendar,
-        accounts,
-        recovery,
-        api_tokens,
-        catalog.clone(),
+        Services {
+            accounts,
+            recovery,
+            api_tokens,
+            catalog: catalog.clone(),
+            cases: cases.clone(),
+        },
         WebConfig {
             region_code: config.region_code.clone(),
             cookie_secure: config.cookie_secure,
             max_body_bytes: config.max_body_bytes,
+            max_material_bytes: config.max_material_bytes,
         },
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let message_pii = Arc::new(PiiProtector::from_hex(&pii_key(config)?)?);
+    let sender = message_sender(config, &clock)?;
     let worker_task = config.worker.then(|| {
         let queue = JobQueue::new(db.clone(), clock.clone(), worker_id());
         let mut worker = Worker::new(queue);
-        // Messages are logged until an SMS / email gateway is configured.
-        let sender = Arc::new(LogSender {
-            show_text: config.log_message_text,
-        });
-        register_notify_handlers(&mut worker, sender, Arc::clone(&message_pii));
+        register_notify_handlers(&mut worker, Arc::clone(&sender), Arc::clone(&message_pii));
         register_index_handler(&mut worker, catalog.clone());
+        yiwang_cases::service::register_handlers(&mut worker, cases.clone(), sender);
         let mut stop = stop_rx.clone();
         tokio::spawn(worker.run(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
@@ -153,9 +160,29 @@ pub async fn serve(
             }
         })
     };
+    // Deadline supervision: warning levels and returns of unanswered supplements. Every node may
+    // sweep; each change is one conditional update, so nothing is recorded twice.
+    let sweep = {
+        let cases = cases.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(CASE_SWEEP_SECS));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(error) = cases.sweep().await {
+                            tracing::warn!(%error, "case deadline sweep failed");
+                        }
+                    }
+                    () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
+                }
+            }
+        })
+    };
     let result = yiwang_web::serve(listener, yiwang_web::app(state), shutdown).await;
     let _ = stop_tx.send(true);
     let _ = catch_up.await;
+    let _ = sweep.await;
     if let Some(task) = worker_task {
         let _ = task.await;
     }
@@ -177,6 +204,28 @@ pub fn accounts(config: &Config, db: &Db, clock: &SharedClock) -> anyhow::Result
     )?)
 }
 
+/// Cases: deadlines on the platform's calendar, material files under `<data_dir>/files`.
+pub fn cases(
+    config: &Config,
+    db: &Db,
+    clock: &SharedClock,
+    catalog: &Catalog,
+    calendar: &yiwang_kernel::WorkCalendar,
+) -> anyhow::Result<Cases> {
+    let pii = Arc::new(PiiProtector::from_hex(&pii_key(config)?)?);
+    let files = FileStore::local(&config.data_dir.join("files"), config.max_material_bytes)
+        .context("cannot open the material file store")?;
+    Ok(Cases::new(
+        db.clone(),
+        clock.clone(),
+        catalog.clone(),
+        Deadlines::new(calendar.clone(), DeadlinePolicy::default()),
+        pii,
+        files,
+        &config.platform_code,
+    ))
+}
+
 /// Password reset and API tokens, from the same parts as [`accounts`].
 pub fn credentials(
     config: &Config,
@@ -194,6 +243,20 @@ pub fn credentials(
         ),
         ApiTokens::new(db.clone(), clock.clone()),
     ))
+}
+
+/// SMS is logged until an SMS gateway exists; email is logged too, or sent to the relay of `[smtp]`.
+fn message_sender(config: &Config, clock: &SharedClock) -> anyhow::Result<Arc<dyn MessageSender>> {
+    let log = Arc::new(LogSender {
+        show_text: config.log_message_text,
+    });
+    let Some(smtp) = &config.smtp else {
+        return Ok(log);
+    };
+    let email = SmtpSender::new(smtp.sender_config(), clock.clone())
+        .context("the [smtp] settings cannot be used")?;
+    tracing::info!(host = %smtp.host, port = smtp.port, "email goes to the SMTP relay");
+    Ok(Arc::new(RoutingSender::new(log, Arc::new(email))))
 }
 
 fn pii_key(config: &Config) -> anyhow::Result<String> {

@@ -136,6 +136,73 @@ impl From<yiwang_catalog::CatalogError> for AppError {
     }
 }
 
+impl From<yiwang_cases::CaseError> for AppError {
+    fn from(error: yiwang_cases::CaseError) -> Self {
+        use yiwang_cases::CaseError as E;
+        let code = error.code().to_owned();
+        let invalid = |field: &str, message: String| AppError::Invalid {
+            field: field.to_owned(),
+            code: code.clone(),
+            message,
+        };
+        match error {
+            E::CaseNotFound | E::TaskNotFound | E::FileNotFound => AppError::NotFound,
+            E::NoWorkflow | E::ItemNotInService => AppError::Conflict {
+                field: "item".to_owned(),
+                code,
+            },
+            E::WorkflowInvalid(ref problems) => {
+                let field = problems
+                    .first()
+                    .and_then(|p| p.at.clone())
+                    .unwrap_or_else(|| "workflow".to_owned());
+                let message = error.to_string();
+                invalid(&field, message)
+            }
+            E::FormInvalid(ref problems) => {
+                let field = problems
+                    .first()
+                    .map_or("form", |p| p.key.as_str())
+                    .to_owned();
+                let message = problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.key, p.code))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                invalid(&field, message)
+            }
+            E::MaterialsMissing(_) | E::UnknownMaterial(_) => {
+                invalid("materials", error.to_string())
+            }
+            E::CommitmentNotSigned => invalid("commitment_signed", error.to_string()),
+            E::OpinionRequired => invalid("opinion", error.to_string()),
+            E::MissingListRequired => invalid("missing", error.to_string()),
+            E::SpecialRequired | E::SpecialEndInPast => invalid("special", error.to_string()),
+            E::FileTooLarge { .. } | E::FileTypeRefused(_) | E::FileContentMismatch(_) => {
+                invalid("file", error.to_string())
+            }
+            E::QueryMismatch => invalid("query_code", error.to_string()),
+            E::WrongState { .. }
+            | E::TaskClosed
+            | E::ActionNotOffered(_)
+            | E::ClaimedByOther
+            | E::ReviewDisagreed
+            | E::CannotSendBack
+            | E::SupplementDuringParallel
+            | E::AlreadyExtended
+            | E::SupplementNotDue
+            | E::Conflict => AppError::Conflict {
+                field: "case".to_owned(),
+                code,
+            },
+            E::NotOnPost | E::SeparationOfDuties | E::SelfApproval => AppError::Forbidden { code },
+            E::Catalog(e) => e.into(),
+            E::Identity(e) => e.into(),
+            other => AppError::internal(&other),
+        }
+    }
+}
+
 impl From<yiwang_db::DbError> for AppError {
     fn from(error: yiwang_db::DbError) -> Self {
         AppError::internal(&error)

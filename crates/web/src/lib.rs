@@ -29,13 +29,21 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::AppError;
-pub use state::{AppState, WebConfig};
+pub use state::{AppState, Services, WebConfig};
+
+/// Room for the multipart framing and form fields around an uploaded file.
+pub const UPLOAD_OVERHEAD: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// All routes, without the middleware stack.
+/// All routes but the uploads, without the middleware stack.
 pub fn routes() -> Router<AppState> {
     portal::routes().merge(api::routes())
+}
+
+/// Routes that take a material file (their body limit is the material limit).
+pub fn upload_routes() -> Router<AppState> {
+    api::cases::upload_routes()
 }
 
 /// The complete application: routes, the not-found page and every middleware layer.
@@ -47,9 +55,17 @@ pub fn app(state: AppState) -> Router {
 /// paths such as a handler that panics).
 pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     let max_body = state.config().max_body_bytes;
+    let max_upload = state.config().max_material_bytes + UPLOAD_OVERHEAD;
 
+    // Every route takes at most `max_body_bytes`, except material uploads, which take a file.
     routes()
         .merge(extra)
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .merge(
+            upload_routes()
+                .layer(RequestBodyLimitLayer::new(max_upload))
+                .layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+        )
         .fallback(middleware::not_found)
         .layer(
             ServiceBuilder::new()
@@ -73,8 +89,7 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
                     Duration::from_mins(1),
-                ))
-                .layer(RequestBodyLimitLayer::new(max_body)),
+                )),
         )
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use yiwang_cases::Cases;
 use yiwang_catalog::Catalog;
 use yiwang_db::Db;
 use yiwang_identity::Accounts;
@@ -21,6 +22,9 @@ pub struct WebConfig {
     pub cookie_secure: bool,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The largest material file accepted by the upload routes (their body limit is this plus room for
+    /// the form around it).
+    pub max_material_bytes: usize,
 }
 
 impl Default for WebConfig {
@@ -29,8 +33,19 @@ impl Default for WebConfig {
             region_code: "340100".to_owned(),
             cookie_secure: false,
             max_body_bytes: 2 * 1024 * 1024,
+            max_material_bytes: yiwang_cases::files::DEFAULT_MAX_FILE_BYTES,
         }
     }
+}
+
+/// The domain services the web layer calls.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub accounts: Accounts,
+    pub recovery: Recovery,
+    pub api_tokens: ApiTokens,
+    pub catalog: Catalog,
+    pub cases: Cases,
 }
 
 #[derive(Clone, Debug)]
@@ -48,6 +63,7 @@ struct Inner {
     recovery: Recovery,
     api_tokens: ApiTokens,
     catalog: Catalog,
+    cases: Cases,
     metrics: Metrics,
     login_throttle: crate::throttle::Throttle,
     /// The platform region's name, looked up once (every page shows it).
@@ -55,20 +71,20 @@ struct Inner {
 }
 
 impl AppState {
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one argument per service; built in one place"
-    )]
     pub fn new(
         db: Db,
         clock: SharedClock,
         calendar: Arc<WorkCalendar>,
-        accounts: Accounts,
-        recovery: Recovery,
-        api_tokens: ApiTokens,
-        catalog: Catalog,
+        services: Services,
         config: WebConfig,
     ) -> Self {
+        let Services {
+            accounts,
+            recovery,
+            api_tokens,
+            catalog,
+            cases,
+        } = services;
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -79,6 +95,7 @@ impl AppState {
                 recovery,
                 api_tokens,
                 catalog,
+                cases,
                 metrics: Metrics::default(),
                 login_throttle: crate::throttle::Throttle::default(),
                 region_name: std::sync::OnceLock::new(),
@@ -112,6 +129,10 @@ impl AppState {
 
     pub fn catalog(&self) -> &Catalog {
         &self.inner.catalog
+    }
+
+    pub fn cases(&self) -> &Cases {
+        &self.inner.cases
     }
 
     pub fn config(&self) -> &WebConfig {

@@ -76,6 +76,24 @@ pub async fn enterprise_by_public_id<C: ConnectionTrait>(
     row.as_ref().map(enterprise_from_row).transpose()
 }
 
+#[tracing::instrument(skip_all, err)]
+pub async fn enterprise_by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: EnterpriseId,
+) -> Result<Option<Enterprise>, IdentityError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            &format!(
+                "SELECT {ENTERPRISE_COLUMNS} FROM enterprises e JOIN persons p ON p.id = e.legal_representative_id
+                 WHERE e.id = $1"
+            ),
+            [id.get().into()],
+        ))
+        .await?;
+    row.as_ref().map(enterprise_from_row).transpose()
+}
+
 /// Persons currently authorised as agents of an enterprise.
 #[tracing::instrument(skip_all, err)]
 pub async fn live_agents<C: ConnectionTrait>(

@@ -4,5 +4,6 @@
 mod accounts;
 mod org;
 mod recovery;
+mod smtp;
 mod staff;
 mod tokens;

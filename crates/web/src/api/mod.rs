@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 pub mod auth;
+pub mod cases;
 pub mod catalog;
 pub mod credentials;
 pub mod enterprises;
@@ -77,7 +78,29 @@ use crate::state::AppState;
         catalog::approve,
         catalog::reject,
         catalog::export,
-        catalog::import
+        catalog::import,
+        cases::application_form,
+        cases::get_workflow,
+        cases::publish_workflow,
+        cases::upload_material,
+        cases::my_materials,
+        cases::download_material,
+        cases::apply,
+        cases::register_at_counter,
+        cases::my_cases,
+        cases::get_case,
+        cases::withdraw,
+        cases::resubmit,
+        cases::progress,
+        cases::disclosures,
+        cases::inbox,
+        cases::claim,
+        cases::release,
+        cases::act,
+        cases::resume,
+        cases::request_extension,
+        cases::decide_extension,
+        cases::supervision
     ),
     components(schemas(
         Health,
@@ -114,6 +137,28 @@ use crate::state::AppState;
         enterprises::EnterpriseDto,
         enterprises::RegisterEnterprise,
         enterprises::AddAgent,
+        cases::CaseOut,
+        cases::Submitted,
+        cases::CaseList,
+        cases::TaskOut,
+        cases::CaseDetail,
+        cases::ApplicationForm,
+        cases::CommitmentOut,
+        cases::MaterialOut,
+        cases::FileOut,
+        cases::MaterialRef,
+        cases::ApplyBody,
+        cases::CounterBody,
+        cases::ReasonBody,
+        cases::ResubmitBody,
+        cases::ProgressOut,
+        cases::DisclosureList,
+        cases::InboxOut,
+        cases::InboxItem,
+        cases::ActBody,
+        cases::NoteBody,
+        cases::ExtensionDecision,
+        cases::WorkflowOut,
         catalog::ItemSummary,
         catalog::ItemList,
         catalog::Suggestion,
@@ -156,6 +201,7 @@ pub fn routes() -> Router<AppState> {
         .merge(staff::routes())
         .merge(enterprises::routes())
         .merge(catalog::routes())
+        .merge(cases::routes())
 }
 
 /// The error body every failing API call returns.

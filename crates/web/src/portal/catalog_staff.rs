@@ -1839,9 +1839,9 @@ async fn save(
 
 /// A multipart form read whole: its text fields and its one file (name and bytes).
 #[derive(Debug, Default)]
-struct Upload {
-    fields: Vec<(String, String)>,
-    file: Option<(String, Vec<u8>)>,
+pub(crate) struct Upload {
+    pub(crate) fields: Vec<(String, String)>,
+    pub(crate) file: Option<(String, Vec<u8>)>,
 }
 
 fn unreadable_upload(error: &MultipartError) -> AppError {
@@ -1856,7 +1856,7 @@ fn unreadable_upload(error: &MultipartError) -> AppError {
     }
 }
 
-async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
+pub(crate) async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
     let mut upload = Upload::default();
     while let Some(field) = multipart
         .next_field()

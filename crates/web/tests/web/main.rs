@@ -3,6 +3,7 @@
 
 mod accounts;
 mod browser;
+mod cases;
 mod catalog;
 mod catalog_staff;
 mod recovery;

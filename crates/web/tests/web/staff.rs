@@ -77,7 +77,12 @@ pub(crate) async fn staff_token(app: &axum::Router, no: &str) -> String {
     r.json()["token"].as_str().unwrap().to_owned()
 }
 
-async fn person_token(app: &axum::Router, name: &str, rid: &str, mobile: &str) -> String {
+pub(crate) async fn person_token(
+    app: &axum::Router,
+    name: &str,
+    rid: &str,
+    mobile: &str,
+) -> String {
     let r = call(
         app,
         "POST",

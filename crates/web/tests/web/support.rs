@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use yiwang_cases::files::DEFAULT_MAX_FILE_BYTES;
+use yiwang_cases::{Cases, DeadlinePolicy, Deadlines, FileStore};
 use yiwang_catalog::Catalog;
 
 use axum::Router;
@@ -17,7 +19,7 @@ use yiwang_identity::service::recovery::{Recovery, RecoveryPolicy};
 use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_identity::{Accounts, SessionPolicy};
 use yiwang_kernel::{SharedClock, TestClock, Uscc, WorkCalendar};
-use yiwang_web::{AppState, WebConfig};
+use yiwang_web::{AppState, Services, WebConfig};
 
 fn region(code: &str, name: &str, level: &str, parent: Option<&str>) -> RawRegion {
     RawRegion {
@@ -124,6 +126,7 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
         SessionPolicy::default(),
     )
     .expect("accounts");
+    let case_pii = pii.clone();
     let recovery = Recovery::new(
         t.db.clone(),
         clock.clone(),
@@ -135,14 +138,26 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
     let catalog = Catalog::new(t.db.clone(), clock.clone()).expect("catalog");
     load_fixture_catalog(&catalog).await;
     catalog.rebuild_index().await.expect("index");
+    let cases = Cases::new(
+        t.db.clone(),
+        clock.clone(),
+        catalog.clone(),
+        Deadlines::new(WorkCalendar::builtin(), DeadlinePolicy::default()),
+        case_pii,
+        FileStore::in_memory(DEFAULT_MAX_FILE_BYTES),
+        "01",
+    );
     AppState::new(
         t.db.clone(),
         clock,
         Arc::new(WorkCalendar::builtin()),
-        accounts,
-        recovery,
-        api_tokens,
-        catalog,
+        Services {
+            accounts,
+            recovery,
+            api_tokens,
+            catalog,
+            cases,
+        },
         config,
     )
 }
