@@ -29,6 +29,11 @@ fn opt_ts_value(at: Option<DateTime<Utc>>) -> Value {
     at.map(ts).into()
 }
 
+/// The row an `INSERT … RETURNING` gave back.
+fn inserted(row: Option<QueryResult>) -> Result<QueryResult, CaseError> {
+    row.ok_or_else(|| CaseError::Corrupt("insert returned no row".to_owned()))
+}
+
 fn code<T>(parsed: Option<T>, what: &str, text: &str) -> Result<T, CaseError> {
     parsed.ok_or_else(|| CaseError::Corrupt(format!("unknown {what} {text:?}")))
 }
@@ -109,8 +114,8 @@ pub async fn insert_workflow<C: ConnectionTrait>(
                 by.into(),
             ],
         ))
-        .await?
-        .ok_or_else(|| CaseError::Corrupt("insert returned no id".to_owned()))?;
+        .await?;
+    let row = inserted(row)?;
     Ok((WorkflowId::new(row.try_get("", "id")?), next as u32))
 }
 
@@ -359,54 +364,47 @@ pub async fn insert_case<C: ConnectionTrait>(
                 new.public_id.into(),
             ],
         ))
-        .await?
-        .ok_or_else(|| CaseError::Corrupt("insert returned no id".to_owned()))?;
+        .await?;
+    let row = inserted(row)?;
     Ok(CaseId::new(row.try_get("", "id")?))
+}
+
+/// The case matching one column's value.
+async fn one_case<C: ConnectionTrait>(
+    conn: &C,
+    column: &str,
+    value: Value,
+) -> Result<Option<Case>, CaseError> {
+    conn.query_one_raw(stmt(
+        conn,
+        &format!("SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE c.{column} = $1"),
+        [value],
+    ))
+    .await?
+    .as_ref()
+    .map(case_from_row)
+    .transpose()
 }
 
 pub async fn case_by_id<C: ConnectionTrait>(
     conn: &C,
     id: CaseId,
 ) -> Result<Option<Case>, CaseError> {
-    conn.query_one_raw(stmt(
-        conn,
-        &format!("SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE c.id = $1"),
-        [id.get().into()],
-    ))
-    .await?
-    .as_ref()
-    .map(case_from_row)
-    .transpose()
+    one_case(conn, "id", id.get().into()).await
 }
 
 pub async fn case_by_public_id<C: ConnectionTrait>(
     conn: &C,
     public_id: &str,
 ) -> Result<Option<Case>, CaseError> {
-    conn.query_one_raw(stmt(
-        conn,
-        &format!("SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE c.public_id = $1"),
-        [public_id.into()],
-    ))
-    .await?
-    .as_ref()
-    .map(case_from_row)
-    .transpose()
+    one_case(conn, "public_id", public_id.into()).await
 }
 
 pub async fn case_by_no<C: ConnectionTrait>(
     conn: &C,
     case_no: &str,
 ) -> Result<Option<Case>, CaseError> {
-    conn.query_one_raw(stmt(
-        conn,
-        &format!("SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE c.case_no = $1"),
-        [case_no.into()],
-    ))
-    .await?
-    .as_ref()
-    .map(case_from_row)
-    .transpose()
+    one_case(conn, "case_no", case_no.into()).await
 }
 
 /// The sealed answers of a case.
@@ -829,8 +827,8 @@ pub async fn insert_task<C: ConnectionTrait>(
                 opt_ts_value(new.due_at),
             ],
         ))
-        .await?
-        .ok_or_else(|| CaseError::Corrupt("insert returned no id".to_owned()))?;
+        .await?;
+    let row = inserted(row)?;
     Ok(TaskId::new(row.try_get("", "id")?))
 }
 
@@ -1150,8 +1148,8 @@ pub async fn insert_event<C: ConnectionTrait>(
                 i64::from(e.public).into(),
             ],
         ))
-        .await?
-        .ok_or_else(|| CaseError::Corrupt("insert returned no id".to_owned()))?;
+        .await?;
+    let row = inserted(row)?;
     Ok(row.try_get("", "id")?)
 }
 
@@ -1248,8 +1246,8 @@ pub async fn insert_file<C: ConnectionTrait>(
                 ts(file.created_at).into(),
             ],
         ))
-        .await?
-        .ok_or_else(|| CaseError::Corrupt("insert returned no id".to_owned()))?;
+        .await?;
+    let row = inserted(row)?;
     Ok(FileId::new(row.try_get("", "id")?))
 }
 

@@ -165,6 +165,23 @@ fn region_prefix(region: &RegionCode) -> String {
     }
 }
 
+/// The region code prefix a supervisor (or auditor) oversees: their region, or everything for a
+/// platform administrator.
+fn supervised_prefix(principal: &Principal) -> Result<String, CaseError> {
+    let staff = staff_of(principal)?;
+    authorize(
+        principal,
+        &Action::SuperviseCases {
+            region: &staff.region,
+        },
+    )?;
+    Ok(if staff.has(yiwang_identity::model::Role::PlatformAdmin) {
+        String::new()
+    } else {
+        region_prefix(&staff.region)
+    })
+}
+
 fn region_of(code: &str) -> Result<RegionCode, CaseError> {
     RegionCode::parse(code).map_err(|e| CaseError::Corrupt(format!("region code: {e}")))
 }
@@ -1121,18 +1138,7 @@ impl Cases {
         filter: &CaseFilter,
         page: PageRequest,
     ) -> Result<Page<Case>, CaseError> {
-        let staff = staff_of(principal)?;
-        authorize(
-            principal,
-            &Action::SuperviseCases {
-                region: &staff.region,
-            },
-        )?;
-        let prefix = if staff.has(yiwang_identity::model::Role::PlatformAdmin) {
-            String::new()
-        } else {
-            region_prefix(&staff.region)
-        };
+        let prefix = supervised_prefix(principal)?;
         repo::warned_cases(self.db.conn(), &prefix, filter, page).await
     }
 
@@ -1142,18 +1148,7 @@ impl Cases {
         principal: &Principal,
         page: PageRequest,
     ) -> Result<Page<Case>, CaseError> {
-        let staff = staff_of(principal)?;
-        authorize(
-            principal,
-            &Action::SuperviseCases {
-                region: &staff.region,
-            },
-        )?;
-        let prefix = if staff.has(yiwang_identity::model::Role::PlatformAdmin) {
-            String::new()
-        } else {
-            region_prefix(&staff.region)
-        };
+        let prefix = supervised_prefix(principal)?;
         repo::pending_verifications(self.db.conn(), &prefix, page).await
     }
 
