@@ -23,6 +23,8 @@ pub struct DeadlinePolicy {
     pub default_decision_days: u32,
     /// The one extension (Art. 42: 10).
     pub extension_days: u32,
+    /// Working days to hand the result over after the decision (Art. 44: 10).
+    pub delivery_days: u32,
     /// Natural days the applicant has to supply missing materials before the case is returned.
     pub supplement_days: u32,
     /// Yellow when this many working days or fewer remain.
@@ -37,6 +39,7 @@ impl Default for DeadlinePolicy {
             accept_days: 5,
             default_decision_days: 20,
             extension_days: 10,
+            delivery_days: 10,
             supplement_days: 30,
             yellow_days: 3,
             red_days: 1,

@@ -34,6 +34,26 @@ fn inserted(row: Option<QueryResult>) -> Result<QueryResult, CaseError> {
     row.ok_or_else(|| CaseError::Corrupt("insert returned no row".to_owned()))
 }
 
+/// `SELECT COUNT(*) AS n …` as a number.
+async fn count<C: ConnectionTrait>(
+    conn: &C,
+    sql: &str,
+    args: Vec<Value>,
+) -> Result<u64, CaseError> {
+    let n = conn
+        .query_one_raw(stmt(conn, sql, args))
+        .await?
+        .map_or(Ok(0), |r| r.try_get::<i64>("", "n"))?;
+    Ok(n.max(0) as u64)
+}
+
+/// Append a page's LIMIT and OFFSET values; returns their placeholder numbers.
+fn push_page(args: &mut Vec<Value>, page: PageRequest) -> (usize, usize) {
+    args.push((page.limit() as i64).into());
+    args.push((page.offset() as i64).into());
+    (args.len() - 1, args.len())
+}
+
 fn code<T>(parsed: Option<T>, what: &str, text: &str) -> Result<T, CaseError> {
     parsed.ok_or_else(|| CaseError::Corrupt(format!("unknown {what} {text:?}")))
 }
@@ -576,18 +596,13 @@ async fn page_of<C: ConnectionTrait>(
     page: PageRequest,
 ) -> Result<Page<Case>, CaseError> {
     let extra = filter_sql(filter, &mut args);
-    let count = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT COUNT(*) AS n FROM {CASE_FROM} WHERE {condition}{extra}"),
-            args.clone(),
-        ))
-        .await?
-        .map_or(Ok(0), |r| r.try_get::<i64>("", "n"))?;
-    args.push((page.limit() as i64).into());
-    let limit = args.len();
-    args.push((page.offset() as i64).into());
-    let offset = args.len();
+    let total = count(
+        conn,
+        &format!("SELECT COUNT(*) AS n FROM {CASE_FROM} WHERE {condition}{extra}"),
+        args.clone(),
+    )
+    .await?;
+    let (limit, offset) = push_page(&mut args, page);
     let rows = conn
         .query_all_raw(stmt(
             conn,
@@ -602,7 +617,7 @@ async fn page_of<C: ConnectionTrait>(
         .iter()
         .map(case_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::new(items, count as u64, page))
+    Ok(Page::new(items, total, page))
 }
 
 /// A person's cases: their own and those of enterprises they represent or act for.
@@ -715,22 +730,22 @@ pub async fn disclosures<C: ConnectionTrait>(
     conn: &C,
     page: PageRequest,
 ) -> Result<Page<Disclosure>, CaseError> {
-    let count = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT COUNT(*) AS n FROM cases WHERE outcome = 'granted' AND decided_at IS NOT NULL",
-            [],
-        ))
-        .await?
-        .map_or(Ok(0), |r| r.try_get::<i64>("", "n"))?;
+    let total = count(
+        conn,
+        "SELECT COUNT(*) AS n FROM cases WHERE outcome = 'granted' AND decided_at IS NOT NULL",
+        vec![],
+    )
+    .await?;
+    let mut args = Vec::new();
+    let (limit, offset) = push_page(&mut args, page);
     let rows = conn
         .query_all_raw(stmt(
             conn,
             &format!(
                 "SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE c.outcome = 'granted' AND c.decided_at IS NOT NULL
-                 ORDER BY c.decided_at DESC, c.id DESC LIMIT $1 OFFSET $2"
+                 ORDER BY c.decided_at DESC, c.id DESC LIMIT ${limit} OFFSET ${offset}"
             ),
-            [(page.limit() as i64).into(), (page.offset() as i64).into()],
+            args,
         ))
         .await?;
     let mut out = Vec::new();
@@ -744,7 +759,7 @@ pub async fn disclosures<C: ConnectionTrait>(
             decided_at: case.decided_at.unwrap_or(case.updated_at),
         });
     }
-    Ok(Page::new(out, count as u64, page))
+    Ok(Page::new(out, total, page))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1023,18 +1038,13 @@ pub async fn inbox<C: ConnectionTrait>(
     let mut args = Vec::new();
     let condition = inbox_condition(posts, staff, filter, &mut args);
     let from = format!("{TASK_FROM} JOIN cases c ON c.id = t.case_id");
-    let count = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT COUNT(*) AS n FROM {from} WHERE {condition}"),
-            args.clone(),
-        ))
-        .await?
-        .map_or(Ok(0), |r| r.try_get::<i64>("", "n"))?;
-    args.push((page.limit() as i64).into());
-    let limit = args.len();
-    args.push((page.offset() as i64).into());
-    let offset = args.len();
+    let total = count(
+        conn,
+        &format!("SELECT COUNT(*) AS n FROM {from} WHERE {condition}"),
+        args.clone(),
+    )
+    .await?;
+    let (limit, offset) = push_page(&mut args, page);
     // Overdue first, then red, yellow; within a level the earliest deadline first. The level is
     // ordered by an explicit key, never by collation.
     let rows = conn
@@ -1067,7 +1077,7 @@ pub async fn inbox<C: ConnectionTrait>(
             decision_due_at: opt_ts(row, "case_decision_due_at")?,
         });
     }
-    Ok(Page::new(items, count as u64, page))
+    Ok(Page::new(items, total, page))
 }
 
 /// Counts for the workbench header.

@@ -477,14 +477,15 @@ impl Cases {
         rng: &mut (impl CryptoRng + Send),
     ) -> Result<CaseId, CaseError> {
         let person = person_of(principal)?;
-        self.insert_case(person, None, app, Channel::Online, rng)
+        self.insert_case(principal, person, app, Channel::Online, rng)
             .await
     }
 
+    /// Store a draft for `person`, created by `principal` (the person, or window staff at the counter).
     async fn insert_case(
         &self,
+        principal: &Principal,
         person: PersonId,
-        registered_by: Option<StaffId>,
         app: &Application,
         channel: Channel,
         rng: &mut (impl CryptoRng + Send),
@@ -497,6 +498,10 @@ impl Cases {
         let contact_email = Self::check_email(&app.contact_email)?;
         let sealed = self.seal_form(&app.answers, rng);
         let public_id = yiwang_kernel::new_public_id(rng);
+        let registered_by = match principal {
+            Principal::Staff(staff) => Some(staff.id),
+            _ => None,
+        };
         let now = self.clock.now();
         let tx = self.db.begin().await?;
         let id = repo::insert_case(
@@ -525,13 +530,8 @@ impl Cases {
         audit::append(
             &tx,
             now,
-            &AuditEvent::new(
-                format!("person-id:{person}"),
-                "case.draft",
-                format!("case-id:{id}"),
-                "",
-            )
-            .detail(json!({ "item": guide.item.impl_code })),
+            &AuditEvent::new(actor(principal), "case.draft", format!("case-id:{id}"), "")
+                .detail(json!({ "item": guide.item.impl_code })),
         )
         .await?;
         tx.commit().await?;
@@ -578,11 +578,7 @@ impl Cases {
     }
 
     async fn item_version(&self, case: &Case) -> Result<ItemVersion, CaseError> {
-        let (_, versions) = self.catalog.history(case.item_id).await?;
-        versions
-            .into_iter()
-            .find(|v| v.id == case.item_version_id)
-            .ok_or(CaseError::Catalog(CatalogError::VersionNotFound))
+        Ok(self.catalog.version(case.item_version_id).await?)
     }
 
     /// Check a case's answers, materials and commitment against its item version and workflow.
@@ -678,8 +674,8 @@ impl Cases {
         )
         .await?;
         let channel = case.channel.code();
-        self.record(
-            &tx,
+        self.finish(
+            tx,
             principal,
             &mut case,
             now,
@@ -693,9 +689,7 @@ impl Cases {
                 public: true,
             },
         )
-        .await?;
-        tx.commit().await?;
-        self.reload(case.id).await
+        .await
     }
 
     /// Create and submit in one go (the API's single call, and the counter).
@@ -710,7 +704,7 @@ impl Cases {
         // Check everything before a draft row exists, so a bad application leaves nothing behind.
         self.precheck(app).await?;
         let id = self
-            .insert_case(person, None, app, Channel::Online, rng)
+            .insert_case(principal, person, app, Channel::Online, rng)
             .await?;
         let case = self.own_case(person, id).await?;
         self.submit_case(principal, case, origin, rng).await
@@ -753,12 +747,11 @@ impl Cases {
         origin: &Origin,
         rng: &mut (impl CryptoRng + Send),
     ) -> Result<Case, CaseError> {
-        let staff = staff_of(principal)?;
         authorize(principal, &Action::RegisterAtCounter)?;
         let person = self.person_by_resident_id(resident_id).await?;
         self.precheck(app).await?;
         let id = self
-            .insert_case(person, Some(staff.id), app, Channel::Counter, rng)
+            .insert_case(principal, person, app, Channel::Counter, rng)
             .await?;
         let case = repo::case_by_id(self.db.conn(), id)
             .await?
@@ -1229,6 +1222,22 @@ impl Cases {
         Ok(())
     }
 
+    /// Record a change (see [`record`](Self::record)), commit it, and return the case as stored.
+    async fn finish(
+        &self,
+        tx: DatabaseTransaction,
+        principal: &Principal,
+        case: &mut Case,
+        now: DateTime<Utc>,
+        origin: &Origin,
+        change: Change<'_>,
+    ) -> Result<Case, CaseError> {
+        self.record(&tx, principal, case, now, origin, change)
+            .await?;
+        tx.commit().await?;
+        self.reload(case.id).await
+    }
+
     /// Claim a task so colleagues on the same post see it is being handled.
     pub async fn claim(&self, principal: &Principal, task: TaskId) -> Result<(), CaseError> {
         let staff = staff_of(principal)?;
@@ -1461,8 +1470,8 @@ impl Cases {
             }
             (_, other) => return Err(CaseError::ActionNotOffered(action_verb(other))),
         }
-        self.record(
-            &tx,
+        self.finish(
+            tx,
             principal,
             &mut case,
             now,
@@ -1476,9 +1485,7 @@ impl Cases {
                 public,
             },
         )
-        .await?;
-        tx.commit().await?;
-        self.reload(case.id).await
+        .await
     }
 
     /// 受理: the decision clock starts; instant items are decided and concluded on the spot, items on
@@ -1708,7 +1715,10 @@ impl Cases {
                 post,
                 prev: Some(task.id),
                 // Art. 44: the licence is issued within 10 working days of the decision.
-                due_at: Some(self.deadlines.step_due(now, 10)),
+                due_at: Some(
+                    self.deadlines
+                        .step_due(now, self.deadlines.policy.delivery_days),
+                ),
                 now,
             },
         )
@@ -1742,8 +1752,8 @@ impl Cases {
         case.suspended_at = None;
         case.special_until = None;
         repo::set_task_status(&tx, task.id, TaskStatus::Waiting, TaskStatus::Open).await?;
-        self.record(
-            &tx,
+        self.finish(
+            tx,
             principal,
             &mut case,
             now,
@@ -1757,9 +1767,7 @@ impl Cases {
                 public: true,
             },
         )
-        .await?;
-        tx.commit().await?;
-        self.reload(case.id).await
+        .await
     }
 
     /// The applicant supplies what the supplement notice listed (new answers and/or files).
@@ -1823,8 +1831,8 @@ impl Cases {
             detail = json!({ "stopped_days": stopped });
         }
         case.supplement_due_at = None;
-        self.record(
-            &tx,
+        self.finish(
+            tx,
             principal,
             &mut case,
             now,
@@ -1838,9 +1846,7 @@ impl Cases {
                 public: true,
             },
         )
-        .await?;
-        tx.commit().await?;
-        self.reload(id).await
+        .await
     }
 
     /// The applicant withdraws before a decision.
@@ -1866,8 +1872,8 @@ impl Cases {
         case.concluded_at = Some(now);
         case.accept_due_at = None;
         case.supplement_due_at = None;
-        self.record(
-            &tx,
+        self.finish(
+            tx,
             principal,
             &mut case,
             now,
@@ -1881,9 +1887,7 @@ impl Cases {
                 public: true,
             },
         )
-        .await?;
-        tx.commit().await?;
-        self.reload(id).await
+        .await
     }
 
     /// 退件: the supplement period ended without the applicant's answer.
@@ -1927,8 +1931,8 @@ impl Cases {
         case.outcome = Some(Outcome::Returned);
         case.concluded_at = Some(now);
         case.supplement_due_at = None;
-        self.record(
-            &tx,
+        self.finish(
+            tx,
             principal,
             &mut case,
             now,
@@ -1942,9 +1946,7 @@ impl Cases {
                 public: true,
             },
         )
-        .await?;
-        tx.commit().await?;
-        self.reload(case.id).await
+        .await
     }
 
     /// Ask for the one extension of the decision limit (a staff member working on the case).
@@ -1982,8 +1984,8 @@ impl Cases {
         case.extension_reason = reason.to_owned();
         case.extension_requested_by = Some(staff.id);
         let from = case.status;
-        self.record(
-            &tx,
+        self.finish(
+            tx,
             principal,
             &mut case,
             now,
@@ -1997,9 +1999,7 @@ impl Cases {
                 public: false,
             },
         )
-        .await?;
-        tx.commit().await?;
-        self.reload(id).await
+        .await
     }
 
     /// The department's administrator approves (the deadline moves by 10 working days) or refuses.
@@ -2044,8 +2044,8 @@ impl Cases {
             case.extension = ExtensionState::Refused;
         }
         let from = case.status;
-        self.record(
-            &tx,
+        self.finish(
+            tx,
             principal,
             &mut case,
             now,
@@ -2064,9 +2064,7 @@ impl Cases {
                 public: approve,
             },
         )
-        .await?;
-        tx.commit().await?;
-        self.reload(id).await
+        .await
     }
 
     // -----------------------------------------------------------------------------------------

@@ -311,6 +311,13 @@ impl Catalog {
         Ok((item, versions))
     }
 
+    /// One version by id, whatever its state (cases keep the version they were applied under).
+    pub async fn version(&self, id: VersionId) -> Result<ItemVersion, CatalogError> {
+        repo::version_by_id(self.db.conn(), id)
+            .await?
+            .ok_or(CatalogError::VersionNotFound)
+    }
+
     /// What changed from one version to another.
     pub async fn compare(
         &self,

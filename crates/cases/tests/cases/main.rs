@@ -1763,6 +1763,15 @@ async fn counter_registration_and_send_back(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(case.channel, Channel::Counter);
+    // The audit chain names the clerk who registered it, not the applicant.
+    assert_eq!(
+        count(
+            t,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'case.draft' AND actor LIKE 'staff:%'"
+        )
+        .await,
+        1
+    );
     // The same record the applicant follows online.
     let mine = w
         .cases
