@@ -13,6 +13,7 @@ pub mod portal;
 pub mod prefs;
 pub mod state;
 pub mod throttle;
+pub mod upload;
 
 use std::future::Future;
 use std::time::Duration;

@@ -349,7 +349,7 @@ async fn upload_material(
     user: ApiUser,
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<FileOut>), AppError> {
-    let upload = crate::portal::catalog_staff::read_upload(multipart).await?;
+    let upload = crate::upload::read_upload(multipart).await?;
     let principal = principal(&state, &user).await?;
     let (name, bytes) = upload
         .file

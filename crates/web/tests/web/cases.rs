@@ -196,6 +196,10 @@ async fn api_application_to_conclusion(t: &TestDb) {
     let none = get(&app, &format!("/api/v1/items/{item}/application")).await;
     assert_eq!(none.status, StatusCode::CONFLICT, "{}", none.body);
     assert_eq!(none.json()["error"]["code"], "item_no_workflow");
+    assert_eq!(
+        none.json()["error"]["message"],
+        "该事项尚未开通网上申请，请到窗口办理"
+    );
     // A definition naming a missing post is refused with the problem and the step named.
     let bad = publish(
         &app,
@@ -302,9 +306,14 @@ async fn api_application_to_conclusion(t: &TestDb) {
     .await;
     assert_eq!(wrong.status, StatusCode::CONFLICT);
     assert_eq!(wrong.json()["error"]["code"], "action_not_offered");
+    assert_eq!(wrong.json()["error"]["message"], "该环节不能进行此操作");
     let not_mine = act(&app, &reviewer, intake, json!({ "action": "accept" })).await;
     assert_eq!(not_mine.status, StatusCode::FORBIDDEN);
     assert_eq!(not_mine.json()["error"]["code"], "task_not_on_post");
+    assert_eq!(
+        not_mine.json()["error"]["message"],
+        "您不在该环节的岗位上，不能办理"
+    );
     assert_eq!(
         call(
             &app,
