@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use yiwang_appointments::{Appointments, AppointmentsConfig};
 use yiwang_cases::{Cases, DeadlinePolicy, Deadlines, FileStore};
 use yiwang_catalog::Catalog;
 use yiwang_catalog::service::register_index_handler;
@@ -108,6 +109,12 @@ pub async fn serve(
     let indexed = catalog.rebuild_index().await?;
     tracing::info!(items = indexed, "search index built");
     let cases = cases(config, &db, &clock, &catalog, &calendar)?;
+    let appointments = Appointments::new(
+        db.clone(),
+        clock.clone(),
+        Arc::clone(&calendar),
+        AppointmentsConfig::default(),
+    );
     let state = AppState::new(
         db.clone(),
         clock.clone(),
@@ -118,6 +125,7 @@ pub async fn serve(
             api_tokens,
             catalog: catalog.clone(),
             cases: cases.clone(),
+            appointments: appointments.clone(),
         },
         WebConfig {
             region_code: config.region_code.clone(),

@@ -203,6 +203,59 @@ impl From<yiwang_cases::CaseError> for AppError {
     }
 }
 
+impl From<yiwang_appointments::AppointmentError> for AppError {
+    fn from(error: yiwang_appointments::AppointmentError) -> Self {
+        use yiwang_appointments::AppointmentError as E;
+        let code = error.code().to_owned();
+        let conflict = |field: &str| AppError::Conflict {
+            field: field.to_owned(),
+            code: code.clone(),
+        };
+        match error {
+            E::GroupNotFound
+            | E::ResourceNotFound
+            | E::SlotNotFound
+            | E::BookingNotFound
+            | E::WaitlistNotFound
+            | E::CategoryNotFound
+            | E::TicketNotFound => AppError::NotFound,
+            E::CodeTaken(_) => conflict("code"),
+            E::Invalid(ref problems) => AppError::Invalid {
+                field: problems
+                    .first()
+                    .map_or("input", |p| p.field.as_str())
+                    .to_owned(),
+                code: code.clone(),
+                message: error.to_string(),
+            },
+            E::SlotSoldOut
+            | E::SlotNotReleased(_)
+            | E::BookingClosed
+            | E::BookingTooSoon
+            | E::AlreadyBookedThatDay
+            | E::BookingSuspended(_)
+            | E::SlotAvailable
+            | E::AlreadyWaitlisted
+            | E::WaitlistFull
+            | E::WaitlistClosed => conflict("slot"),
+            E::CancelTooLate | E::BookingWrongState { .. } | E::NoShowTooEarly => {
+                conflict("booking")
+            }
+            E::IdempotencyKeyReused => conflict("idempotency_key"),
+            E::ItemNotServed(_) | E::CategoryNotServed(_) | E::LaneNotAllowed => {
+                conflict("category")
+            }
+            E::CheckInTooEarly(_) | E::CheckInTooLate | E::CheckInWrongPlace => {
+                conflict("booking_code")
+            }
+            E::TicketWrongState { .. } | E::WindowBusy(_) => conflict("ticket"),
+            E::Busy => AppError::Unavailable(error.to_string()),
+            E::Identity(e) => e.into(),
+            other => AppError::internal(&other),
+        }
+    }
+}
+
 impl From<yiwang_db::DbError> for AppError {
     fn from(error: yiwang_db::DbError) -> Self {
         AppError::internal(&error)

@@ -1,5 +1,6 @@
-//! UI text in three languages. Messages live in `locales/*.toml` (nested tables flattened to dotted keys),
-//! embedded in the binary. zh-CN is the default and the fallback for a missing key.
+//! UI text in three languages. Messages live in `locales/*.toml` and one directory per area of the UI
+//! (`locales/<area>/*.toml`), nested tables flattened to dotted keys, embedded in the binary. zh-CN is the
+//! default and the fallback for a missing key.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -94,12 +95,34 @@ struct Catalogs {
     messages: HashMap<Locale, HashMap<String, String>>,
 }
 
-fn source(locale: Locale) -> &'static str {
-    match locale {
-        Locale::ZhCn => include_str!("../locales/zh-CN.toml"),
-        Locale::ZhTw => include_str!("../locales/zh-TW.toml"),
-        Locale::En => include_str!("../locales/en.toml"),
-    }
+/// The locale files of one area of the UI, one per language (zh-CN, zh-TW, en). Each area owns its
+/// top-level tables; a key defined in two areas is a defect the tests catch.
+macro_rules! area {
+    ($dir:literal) => {
+        [
+            include_str!(concat!("../locales/", $dir, "zh-CN.toml")),
+            include_str!(concat!("../locales/", $dir, "zh-TW.toml")),
+            include_str!(concat!("../locales/", $dir, "en.toml")),
+        ]
+    };
+}
+
+/// Every area's files: the core pages, cases and the workbench, appointments and the queue.
+const AREAS: &[[&str; 3]] = &[
+    area!(""),
+    area!("cases/"),
+    area!("workbench/"),
+    area!("appointments/"),
+];
+
+/// The files of one locale, one per area.
+fn sources(locale: Locale) -> impl Iterator<Item = &'static str> {
+    let index = match locale {
+        Locale::ZhCn => 0,
+        Locale::ZhTw => 1,
+        Locale::En => 2,
+    };
+    AREAS.iter().map(move |files| files[index])
 }
 
 fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) {
@@ -138,11 +161,16 @@ fn catalogs() -> &'static Catalogs {
             .map(|locale| {
                 // The files are embedded and checked by tests, so a parse error is a build defect; log it
                 // and fall back to keys rather than refusing to serve.
-                let parsed = parse_catalog(source(locale)).unwrap_or_else(|e| {
-                    tracing::error!(locale = locale.tag(), error = %e, "locale file does not parse");
-                    HashMap::new()
-                });
-                (locale, parsed)
+                let mut merged = HashMap::new();
+                for text in sources(locale) {
+                    match parse_catalog(text) {
+                        Ok(parsed) => merged.extend(parsed),
+                        Err(e) => {
+                            tracing::error!(locale = locale.tag(), error = %e, "locale file does not parse");
+                        }
+                    }
+                }
+                (locale, merged)
             })
             .collect();
         Catalogs { messages }
@@ -256,13 +284,21 @@ mod tests {
     #[test]
     fn every_locale_has_every_key() {
         for locale in Locale::ALL {
-            let parsed = parse_catalog(source(locale));
-            assert!(
-                parsed.is_ok(),
-                "{} does not parse: {:?}",
-                locale.tag(),
-                parsed.err()
-            );
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for (area, text) in sources(locale).enumerate() {
+                let parsed = parse_catalog(text);
+                assert!(
+                    parsed.is_ok(),
+                    "{} area {area} does not parse: {:?}",
+                    locale.tag(),
+                    parsed.err()
+                );
+                for key in parsed.unwrap_or_default().into_keys() {
+                    if let Some(other) = seen.insert(key.clone(), area) {
+                        panic!("{}: key {key} is in areas {other} and {area}", locale.tag());
+                    }
+                }
+            }
         }
         let reference = keys(Locale::ZhCn);
         assert!(reference.len() > 20);

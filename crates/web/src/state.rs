@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use yiwang_appointments::Appointments;
 use yiwang_cases::Cases;
 use yiwang_catalog::Catalog;
 use yiwang_db::Db;
@@ -46,6 +47,7 @@ pub struct Services {
     pub api_tokens: ApiTokens,
     pub catalog: Catalog,
     pub cases: Cases,
+    pub appointments: Appointments,
 }
 
 #[derive(Clone, Debug)]
@@ -64,6 +66,7 @@ struct Inner {
     api_tokens: ApiTokens,
     catalog: Catalog,
     cases: Cases,
+    appointments: Appointments,
     metrics: Metrics,
     login_throttle: crate::throttle::Throttle,
     /// The platform region's name, looked up once (every page shows it).
@@ -84,6 +87,7 @@ impl AppState {
             api_tokens,
             catalog,
             cases,
+            appointments,
         } = services;
         Self {
             inner: Arc::new(Inner {
@@ -96,6 +100,7 @@ impl AppState {
                 api_tokens,
                 catalog,
                 cases,
+                appointments,
                 metrics: Metrics::default(),
                 login_throttle: crate::throttle::Throttle::default(),
                 region_name: std::sync::OnceLock::new(),
@@ -133,6 +138,10 @@ impl AppState {
 
     pub fn cases(&self) -> &Cases {
         &self.inner.cases
+    }
+
+    pub fn appointments(&self) -> &Appointments {
+        &self.inner.appointments
     }
 
     pub fn config(&self) -> &WebConfig {

@@ -147,6 +147,12 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
         FileStore::in_memory(DEFAULT_MAX_FILE_BYTES),
         "01",
     );
+    let appointments = yiwang_appointments::Appointments::new(
+        t.db.clone(),
+        clock.clone(),
+        Arc::new(WorkCalendar::builtin()),
+        yiwang_appointments::AppointmentsConfig::default(),
+    );
     AppState::new(
         t.db.clone(),
         clock,
@@ -157,6 +163,7 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
             api_tokens,
             catalog,
             cases,
+            appointments,
         },
         config,
     )
