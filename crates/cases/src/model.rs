@@ -393,6 +393,17 @@ pub struct InboxCounts {
     pub overdue: u64,
 }
 
+/// 电子监察 counts of one department.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepartmentWarnings {
+    #[serde(skip)]
+    pub department_id: DepartmentId,
+    pub department_name: String,
+    pub yellow: u64,
+    pub red: u64,
+    pub overdue: u64,
+}
+
 /// A granted decision as published (结果公示): personal data masked.
 #[derive(Debug, Clone, Serialize)]
 pub struct Disclosure {

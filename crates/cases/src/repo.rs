@@ -11,9 +11,9 @@ use yiwang_kernel::{Page, PageRequest};
 
 use crate::CaseError;
 use crate::model::{
-    Applicant, Case, CaseEvent, CaseId, CaseMaterial, CaseStatus, Channel, Disclosure,
-    ExtensionState, FileId, InboxCounts, InboxEntry, MaterialFile, Outcome, Task, TaskId, TaskKind,
-    TaskStatus, Verification, Warning, Workflow, WorkflowId,
+    Applicant, Case, CaseEvent, CaseId, CaseMaterial, CaseStatus, Channel, DepartmentWarnings,
+    Disclosure, ExtensionState, FileId, InboxCounts, InboxEntry, MaterialFile, Outcome, Task,
+    TaskId, TaskKind, TaskStatus, Verification, Warning, Workflow, WorkflowId,
 };
 use crate::workflow::{PostRef, ResolvedPost, StepKind, WorkflowDef};
 
@@ -84,6 +84,33 @@ pub async fn resolve_posts<C: ConnectionTrait>(
                     department_id: DepartmentId::new(row.try_get("", "department_id")?),
                     post_id: PostId::new(row.try_get("", "id")?),
                 },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The names of posts (`department-code/post-code`) and of their departments, for showing a
+/// definition; posts that do not exist are left out.
+pub async fn post_names<C: ConnectionTrait>(
+    conn: &C,
+    refs: &[PostRef],
+) -> Result<Vec<(PostRef, String, String)>, CaseError> {
+    let mut out = Vec::new();
+    for r in refs {
+        let row = conn
+            .query_one_raw(stmt(
+                conn,
+                "SELECT p.name, d.short_name FROM posts p JOIN departments d ON d.id = p.department_id
+                 WHERE d.code = $1 AND p.code = $2",
+                [r.department.as_str().into(), r.post.as_str().into()],
+            ))
+            .await?;
+        if let Some(row) = row {
+            out.push((
+                r.clone(),
+                row.try_get("", "name")?,
+                row.try_get("", "short_name")?,
             ));
         }
     }
@@ -667,23 +694,70 @@ pub async fn cases_of_departments<C: ConnectionTrait>(
     .await
 }
 
-/// Cases whose deadline is near or past (电子监察), within departments of a region (code prefix).
+/// The condition of warned cases (电子监察) within departments of a region (code prefix `$1`).
+const WARNED: &str = "c.warning <> 'none' AND c.status IN ('submitted', 'in_review', 'supplement')
+           AND c.department_id IN (SELECT id FROM departments WHERE region_code LIKE $1)";
+
+/// Cases whose deadline is near or past (电子监察), within departments of a region (code prefix),
+/// optionally of one department.
 pub async fn warned_cases<C: ConnectionTrait>(
     conn: &C,
     region_prefix: &str,
+    department: Option<DepartmentId>,
     filter: &CaseFilter,
     page: PageRequest,
 ) -> Result<Page<Case>, CaseError> {
+    let mut condition = WARNED.to_owned();
+    let mut args: Vec<Value> = vec![format!("{region_prefix}%").into()];
+    if let Some(department) = department {
+        args.push(department.get().into());
+        let _ = write!(condition, " AND c.department_id = ${}", args.len());
+    }
     page_of(
         conn,
-        "c.warning <> 'none' AND c.status IN ('submitted', 'in_review', 'supplement')
-           AND c.department_id IN (SELECT id FROM departments WHERE region_code LIKE $1)",
-        vec![format!("{region_prefix}%").into()],
+        &condition,
+        args,
         filter,
-        "c.warning DESC, c.decision_due_at, c.id",
+        // Overdue first, then red, then yellow (an explicit key, never collation).
+        "CASE c.warning WHEN 'overdue' THEN 0 WHEN 'red' THEN 1 ELSE 2 END, c.decision_due_at, c.id",
         page,
     )
     .await
+}
+
+/// Warned cases counted per department of a region, by level.
+pub async fn warned_counts<C: ConnectionTrait>(
+    conn: &C,
+    region_prefix: &str,
+) -> Result<Vec<DepartmentWarnings>, CaseError> {
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            &format!(
+                "SELECT c.department_id, MAX(d.name) AS department_name,
+                     COALESCE(SUM(CASE WHEN c.warning = 'yellow' THEN 1 ELSE 0 END), 0) AS yellow,
+                     COALESCE(SUM(CASE WHEN c.warning = 'red' THEN 1 ELSE 0 END), 0) AS red,
+                     COALESCE(SUM(CASE WHEN c.warning = 'overdue' THEN 1 ELSE 0 END), 0) AS overdue
+                 FROM {CASE_FROM} WHERE {WARNED}
+                 GROUP BY c.department_id ORDER BY c.department_id"
+            ),
+            [format!("{region_prefix}%").into()],
+        ))
+        .await?;
+    let n = |row: &QueryResult, c: &str| -> Result<u64, CaseError> {
+        Ok(row.try_get::<i64>("", c)?.max(0) as u64)
+    };
+    rows.iter()
+        .map(|row| {
+            Ok(DepartmentWarnings {
+                department_id: DepartmentId::new(row.try_get("", "department_id")?),
+                department_name: row.try_get("", "department_name")?,
+                yellow: n(row, "yellow")?,
+                red: n(row, "red")?,
+                overdue: n(row, "overdue")?,
+            })
+        })
+        .collect()
 }
 
 /// Grants on commitment still to be verified.
@@ -996,6 +1070,14 @@ pub struct InboxFilter {
     pub text: Option<String>,
     /// Only tasks the staff member has claimed.
     pub mine: bool,
+    /// Only tasks of one of the staff member's posts (a tab of the workbench).
+    pub post: Option<PostId>,
+    /// Only tasks of a step with this name (受理, 审查…).
+    pub step: Option<String>,
+    /// Only tasks whose case is in this state.
+    pub status: Option<CaseStatus>,
+    /// Only tasks of this kind (e.g. the verifications of commitments).
+    pub kind: Option<TaskKind>,
 }
 
 fn inbox_condition(
@@ -1018,7 +1100,25 @@ fn inbox_condition(
     if filter.mine {
         let _ = write!(sql, " AND t.claimed_by = ${me}");
     }
+    if let Some(post) = filter.post {
+        args.push(post.get().into());
+        let _ = write!(sql, " AND t.post_id = ${}", args.len());
+    }
+    if let Some(step) = filter
+        .step
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        args.push(step.into());
+        let _ = write!(sql, " AND t.step_name = ${}", args.len());
+    }
+    if let Some(kind) = filter.kind {
+        args.push(kind.code().into());
+        let _ = write!(sql, " AND t.kind = ${}", args.len());
+    }
     let case_filter = CaseFilter {
+        status: filter.status,
         warning: filter.warning,
         text: filter.text.clone(),
         ..CaseFilter::default()
@@ -1078,6 +1178,31 @@ pub async fn inbox<C: ConnectionTrait>(
         });
     }
     Ok(Page::new(items, total, page))
+}
+
+/// The names of the steps of a staff member's open tasks (the workbench's step filter), sorted.
+pub async fn inbox_steps<C: ConnectionTrait>(
+    conn: &C,
+    posts: &[PostId],
+    staff: StaffId,
+) -> Result<Vec<String>, CaseError> {
+    let mut args = Vec::new();
+    let condition = inbox_condition(posts, staff, &InboxFilter::default(), &mut args);
+    let mut names = conn
+        .query_all_raw(stmt(
+            conn,
+            &format!(
+                "SELECT DISTINCT t.step_name FROM {TASK_FROM} JOIN cases c ON c.id = t.case_id WHERE {condition}"
+            ),
+            args,
+        ))
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String>("", "step_name"))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Sorted here, never by the database's collation.
+    names.sort();
+    Ok(names)
 }
 
 /// Counts for the workbench header.

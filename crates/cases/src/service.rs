@@ -19,7 +19,8 @@ use yiwang_catalog::{Catalog, CatalogError};
 use yiwang_db::audit::{self, AuditEvent};
 use yiwang_db::jobs::{self, Job, NewJob, Worker};
 use yiwang_db::{DatabaseTransaction, Db};
-use yiwang_identity::model::{PersonId, PostId, StaffId};
+use yiwang_identity::DepartmentId;
+use yiwang_identity::model::{PersonId, PostId, Role, StaffId};
 use yiwang_identity::pii::{PiiField, PiiProtector};
 use yiwang_identity::policy::{Action, DepartmentRef, Principal, StaffPrincipal, authorize};
 use yiwang_identity::repo::PersonIndex;
@@ -33,8 +34,8 @@ use crate::files::{FileStore, check_file, clean_name};
 use crate::form::{FieldProblem, FormData, masked, validate_form};
 use crate::model::{
     Act, ActInput, Applicant, Case, CaseEvent, CaseId, CaseMaterial, CaseStatus, Channel,
-    Disclosure, ExtensionState, InboxCounts, InboxEntry, MaterialFile, Outcome, Task, TaskId,
-    TaskKind, TaskStatus, Verification, Warning, Workflow,
+    DepartmentWarnings, Disclosure, ExtensionState, InboxCounts, InboxEntry, MaterialFile, Outcome,
+    Task, TaskId, TaskKind, TaskStatus, Verification, Warning, Workflow,
 };
 use crate::repo::{self, CaseFilter, InboxFilter, NewCase, NewEvent, NewTask};
 use crate::workflow::{PostRef, ResolvedPost, StepAction, StepDef, StepKind, WorkflowDef};
@@ -175,7 +176,7 @@ fn supervised_prefix(principal: &Principal) -> Result<String, CaseError> {
             region: &staff.region,
         },
     )?;
-    Ok(if staff.has(yiwang_identity::model::Role::PlatformAdmin) {
+    Ok(if staff.has(Role::PlatformAdmin) {
         String::new()
     } else {
         region_prefix(&staff.region)
@@ -1113,7 +1114,26 @@ impl Cases {
         repo::inbox_counts(self.db.conn(), &posts, staff.id).await
     }
 
-    /// Cases of the staff member's department (lead or working on them).
+    /// The names of the steps of the staff member's open tasks (to filter the inbox by).
+    pub async fn inbox_steps(&self, principal: &Principal) -> Result<Vec<String>, CaseError> {
+        let staff = staff_of(principal)?;
+        let posts = self.posts_of(staff.id).await?;
+        repo::inbox_steps(self.db.conn(), &posts, staff.id).await
+    }
+
+    /// The human names of a definition's posts ("审查岗（市市场监管局）"), for showing it.
+    pub async fn post_names(
+        &self,
+        def: &WorkflowDef,
+    ) -> Result<HashMap<PostRef, String>, CaseError> {
+        Ok(repo::post_names(self.db.conn(), &def.post_refs())
+            .await?
+            .into_iter()
+            .map(|(r, post, department)| (r, format!("{post}（{department}）")))
+            .collect())
+    }
+
+    /// Cases of the staff member's department (lead or working on them), for its administrators.
     pub async fn department_cases(
         &self,
         principal: &Principal,
@@ -1121,6 +1141,9 @@ impl Cases {
         page: PageRequest,
     ) -> Result<Page<Case>, CaseError> {
         let staff = staff_of(principal)?;
+        if !(staff.has(Role::DepartmentAdmin) || staff.has(Role::PlatformAdmin)) {
+            return Err(IdentityError::Forbidden.into());
+        }
         repo::cases_of_departments(self.db.conn(), &[staff.department], filter, page).await
     }
 
@@ -1131,8 +1154,28 @@ impl Cases {
         filter: &CaseFilter,
         page: PageRequest,
     ) -> Result<Page<Case>, CaseError> {
+        self.supervision_of(principal, None, filter, page).await
+    }
+
+    /// 电子监察 of one department of the supervisor's region (or of all of them with `None`).
+    pub async fn supervision_of(
+        &self,
+        principal: &Principal,
+        department: Option<DepartmentId>,
+        filter: &CaseFilter,
+        page: PageRequest,
+    ) -> Result<Page<Case>, CaseError> {
         let prefix = supervised_prefix(principal)?;
-        repo::warned_cases(self.db.conn(), &prefix, filter, page).await
+        repo::warned_cases(self.db.conn(), &prefix, department, filter, page).await
+    }
+
+    /// 电子监察 counts per department of the supervisor's region.
+    pub async fn supervision_counts(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<DepartmentWarnings>, CaseError> {
+        let prefix = supervised_prefix(principal)?;
+        repo::warned_counts(self.db.conn(), &prefix).await
     }
 
     /// Grants on commitment awaiting verification in the supervisor's region.

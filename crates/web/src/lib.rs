@@ -35,6 +35,9 @@ pub use state::{AppState, Services, WebConfig};
 /// Room for the multipart framing and form fields around an uploaded file.
 pub const UPLOAD_OVERHEAD: usize = 64 * 1024;
 
+/// Full-size material files one counter registration may carry together.
+pub const COUNTER_FILES: usize = 5;
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// All routes but the uploads, without the middleware stack.
@@ -47,6 +50,11 @@ pub fn upload_routes() -> Router<AppState> {
     api::cases::upload_routes()
 }
 
+/// The counter registration, which takes every material file of an application at once.
+fn counter_routes() -> Router<AppState> {
+    portal::workbench::upload_routes()
+}
+
 /// The complete application: routes, the not-found page and every middleware layer.
 pub fn app(state: AppState) -> Router {
     app_with(state, Router::new())
@@ -57,6 +65,8 @@ pub fn app(state: AppState) -> Router {
 pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     let max_body = state.config().max_body_bytes;
     let max_upload = state.config().max_material_bytes + UPLOAD_OVERHEAD;
+    // A counter registration carries the application's files together (up to this many full-size).
+    let max_counter = state.config().max_material_bytes * COUNTER_FILES + UPLOAD_OVERHEAD;
 
     // Every route takes at most `max_body_bytes`, except material uploads, which take a file.
     routes()
@@ -66,6 +76,11 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
             upload_routes()
                 .layer(RequestBodyLimitLayer::new(max_upload))
                 .layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+        )
+        .merge(
+            counter_routes()
+                .layer(RequestBodyLimitLayer::new(max_counter))
+                .layer(axum::extract::DefaultBodyLimit::max(max_counter)),
         )
         .fallback(middleware::not_found)
         .layer(

@@ -766,6 +766,7 @@ async fn inbox(
         warning: query.warning()?,
         text: query.q.clone(),
         mine: matches!(query.mine.as_deref(), Some("1" | "true" | "on")),
+        ..InboxFilter::default()
     };
     let page = state
         .cases()

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod catalog_staff;
 pub mod recovery;
 pub mod staff;
+pub mod workbench;
 
 use askama::Template;
 use axum::Router;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(staff::routes())
         .merge(catalog::routes())
         .merge(catalog_staff::routes())
+        .merge(workbench::routes())
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {

@@ -217,6 +217,14 @@ impl WorkspacePage {
     fn role_name(&self, role: &Role) -> &'static str {
         self.page.t(&format!("roles.{}", role.code()))
     }
+
+    /// The signed-in staff member has one of these roles (codes separated by spaces), for the
+    /// workbench links.
+    fn has_any(&self, codes: &str) -> bool {
+        codes
+            .split_whitespace()
+            .any(|code| self.me.roles.iter().any(|r| r.code() == code))
+    }
 }
 
 fn show(

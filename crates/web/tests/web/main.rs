@@ -9,6 +9,7 @@ mod catalog_staff;
 mod recovery;
 mod staff;
 mod support;
+mod workbench;
 
 use std::io::Read as _;
 
