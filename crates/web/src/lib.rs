@@ -35,6 +35,10 @@ pub use state::{AppState, Services, WebConfig};
 /// Room for the multipart framing and form fields around an uploaded file.
 pub const UPLOAD_OVERHEAD: usize = 64 * 1024;
 
+/// Material files one application form may carry at once (one input per material; more are added by
+/// saving the draft again).
+pub const FILES_PER_FORM: usize = 4;
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// All routes but the uploads, without the middleware stack.
@@ -47,6 +51,11 @@ pub fn upload_routes() -> Router<AppState> {
     api::cases::upload_routes()
 }
 
+/// Application-form pages that take a file per material (their limit is `FILES_PER_FORM` files).
+pub fn form_upload_routes() -> Router<AppState> {
+    portal::cases::upload_routes()
+}
+
 /// The complete application: routes, the not-found page and every middleware layer.
 pub fn app(state: AppState) -> Router {
     app_with(state, Router::new())
@@ -57,6 +66,7 @@ pub fn app(state: AppState) -> Router {
 pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     let max_body = state.config().max_body_bytes;
     let max_upload = state.config().max_material_bytes + UPLOAD_OVERHEAD;
+    let max_form = state.config().max_material_bytes * FILES_PER_FORM + UPLOAD_OVERHEAD;
 
     // Every route takes at most `max_body_bytes`, except material uploads, which take a file.
     routes()
@@ -66,6 +76,11 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
             upload_routes()
                 .layer(RequestBodyLimitLayer::new(max_upload))
                 .layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+        )
+        .merge(
+            form_upload_routes()
+                .layer(RequestBodyLimitLayer::new(max_form))
+                .layer(axum::extract::DefaultBodyLimit::max(max_form)),
         )
         .fallback(middleware::not_found)
         .layer(
