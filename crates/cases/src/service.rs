@@ -188,7 +188,7 @@ fn region_of(code: &str) -> Result<RegionCode, CaseError> {
 }
 
 /// Every mandatory material of the item version has a file, except those a signed commitment replaces.
-fn require_materials(
+pub fn require_materials(
     def: &WorkflowDef,
     version: &ItemVersion,
     attached: &[String],

@@ -35,8 +35,10 @@ pub use state::{AppState, Services, WebConfig};
 /// Room for the multipart framing and form fields around an uploaded file.
 pub const UPLOAD_OVERHEAD: usize = 64 * 1024;
 
-/// Full-size material files one counter registration may carry together.
-pub const COUNTER_FILES: usize = 5;
+/// Material files one application form may carry at once, at full size (one input per material; more
+/// are added by saving the draft again). The citizen's application form and the counter registration
+/// take them together.
+pub const FILES_PER_FORM: usize = 5;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -50,9 +52,10 @@ pub fn upload_routes() -> Router<AppState> {
     api::cases::upload_routes()
 }
 
-/// The counter registration, which takes every material file of an application at once.
-fn counter_routes() -> Router<AppState> {
-    portal::workbench::upload_routes()
+/// Application forms that take a file per material: the citizen's form pages and the counter
+/// registration (their limit is `FILES_PER_FORM` files).
+pub fn form_upload_routes() -> Router<AppState> {
+    portal::cases::upload_routes().merge(portal::workbench::upload_routes())
 }
 
 /// The complete application: routes, the not-found page and every middleware layer.
@@ -65,8 +68,7 @@ pub fn app(state: AppState) -> Router {
 pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     let max_body = state.config().max_body_bytes;
     let max_upload = state.config().max_material_bytes + UPLOAD_OVERHEAD;
-    // A counter registration carries the application's files together (up to this many full-size).
-    let max_counter = state.config().max_material_bytes * COUNTER_FILES + UPLOAD_OVERHEAD;
+    let max_form = state.config().max_material_bytes * FILES_PER_FORM + UPLOAD_OVERHEAD;
 
     // Every route takes at most `max_body_bytes`, except material uploads, which take a file.
     routes()
@@ -78,9 +80,9 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(max_upload)),
         )
         .merge(
-            counter_routes()
-                .layer(RequestBodyLimitLayer::new(max_counter))
-                .layer(axum::extract::DefaultBodyLimit::max(max_counter)),
+            form_upload_routes()
+                .layer(RequestBodyLimitLayer::new(max_form))
+                .layer(axum::extract::DefaultBodyLimit::max(max_form)),
         )
         .fallback(middleware::not_found)
         .layer(

@@ -1,4 +1,5 @@
-//! Multipart forms that carry one file (template uploads, material uploads), read whole.
+//! Multipart forms that carry files (template uploads, material uploads, application forms with a file
+//! per material), read whole.
 
 use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
@@ -13,6 +14,32 @@ pub struct Upload {
     pub file: Option<(String, Vec<u8>)>,
 }
 
+/// A multipart form with any number of file inputs: its text fields and every file chosen, as
+/// (input name, file name, bytes). Inputs left empty (no file chosen) are not listed.
+#[derive(Debug, Default)]
+pub struct MultiUpload {
+    pub fields: Vec<(String, String)>,
+    pub files: Vec<(String, String, Vec<u8>)>,
+}
+
+impl MultiUpload {
+    /// The first value of a text field.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The file sent in an input, if one was chosen.
+    pub fn file(&self, input: &str) -> Option<(&str, &[u8])> {
+        self.files
+            .iter()
+            .find(|(k, _, _)| k == input)
+            .map(|(_, name, bytes)| (name.as_str(), bytes.as_slice()))
+    }
+}
+
 fn unreadable_upload(error: &MultipartError) -> AppError {
     AppError::Invalid {
         field: "file".to_owned(),
@@ -25,8 +52,20 @@ fn unreadable_upload(error: &MultipartError) -> AppError {
     }
 }
 
-pub async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
-    let mut upload = Upload::default();
+pub async fn read_upload(multipart: Multipart) -> Result<Upload, AppError> {
+    let all = read_multi_upload(multipart).await?;
+    Ok(Upload {
+        file: all
+            .files
+            .into_iter()
+            .find(|(input, _, _)| input == "file")
+            .map(|(_, name, bytes)| (name, bytes)),
+        fields: all.fields,
+    })
+}
+
+pub async fn read_multi_upload(mut multipart: Multipart) -> Result<MultiUpload, AppError> {
+    let mut upload = MultiUpload::default();
     while let Some(field) = multipart
         .next_field()
         .await
@@ -35,8 +74,9 @@ pub async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
         let name = field.name().unwrap_or_default().to_owned();
         if let Some(file_name) = field.file_name().map(str::to_owned) {
             let bytes = field.bytes().await.map_err(|e| unreadable_upload(&e))?;
-            if name == "file" {
-                upload.file = Some((file_name, bytes.to_vec()));
+            // A file input left empty is sent as a part with no name and no content.
+            if !(file_name.is_empty() && bytes.is_empty()) {
+                upload.files.push((name, file_name, bytes.to_vec()));
             }
         } else {
             let text = field.text().await.map_err(|e| unreadable_upload(&e))?;

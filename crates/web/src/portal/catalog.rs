@@ -66,7 +66,11 @@ pub struct PageLink {
 }
 
 /// Links to the pages of a result, keeping every other parameter.
-fn pager(base: &str, params: &[(&str, String)], page: &Page<impl Sized>) -> Vec<PageLink> {
+pub(crate) fn pager(
+    base: &str,
+    params: &[(&str, String)],
+    page: &Page<impl Sized>,
+) -> Vec<PageLink> {
     let pages = page.total_pages();
     if pages <= 1 {
         return Vec::new();
@@ -260,6 +264,8 @@ struct GuidePage {
     legal_limit: Option<String>,
     promised_limit: Option<String>,
     version: ItemVersion,
+    /// The item can be applied for online here (in service, with a published workflow).
+    can_apply: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -283,7 +289,15 @@ async fn guide(
     };
     let guide = state.catalog().guide(parse_id(&id)?, version).await?;
     let c = guide.version.content.clone();
+    let can_apply = guide.in_effect
+        && c.status == yiwang_catalog::model::ItemStatus::InUse
+        && state
+            .cases()
+            .current_workflow(guide.item.id)
+            .await?
+            .is_some();
     render(&GuidePage {
+        can_apply,
         materials: material_views(&c.materials),
         legal_limit: limit_text(page.tr, c.legal_limit),
         promised_limit: limit_text(page.tr, c.promised_limit),

@@ -1,8 +1,10 @@
 //! Citizen portal pages (HTML). Handlers extract, call one service function and render.
 
 pub mod account;
+pub mod cases;
 pub mod catalog;
 pub mod catalog_staff;
+pub mod notices;
 pub mod recovery;
 pub mod staff;
 pub mod workbench;
@@ -39,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .merge(catalog::routes())
         .merge(catalog_staff::routes())
         .merge(workbench::routes())
+        .merge(cases::routes())
+        .merge(notices::routes())
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {

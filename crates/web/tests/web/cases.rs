@@ -16,7 +16,7 @@ use crate::staff::{call, person_token, staff_token};
 use crate::support::{get, send, state};
 
 /// 食品经营许可（延续） of 合肥市市场监督管理局 (in the fixture catalog).
-const FOOD_RENEWAL: &str = "01120000300334010011340100MB8434305B";
+pub(crate) const FOOD_RENEWAL: &str = "01120000300334010011340100MB8434305B";
 
 const WORKFLOW: &str = r#"
 [[steps]]
@@ -44,7 +44,7 @@ kind = "text"
 required = true
 "#;
 
-async fn seed(state: &AppState) {
+pub(crate) async fn seed(state: &AppState) {
     let meta = ClientMeta::default();
     for (code, name) in [
         ("window", "综合受理窗口"),
@@ -127,7 +127,12 @@ async fn upload(
     .await
 }
 
-async fn publish(app: &axum::Router, token: &str, item: i64, toml: &str) -> crate::support::Reply {
+pub(crate) async fn publish(
+    app: &axum::Router,
+    token: &str,
+    item: i64,
+    toml: &str,
+) -> crate::support::Reply {
     send(
         app,
         Request::put(format!("/api/v1/items/{item}/workflow"))
@@ -140,7 +145,7 @@ async fn publish(app: &axum::Router, token: &str, item: i64, toml: &str) -> crat
 }
 
 /// The id of the open task of a step, read from the case as staff see it.
-async fn task_of(app: &axum::Router, token: &str, case: &str, step: &str) -> i64 {
+pub(crate) async fn task_of(app: &axum::Router, token: &str, case: &str, step: &str) -> i64 {
     let detail = call(
         app,
         "GET",
@@ -161,7 +166,12 @@ async fn task_of(app: &axum::Router, token: &str, case: &str, step: &str) -> i64
         .unwrap()
 }
 
-async fn act(app: &axum::Router, token: &str, task: i64, body: Value) -> crate::support::Reply {
+pub(crate) async fn act(
+    app: &axum::Router,
+    token: &str,
+    task: i64,
+    body: Value,
+) -> crate::support::Reply {
     call(
         app,
         "POST",

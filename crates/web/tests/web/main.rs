@@ -3,6 +3,7 @@
 
 mod accounts;
 mod browser;
+mod case_pages;
 mod cases;
 mod catalog;
 mod catalog_staff;
