@@ -1,8 +1,10 @@
 //! Citizen portal pages (HTML). Handlers extract, call one service function and render.
 
 pub mod account;
+pub mod appointments;
 pub mod catalog;
 pub mod catalog_staff;
+pub mod queue;
 pub mod recovery;
 pub mod staff;
 
@@ -37,6 +39,8 @@ pub fn routes() -> Router<AppState> {
         .merge(staff::routes())
         .merge(catalog::routes())
         .merge(catalog_staff::routes())
+        .merge(appointments::routes())
+        .merge(queue::routes())
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {
