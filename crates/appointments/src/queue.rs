@@ -28,6 +28,17 @@ use crate::service::{Appointments, Origin, actor, audit_entry, commit, staff_may
 
 type Result<T> = std::result::Result<T, AppointmentError>;
 
+/// What a window's console shows besides its current ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowQueue {
+    pub group: Group,
+    pub window: Resource,
+    /// Waiting tickets the window would call, in calling order.
+    pub waiting: Vec<Ticket>,
+    /// Tickets the window skipped today (they may be recalled).
+    pub skipped: Vec<Ticket>,
+}
+
 /// Fewer handled tickets than this and the configured default handling time is used.
 const MIN_HANDLING_SAMPLES: usize = 3;
 
@@ -935,6 +946,40 @@ impl Appointments {
             Some(ticket) => Ok(Some(self.view(&group, ticket).await?)),
             None => Ok(None),
         }
+    }
+
+    /// A window's console: its group, the window, and today's tickets it would call (sent to it, or
+    /// of its categories and not sent to another window) in queue order, and those it skipped.
+    pub async fn window_queue(
+        &self,
+        principal: &Principal,
+        window: ResourceId,
+    ) -> Result<WindowQueue> {
+        let (group, window) = self.operated_window(principal, window).await?;
+        let tickets = repo::tickets_of_day(self.db.conn(), group.id, self.today()).await?;
+        let mut waiting = Vec::new();
+        let mut skipped = Vec::new();
+        for t in tickets {
+            match t.status {
+                TicketStatus::Waiting
+                    if t.target_window_id.map_or_else(
+                        || window.categories.contains(&t.category_code),
+                        |target| target == window.id,
+                    ) =>
+                {
+                    waiting.push(t);
+                }
+                TicketStatus::Skipped if t.window_id == Some(window.id) => skipped.push(t),
+                _ => {}
+            }
+        }
+        waiting.sort_by_key(|t| (t.lane.rank(), t.queued_at, t.id));
+        Ok(WindowQueue {
+            group,
+            window,
+            waiting,
+            skipped,
+        })
     }
 
     /// What the hall's board shows now.

@@ -270,6 +270,7 @@ pub struct DemoReport {
     pub persons_created: usize,
     pub staff_created: usize,
     pub enterprises_created: usize,
+    pub appointments: crate::demo_appointments::AppointmentsReport,
 }
 
 /// Load (or refresh) every piece of demo data. Loading twice gives the same data.
@@ -306,12 +307,14 @@ pub async fn load(db: &Db, clock: &SharedClock, accounts: &Accounts) -> anyhow::
     let staff_created = load_staff(accounts, &meta, &mut rng).await?;
     let enterprises_created = load_enterprise(accounts, &meta, &mut rng).await?;
     let catalog = load_catalog(db, clock).await?;
+    let appointments = crate::demo_appointments::load(db, clock, accounts, &mut rng).await?;
     Ok(DemoReport {
         org,
         catalog,
         persons_created,
         staff_created,
         enterprises_created,
+        appointments,
     })
 }
 

@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use yiwang_server::config::{Config, Overrides};
 use yiwang_server::{
-    bind, demo, init_logging, open_database, serve, shutdown_signal, system_clock,
+    bind, demo, demo_appointments, init_logging, open_database, serve, shutdown_signal,
+    system_clock,
 };
 
 #[derive(Debug, Parser)]
@@ -215,7 +216,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let accounts = yiwang_server::accounts(&config, &db, &clock)?;
             let report = demo::load(&db, &clock, &accounts).await?;
             println!(
-                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated",
+                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated, {} halls and clinics created, {} windows and doctors created, {} slots created, {} booking staff created, {} bookings made, {} queue tickets taken",
                 config.database_url(),
                 report.org.regions_changed,
                 report.org.departments_created,
@@ -227,7 +228,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.catalog.items.created,
                 report.catalog.items.updated,
                 report.catalog.items.unchanged,
-                report.catalog.life_events
+                report.catalog.life_events,
+                report.appointments.groups_created,
+                report.appointments.resources_created,
+                report.appointments.slots_created,
+                report.appointments.staff_created,
+                report.appointments.bookings_created,
+                report.appointments.tickets_taken
             );
             if no_serve {
                 db.close().await?;
@@ -243,6 +250,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             println!("  life events:     http://{local}/life-events");
             println!("  staff catalog:   http://{local}/staff/catalog");
+            println!("  appointments:    http://{local}/appointments");
+            println!(
+                "  hall kiosk:      http://{local}/halls/{}/kiosk   board: http://{local}/halls/{}/board",
+                demo_appointments::HALL_CODE,
+                demo_appointments::HALL_CODE
+            );
+            println!("  staff queues:    http://{local}/staff/appointments");
             println!("  API document:    http://{local}/api/v1/openapi.json");
             println!("demo logins (password {} for all):", demo::DEMO_PASSWORD);
             println!("  citizens log in at http://{local}/login with their mobile number:");
@@ -258,7 +272,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "  staff log in at http://{local}/staff/login with their employee number (工号):"
             );
-            for staff in demo::DEMO_STAFF {
+            for staff in demo::DEMO_STAFF
+                .iter()
+                .chain(demo_appointments::DEMO_APPOINTMENT_STAFF)
+            {
                 println!(
                     "    {:<16} {}  {} ({})",
                     staff.role, staff.employee_no, staff.name, staff.department

@@ -460,3 +460,76 @@ async fn serve_answers_and_stops_on_sigterm() {
         .unwrap();
     assert!(err.contains("shutdown requested"), "{err}");
 }
+
+/// The appointment demo: the hall's windows and queue categories, the hospital's clinics with their
+/// doctors and slots; a second load adds nothing.
+async fn demo_appointments_are_complete_and_idempotent(t: &TestDb) {
+    use yiwang_appointments::model::GroupKind;
+    use yiwang_server::demo_appointments::HALL_CODE;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let first = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock))
+        .await
+        .unwrap();
+    let report = first.appointments;
+    assert_eq!(report.groups_created, 7, "the hall and six clinics");
+    assert_eq!(report.resources_created, 8 + 15, "8 windows and 15 doctors");
+    assert!(report.slots_created > 500, "{report:?}");
+    assert_eq!(report.staff_created, 3);
+    assert_eq!(
+        report.bookings_created, 2,
+        "a booking for each demo citizen"
+    );
+
+    let service = yiwang_appointments::Appointments::new(
+        t.db.clone(),
+        clock.clone(),
+        Arc::new(yiwang_kernel::WorkCalendar::builtin()),
+        yiwang_appointments::AppointmentsConfig::default(),
+    );
+    let hall = service.group_by_code(HALL_CODE).await.unwrap();
+    assert_eq!(hall.name, "康巴什区政务服务大厅");
+    assert_eq!(service.resources(hall.id).await.unwrap().len(), 8);
+    let categories = service.categories(hall.id).await.unwrap();
+    assert_eq!(categories.len(), 8);
+    assert!(categories.iter().any(|c| c.name == "企业开办"));
+    let clinics: Vec<_> = service
+        .groups(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|g| g.kind == GroupKind::HospitalDepartment)
+        .collect();
+    let names: Vec<&str> = clinics.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    for name in ["内科", "外科", "儿科", "妇产科", "口腔科", "眼科"] {
+        assert!(names.contains(&name), "missing {name}");
+    }
+    let medicine = clinics.iter().find(|g| g.name == "内科").unwrap();
+    let doctors = service.resources(medicine.id).await.unwrap();
+    assert!(
+        doctors
+            .iter()
+            .any(|d| d.name == "王建华" && d.title.starts_with("主任医师"))
+    );
+    let today = service.today();
+    let open = service
+        .available_slots(medicine.id, today, today + chrono::Duration::days(7))
+        .await
+        .unwrap();
+    assert!(!open.is_empty(), "slots are open for the coming week");
+
+    let audit = count(&t.db, "SELECT COUNT(*) FROM audit_log").await;
+    let second = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock))
+        .await
+        .unwrap()
+        .appointments;
+    assert_eq!(second.groups_created + second.resources_created, 0);
+    assert_eq!(second.slots_created + second.staff_created, 0);
+    assert_eq!(second.bookings_created + second.tickets_taken, 0);
+    assert_eq!(
+        count(&t.db, "SELECT COUNT(*) FROM audit_log").await,
+        audit,
+        "a second load changes nothing"
+    );
+}
+db_test!(demo_appointments_are_complete_and_idempotent);

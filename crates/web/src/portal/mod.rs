@@ -1,10 +1,12 @@
 //! Citizen portal pages (HTML). Handlers extract, call one service function and render.
 
 pub mod account;
+pub mod appointments;
 pub mod cases;
 pub mod catalog;
 pub mod catalog_staff;
 pub mod notices;
+pub mod queue;
 pub mod recovery;
 pub mod staff;
 pub mod workbench;
@@ -43,6 +45,8 @@ pub fn routes() -> Router<AppState> {
         .merge(workbench::routes())
         .merge(cases::routes())
         .merge(notices::routes())
+        .merge(appointments::routes())
+        .merge(queue::routes())
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {

@@ -93,7 +93,7 @@ async fn free_port() -> u16 {
 }
 
 /// Serve the app on a real port for the browser.
-async fn serve(app: axum::Router) -> SocketAddr {
+pub(crate) async fn serve(app: axum::Router) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
@@ -102,7 +102,7 @@ async fn serve(app: axum::Router) -> SocketAddr {
     addr
 }
 
-async fn text(client: &Client, css: &str) -> String {
+pub(crate) async fn text(client: &Client, css: &str) -> String {
     client
         .find(Locator::Css(css))
         .await
@@ -112,7 +112,7 @@ async fn text(client: &Client, css: &str) -> String {
         .expect("text")
 }
 
-async fn script_string(client: &Client, script: &str) -> String {
+pub(crate) async fn script_string(client: &Client, script: &str) -> String {
     client
         .execute(script, vec![])
         .await
@@ -214,7 +214,7 @@ async fn home_page_language_and_elder_mode() {
 }
 
 /// Wait for a navigation a click started to land on `path` (a click returns before the next page loads).
-async fn wait_path(client: &Client, path: &str) {
+pub(crate) async fn wait_path(client: &Client, path: &str) {
     for _ in 0..300 {
         let ready = client
             .execute("return document.readyState", vec![])
@@ -239,7 +239,7 @@ async fn wait_path(client: &Client, path: &str) {
 
 /// Click and wait until `condition` (a script expression) holds on the loaded page; for links that come
 /// back to the same address.
-async fn click_until(client: &Client, css: &str, condition: &str) {
+pub(crate) async fn click_until(client: &Client, css: &str, condition: &str) {
     client
         .find(Locator::Css(css))
         .await
@@ -251,7 +251,7 @@ async fn click_until(client: &Client, css: &str, condition: &str) {
 }
 
 /// Click and wait until the page at `path` has loaded.
-async fn click_to(client: &Client, css: &str, path: &str) {
+pub(crate) async fn click_to(client: &Client, css: &str, path: &str) {
     client
         .find(Locator::Css(css))
         .await
@@ -262,7 +262,7 @@ async fn click_to(client: &Client, css: &str, path: &str) {
     wait_path(client, path).await;
 }
 
-async fn fill(client: &Client, id: &str, value: &str) {
+pub(crate) async fn fill(client: &Client, id: &str, value: &str) {
     let field = client.find(Locator::Id(id)).await.expect(id);
     field.clear().await.expect("clear");
     field.send_keys(value).await.expect("type");
@@ -431,7 +431,7 @@ async fn search_open_guide_download_template() {
 }
 
 /// Wait until a script expression holds.
-async fn wait_until(client: &Client, condition: &str) {
+pub(crate) async fn wait_until(client: &Client, condition: &str) {
     let script = format!("return document.readyState === 'complete' && ({condition})");
     for _ in 0..300 {
         if client

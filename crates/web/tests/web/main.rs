@@ -2,7 +2,9 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod accounts;
+mod appointment_pages;
 mod browser;
+mod browser_appointments;
 mod case_pages;
 mod cases;
 mod catalog;
