@@ -291,8 +291,10 @@ async fn applying_following_and_notices_through_the_pages(t: &TestDb) {
             .contains(r#"<input id="file_0" name="file_0" type="file""#)
     );
     assert!(
-        form.body
-            .contains("每个文件不超过 10 MB；一次最多提交 4 个文件"),
+        form.body.contains(&format!(
+            "每个文件不超过 10 MB；一次最多提交 {} 个文件",
+            yiwang_web::FILES_PER_FORM
+        )),
         "limits shown"
     );
     assert!(form.body.contains("本人（张晓明）"), "applying as oneself");
