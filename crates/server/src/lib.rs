@@ -188,6 +188,13 @@ pub async fn serve(
             }
         })
     };
+    // Live board streams end as soon as shutdown begins, so the graceful shutdown waits only for
+    // ordinary requests.
+    let stopper = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopper.begin_shutdown();
+    };
     let result = yiwang_web::serve(listener, yiwang_web::app(state), shutdown).await;
     let _ = stop_tx.send(true);
     let _ = catch_up.await;

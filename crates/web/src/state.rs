@@ -71,6 +71,9 @@ struct Inner {
     login_throttle: crate::throttle::Throttle,
     /// The platform region's name, looked up once (every page shows it).
     region_name: std::sync::OnceLock<String>,
+    /// Set when the server begins to shut down: long-lived responses (live board streams) end so the
+    /// graceful shutdown does not wait for them.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -104,6 +107,7 @@ impl AppState {
                 metrics: Metrics::default(),
                 login_throttle: crate::throttle::Throttle::default(),
                 region_name: std::sync::OnceLock::new(),
+                stopping: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -150,6 +154,19 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Tell long-lived responses that the server is shutting down.
+    pub fn begin_shutdown(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Resolves once the server begins to shut down (at once if it already has).
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut receiver = self.inner.stopping.subscribe();
+        async move {
+            let _ = receiver.wait_for(|stopping| *stopping).await;
+        }
     }
 
     /// Failed log-ins per client address.

@@ -337,6 +337,8 @@ struct BoardStream {
     last_version: Option<u64>,
     first: bool,
     until: tokio::time::Instant,
+    /// Resolves when the server shuts down: the stream ends so shutdown need not wait for it.
+    stopping: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 }
 
 impl BoardStream {
@@ -351,6 +353,7 @@ impl BoardStream {
             // version change.
             tokio::select! {
                 biased;
+                () = &mut self.stopping => return None,
                 () = tokio::time::sleep_until(self.until) => return None,
                 received = self.events.recv() => match received {
                     Ok(event) => {
@@ -410,6 +413,7 @@ async fn board_events(
         last_version: None,
         first: true,
         until: tokio::time::Instant::now() + BOARD_STREAM_LIMIT,
+        stopping: Box::pin(state.stopping()),
     };
     let stream = futures::stream::unfold(stream, |mut stream| async move {
         let event = stream.next().await?;

@@ -888,6 +888,16 @@ async fn kiosk_console_and_board(test: &TestDb) {
             .body
             .contains("A001")
     );
+
+    // When the server begins to shut down, the live stream ends (graceful shutdown need not wait).
+    f.state.begin_shutdown();
+    let ended = tokio::time::timeout(StdDuration::from_secs(5), async {
+        while let Some(chunk) = stream.next().await {
+            chunk.expect("readable");
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the board stream ends on shutdown");
 }
 db_test!(kiosk_console_and_board);
 
