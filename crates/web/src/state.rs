@@ -162,7 +162,7 @@ impl AppState {
     }
 
     /// Resolves once the server begins to shut down (at once if it already has).
-    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+    pub fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut receiver = self.inner.stopping.subscribe();
         async move {
             let _ = receiver.wait_for(|stopping| *stopping).await;

@@ -338,7 +338,7 @@ struct BoardStream {
     first: bool,
     until: tokio::time::Instant,
     /// Resolves when the server shuts down: the stream ends so shutdown need not wait for it.
-    stopping: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    stopping: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 impl BoardStream {
