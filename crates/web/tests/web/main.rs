@@ -5,6 +5,7 @@ mod accounts;
 mod appointment_pages;
 mod browser;
 mod browser_appointments;
+mod browser_cases;
 mod case_pages;
 mod cases;
 mod catalog;
