@@ -2,6 +2,7 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod accounts;
+mod appointments;
 mod browser;
 mod cases;
 mod catalog;
