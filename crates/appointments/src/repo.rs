@@ -4,7 +4,7 @@
 //! [`give_back_place`]); the one-per-day rule is the unique index over `live_key`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use yiwang_db::{ConnectionTrait, DbError, QueryResult, Value, parse_ts, stmt, ts};
+use yiwang_db::{Backend, ConnectionTrait, DbError, QueryResult, Value, parse_ts, stmt, ts};
 use yiwang_identity::DepartmentId;
 use yiwang_identity::model::PersonId;
 
@@ -1084,6 +1084,29 @@ pub async fn last_suspension_start<C: ConnectionTrait>(
         ))
         .await?;
     row.map(|r| get_ts(&r, "starts_at")).transpose()
+}
+
+/// Hold the no-show rule of one person at one department until the transaction ends. On PostgreSQL,
+/// two transactions recording no-shows of the same person (two nodes sweeping, or a desk and a sweep)
+/// would each count without the other's row and both suspend, or neither; this transaction-scoped
+/// advisory lock makes the second count after the first has committed. SQLite's single writer
+/// (`BEGIN IMMEDIATE`) already serialises them.
+#[tracing::instrument(skip_all, err)]
+pub async fn lock_no_show_rule<C: ConnectionTrait>(
+    conn: &C,
+    backend: Backend,
+    person: PersonId,
+    department: DepartmentId,
+) -> Result<()> {
+    if backend == Backend::Postgres {
+        conn.query_one_raw(stmt(
+            conn,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            [format!("appt-no-show:{person}:{department}").into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 #[tracing::instrument(skip_all, err)]

@@ -854,7 +854,9 @@ impl Appointments {
     /// always give the same booking (also when the first answer was lost on the way), and the key with
     /// a different request is refused. Only successful answers are stored: a refused request changed
     /// nothing and may be sent again.
-    #[tracing::instrument(skip_all, err)]
+    // Refusals (sold out, not released, already booked) are the normal answer to most requests of a
+    // flash crowd: logged at debug, not as errors (database failures reach the log as 500s anyway).
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn book(
         &self,
         principal: &Principal,
@@ -1520,6 +1522,7 @@ impl Appointments {
             return Ok(None);
         }
         let (person, department) = (booking.person_id, booking.department_id);
+        repo::lock_no_show_rule(tx, self.db.backend(), person, department).await?;
         if repo::active_suspension(tx, person, department, now)
             .await?
             .is_some()

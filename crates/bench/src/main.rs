@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use yiwang_bench::search;
+use yiwang_bench::{booking, search};
 
 #[derive(Debug, Parser)]
 #[command(name = "yiwang-bench", version, about = "Yiwang benchmark scenarios")]
@@ -18,6 +18,8 @@ struct Cli {
 enum Scenario {
     /// Catalog search: a large catalog, queries per second in process and over HTTP.
     Search(search::Args),
+    /// Flash-crowd booking: places released at one instant, everyone books at once over HTTP.
+    Booking(booking::Args),
 }
 
 impl Scenario {
@@ -25,6 +27,7 @@ impl Scenario {
     async fn run(&self) -> anyhow::Result<String> {
         match self {
             Self::Search(args) => Ok(serde_json::to_string(&search::run(args).await?)?),
+            Self::Booking(args) => Ok(serde_json::to_string(&booking::run(args).await?)?),
         }
     }
 }

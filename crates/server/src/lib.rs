@@ -11,21 +11,23 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use yiwang_appointments::{Appointments, AppointmentsConfig};
+use yiwang_appointments::notify::NotifyFuture;
+use yiwang_appointments::{Appointments, AppointmentsConfig, Notice, Notifier};
 use yiwang_cases::{Cases, DeadlinePolicy, Deadlines, FileStore};
 use yiwang_catalog::Catalog;
 use yiwang_catalog::service::register_index_handler;
 use yiwang_db::Db;
 use yiwang_db::jobs::{JobQueue, Worker};
 use yiwang_identity::password::PasswordCost;
-use yiwang_identity::pii::PiiProtector;
+use yiwang_identity::pii::{PiiField, PiiProtector};
 use yiwang_identity::service::recovery::{
-    LogSender, MessageSender, Recovery, RecoveryPolicy, RoutingSender, register_notify_handlers,
+    LogSender, MessageSender, Recovery, RecoveryPolicy, RoutingSender, Sms,
+    register_notify_handlers,
 };
 use yiwang_identity::service::smtp::SmtpSender;
 use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_identity::{Accounts, SessionPolicy};
-use yiwang_kernel::{SharedClock, SystemClock};
+use yiwang_kernel::{Mobile, SharedClock, SystemClock};
 use yiwang_web::{AppState, Services, WebConfig};
 
 use config::{Config, LogFormat};
@@ -94,6 +96,9 @@ pub async fn shutdown_signal() {
 const INDEX_CATCH_UP_SECS: u64 = 30;
 /// How often each node re-checks case deadlines.
 const CASE_SWEEP_SECS: u64 = 60;
+/// How often each node runs the appointments' maintenance (slots up to the release horizon,
+/// no-shows, expired waitlists, tickets left open on past days).
+const APPOINTMENT_MAINTENANCE_SECS: u64 = 60;
 
 /// Serve the portals and API (and run the job worker) on an already-bound listener until `shutdown`.
 pub async fn serve(
@@ -143,7 +148,16 @@ pub async fn serve(
         let mut worker = Worker::new(queue);
         register_notify_handlers(&mut worker, Arc::clone(&sender), Arc::clone(&message_pii));
         register_index_handler(&mut worker, catalog.clone());
-        yiwang_cases::service::register_handlers(&mut worker, cases.clone(), sender);
+        yiwang_cases::service::register_handlers(&mut worker, cases.clone(), Arc::clone(&sender));
+        yiwang_appointments::register_handlers(
+            &mut worker,
+            appointments.clone(),
+            Arc::new(SmsNotifier::new(
+                db.clone(),
+                Arc::clone(&message_pii),
+                sender,
+            )),
+        );
         let mut stop = stop_rx.clone();
         tokio::spawn(worker.run(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
@@ -188,6 +202,28 @@ pub async fn serve(
             }
         })
     };
+    // Appointment maintenance: every node may run it; slots are inserted with ON CONFLICT DO NOTHING,
+    // each no-show, waitlist expiry and abandoned ticket is one conditional update, and the no-show
+    // rule is serialised per person, so nothing happens twice.
+    let maintenance = {
+        let appointments = appointments.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick =
+                tokio::time::interval(std::time::Duration::from_secs(APPOINTMENT_MAINTENANCE_SECS));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        match appointments.run_maintenance().await {
+                            Ok(report) => tracing::debug!(?report, "appointment maintenance"),
+                            Err(error) => tracing::warn!(%error, "appointment maintenance failed"),
+                        }
+                    }
+                    () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
+                }
+            }
+        })
+    };
     // Live board streams end as soon as shutdown begins, so the graceful shutdown waits only for
     // ordinary requests.
     let stopper = state.clone();
@@ -199,6 +235,7 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     let _ = catch_up.await;
     let _ = sweep.await;
+    let _ = maintenance.await;
     if let Some(task) = worker_task {
         let _ = task.await;
     }
@@ -259,6 +296,44 @@ pub fn credentials(
         ),
         ApiTokens::new(db.clone(), clock.clone()),
     ))
+}
+
+/// Appointment notices (reminders, waitlist places) as SMS to the person's mobile number, through the
+/// platform's message sender (the same one as password-reset codes and case notices).
+#[derive(Debug)]
+pub struct SmsNotifier {
+    db: Db,
+    pii: Arc<PiiProtector>,
+    sender: Arc<dyn MessageSender>,
+}
+
+impl SmsNotifier {
+    pub fn new(db: Db, pii: Arc<PiiProtector>, sender: Arc<dyn MessageSender>) -> Self {
+        Self { db, pii, sender }
+    }
+}
+
+impl Notifier for SmsNotifier {
+    fn notify<'a>(&'a self, notice: &'a Notice) -> NotifyFuture<'a> {
+        Box::pin(async move {
+            let person = yiwang_identity::repo::person_by_id(self.db.conn(), notice.person)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the booking's person is gone")?;
+            let mobile = self
+                .pii
+                .open(PiiField::Mobile, &person.mobile_enc)
+                .map_err(|e| e.to_string())
+                .and_then(|m| Mobile::parse(&m).map_err(|e| e.to_string()))?;
+            self.sender
+                .send_sms(&Sms {
+                    to: mobile,
+                    text: notice.text.clone(),
+                })
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
 }
 
 /// SMS is logged until an SMS gateway exists; email is logged too, or sent to the relay of `[smtp]`.

@@ -533,3 +533,193 @@ async fn demo_appointments_are_complete_and_idempotent(t: &TestDb) {
     );
 }
 db_test!(demo_appointments_are_complete_and_idempotent);
+
+/// Records the messages a sender was given.
+#[derive(Debug, Default)]
+struct Capture {
+    sent: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl yiwang_identity::MessageSender for Capture {
+    fn send_sms<'a>(
+        &'a self,
+        sms: &'a yiwang_identity::service::recovery::Sms,
+    ) -> yiwang_identity::service::recovery::SendFuture<'a> {
+        Box::pin(async move {
+            self.sent
+                .lock()
+                .unwrap()
+                .push((sms.to.as_str().to_owned(), sms.text.clone()));
+            Ok(())
+        })
+    }
+
+    fn send_email<'a>(
+        &'a self,
+        _email: &'a yiwang_identity::service::recovery::Email,
+    ) -> yiwang_identity::service::recovery::SendFuture<'a> {
+        Box::pin(async {
+            Err(yiwang_identity::service::recovery::SendError::Gateway(
+                "no email expected".into(),
+            ))
+        })
+    }
+}
+
+/// A booking's reminder job, run by the server's handlers, texts the person's own mobile number.
+async fn appointment_reminders_go_by_sms(t: &TestDb) {
+    use chrono::TimeZone as _;
+    use yiwang_appointments::model::{
+        BookRequest, DayRule, GroupKind, NewGroup, NewResource, Period, Schedule,
+    };
+    use yiwang_identity::policy::Principal;
+
+    // Monday 2026-03-02, 10:00 China time.
+    let clock = yiwang_kernel::TestClock::new(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 3, 2, 2, 0, 0)
+            .single()
+            .unwrap(),
+    );
+    let shared: SharedClock = Arc::new(clock.clone());
+    let org =
+        yiwang_identity::service::parse_org(&yiwang_server::demo::org_data().unwrap()).unwrap();
+    yiwang_identity::service::load_org(&t.db, &shared, &org, "system:test")
+        .await
+        .unwrap();
+    let pii = Arc::new(
+        yiwang_identity::pii::PiiProtector::from_hex("00112233445566778899aabbccddeeff").unwrap(),
+    );
+    let accounts = yiwang_identity::Accounts::new(
+        t.db.clone(),
+        shared.clone(),
+        pii.clone(),
+        yiwang_identity::password::PasswordCost::TEST,
+        yiwang_identity::SessionPolicy::default(),
+    )
+    .unwrap();
+    let registration =
+        yiwang_identity::model::Registration::parse(&yiwang_identity::model::RawRegistration {
+            name: "乌云其木格".into(),
+            resident_id: "150603199001010012".into(),
+            mobile: "13947701234".into(),
+            password: "Yiwang#2026".into(),
+        })
+        .unwrap();
+    let person = accounts
+        .register_person(
+            &registration,
+            &yiwang_identity::model::ClientMeta::default(),
+            &mut rand::make_rng::<rand::rngs::StdRng>(),
+        )
+        .await
+        .unwrap();
+
+    let appointments = yiwang_appointments::Appointments::new(
+        t.db.clone(),
+        shared.clone(),
+        Arc::new(yiwang_kernel::WorkCalendar::builtin()),
+        yiwang_appointments::AppointmentsConfig::default(),
+    );
+    let origin = yiwang_appointments::Origin::new("test");
+    let hospital = yiwang_identity::service::department(&t.db, "kbs-rmyy")
+        .await
+        .unwrap();
+    let group = appointments
+        .create_group(
+            &Principal::System,
+            &hospital,
+            &NewGroup {
+                code: "kbs-rmyy-ek".into(),
+                kind: GroupKind::HospitalDepartment,
+                name: "儿科".into(),
+                address: "康巴什区人民医院门诊楼三层".into(),
+                policy: None,
+            },
+            &origin,
+        )
+        .await
+        .unwrap();
+    let doctor = appointments
+        .add_resource(
+            &Principal::System,
+            group.id,
+            &NewResource {
+                code: "dr-bao".into(),
+                name: "包晓燕".into(),
+                title: "副主任医师".into(),
+                ..NewResource::default()
+            },
+            &origin,
+        )
+        .await
+        .unwrap();
+    let at = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    let schedule = Schedule {
+        days: DayRule::EveryDay,
+        periods: vec![Period {
+            start: at(8, 0),
+            end: at(9, 0),
+        }],
+        slot_minutes: 30,
+        capacity: 5,
+        valid_from: None,
+        valid_until: None,
+    };
+    appointments
+        .set_schedule(&Principal::System, doctor.id, Some(&schedule), &origin)
+        .await
+        .unwrap();
+    appointments
+        .generate_slots(&Principal::System, group.id, 3, &origin)
+        .await
+        .unwrap();
+    // Wednesday 2026-03-04, 08:00.
+    let wednesday = appointments.today() + chrono::Duration::days(2);
+    let slot = appointments
+        .available_slots(group.id, wednesday, wednesday)
+        .await
+        .unwrap()[0]
+        .slot
+        .id;
+    let booking = appointments
+        .book(
+            &Principal::Person(person.id),
+            &BookRequest {
+                slot: Some(slot),
+                item_code: None,
+                idempotency_key: None,
+            },
+            &origin,
+            &mut rand::make_rng::<rand::rngs::StdRng>(),
+        )
+        .await
+        .unwrap();
+
+    let capture = Arc::new(Capture::default());
+    let queue = yiwang_db::jobs::JobQueue::new(t.db.clone(), shared.clone(), "test");
+    let mut worker = yiwang_db::jobs::Worker::new(queue);
+    yiwang_appointments::register_handlers(
+        &mut worker,
+        appointments.clone(),
+        Arc::new(yiwang_server::SmsNotifier::new(
+            t.db.clone(),
+            pii,
+            capture.clone(),
+        )),
+    );
+    while worker.run_once().await.unwrap() > 0 {}
+    assert!(
+        capture.sent.lock().unwrap().is_empty(),
+        "the reminder waits until a day before the slot"
+    );
+    // The reminder is due 24 hours before the slot: Tuesday 08:00.
+    clock.advance(chrono::Duration::hours(23));
+    while worker.run_once().await.unwrap() > 0 {}
+    let sent = capture.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "13947701234");
+    assert!(sent[0].1.starts_with("【一网】您预约的"), "{}", sent[0].1);
+    assert!(sent[0].1.contains("包晓燕") && sent[0].1.contains(booking.booking.code.as_str()));
+}
+db_test!(appointment_reminders_go_by_sms);

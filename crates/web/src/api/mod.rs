@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+pub mod appointments;
 pub mod auth;
 pub mod cases;
 pub mod catalog;
@@ -100,7 +101,41 @@ use crate::state::AppState;
         cases::resume,
         cases::request_extension,
         cases::decide_extension,
-        cases::supervision
+        cases::supervision,
+        appointments::list_groups,
+        appointments::get_group,
+        appointments::create_group,
+        appointments::set_policy,
+        appointments::add_resource,
+        appointments::update_resource,
+        appointments::set_schedule,
+        appointments::list_slots,
+        appointments::generate_slots,
+        appointments::book,
+        appointments::my_bookings,
+        appointments::get_booking,
+        appointments::cancel,
+        appointments::booking_ics,
+        appointments::day_bookings,
+        appointments::mark_no_show,
+        appointments::join_waitlist,
+        appointments::my_waitlist,
+        appointments::leave_waitlist,
+        appointments::list_categories,
+        appointments::add_category,
+        appointments::take_ticket,
+        appointments::check_in,
+        appointments::get_ticket,
+        appointments::board,
+        appointments::daily_stats,
+        appointments::close_day,
+        appointments::window_ticket,
+        appointments::call_next,
+        appointments::recall,
+        appointments::start_serving,
+        appointments::skip,
+        appointments::finish,
+        appointments::transfer
     ),
     components(schemas(
         Health,
@@ -177,7 +212,32 @@ use crate::state::AppState;
         catalog::Published,
         catalog::ImportResult,
         catalog::RowProblem,
-        catalog::ImportRejected
+        catalog::ImportRejected,
+        appointments::ResourceOut,
+        appointments::GroupOut,
+        appointments::GroupDetail,
+        appointments::GroupList,
+        appointments::CreateGroup,
+        appointments::AddResource,
+        appointments::UpdateResource,
+        appointments::SetSchedule,
+        appointments::SlotOut,
+        appointments::SlotList,
+        appointments::GenerateSlots,
+        appointments::Generated,
+        appointments::BookingOut,
+        appointments::BookingList,
+        appointments::BookBody,
+        appointments::NoShowOut,
+        appointments::WaitlistOut,
+        appointments::CategoryOut,
+        appointments::AddCategory,
+        appointments::TicketOut,
+        appointments::TakeTicket,
+        appointments::CheckIn,
+        appointments::ClosedDay,
+        appointments::RecallBody,
+        appointments::TransferBody
     ))
 )]
 #[derive(Debug)]
@@ -202,6 +262,7 @@ pub fn routes() -> Router<AppState> {
         .merge(enterprises::routes())
         .merge(catalog::routes())
         .merge(cases::routes())
+        .merge(appointments::routes())
 }
 
 /// The error body every failing API call returns.

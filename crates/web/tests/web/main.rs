@@ -1,8 +1,9 @@
-//! The web layer in-process on both backends, plus the browser test.
+//! The web layer in-process on both backends, plus the browser tests.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod accounts;
 mod appointment_pages;
+mod appointments;
 mod browser;
 mod browser_appointments;
 mod browser_cases;
