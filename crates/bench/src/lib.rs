@@ -1,11 +1,13 @@
 //! Load generators for the benchmarks in `docs/benchmarks.md`. Each scenario sets up its own fresh
 //! database, prints progress on stderr and exactly one JSON summary line on stdout.
 //!
+//! - [`cases`]: the `cases` scenario (complete cases through HTTP with real sessions).
 //! - [`database`]: a fresh SQLite or PostgreSQL database per run, removed at the end.
 //! - [`items`]: a large, valid catalog made from the demo items.
 //! - [`search`]: the `search` scenario (catalog search in process and over HTTP).
 //! - [`stats`]: throughput and latency figures.
 
+pub mod cases;
 pub mod database;
 pub mod items;
 pub mod search;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use yiwang_bench::search;
+use yiwang_bench::{cases, search};
 
 #[derive(Debug, Parser)]
 #[command(name = "yiwang-bench", version, about = "Yiwang benchmark scenarios")]
@@ -18,6 +18,8 @@ struct Cli {
 enum Scenario {
     /// Catalog search: a large catalog, queries per second in process and over HTTP.
     Search(search::Args),
+    /// Cases: complete cases (apply, accept, review, grant, deliver) through HTTP with real sessions.
+    Cases(cases::Args),
 }
 
 impl Scenario {
@@ -25,6 +27,7 @@ impl Scenario {
     async fn run(&self) -> anyhow::Result<String> {
         match self {
             Self::Search(args) => Ok(serde_json::to_string(&search::run(args).await?)?),
+            Self::Cases(args) => Ok(serde_json::to_string(&cases::run(args).await?)?),
         }
     }
 }

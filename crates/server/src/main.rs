@@ -213,9 +213,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.log_message_text = true;
             let db = open_database(&config, &clock).await?;
             let accounts = yiwang_server::accounts(&config, &db, &clock)?;
-            let report = demo::load(&db, &clock, &accounts).await?;
+            let report = demo::load(&db, &clock, &accounts, &config).await?;
             println!(
-                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated",
+                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated, {} case workflows published, {} demo cases created",
                 config.database_url(),
                 report.org.regions_changed,
                 report.org.departments_created,
@@ -227,7 +227,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.catalog.items.created,
                 report.catalog.items.updated,
                 report.catalog.items.unchanged,
-                report.catalog.life_events
+                report.catalog.life_events,
+                report.cases.workflows_published,
+                report.cases.cases_created
             );
             if no_serve {
                 db.close().await?;
@@ -263,6 +265,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "    {:<16} {}  {} ({})",
                     staff.role, staff.employee_no, staff.name, staff.department
                 );
+            }
+            println!(
+                "  demo cases in every state; the showcase items (their staff are listed above):"
+            );
+            for showcase in yiwang_server::demo_cases::SHOWCASES {
+                println!("    {:<20} {}", showcase.name, showcase.shows);
             }
             serve(&config, db, clock, listener, shutdown_signal()).await?;
         }
