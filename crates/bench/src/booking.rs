@@ -437,7 +437,7 @@ async fn request(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> anyhow::Result<(u16, Value)> {
-    let mut builder = axum::http::Request::builder().method(method).uri(url);
+    let mut builder = http::Request::builder().method(method).uri(url);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }

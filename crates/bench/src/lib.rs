@@ -2,12 +2,14 @@
 //! database, prints progress on stderr and exactly one JSON summary line on stdout.
 //!
 //! - [`booking`]: the `booking` scenario (a flash crowd booking released places over HTTP).
+//! - [`cases`]: the `cases` scenario (complete cases through HTTP with real sessions).
 //! - [`database`]: a fresh SQLite or PostgreSQL database per run, removed at the end.
 //! - [`items`]: a large, valid catalog made from the demo items.
 //! - [`search`]: the `search` scenario (catalog search in process and over HTTP).
 //! - [`stats`]: throughput and latency figures.
 
 pub mod booking;
+pub mod cases;
 pub mod database;
 pub mod items;
 pub mod search;

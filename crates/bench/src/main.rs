@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use yiwang_bench::{booking, search};
+use yiwang_bench::{booking, cases, search};
 
 #[derive(Debug, Parser)]
 #[command(name = "yiwang-bench", version, about = "Yiwang benchmark scenarios")]
@@ -20,6 +20,8 @@ enum Scenario {
     Search(search::Args),
     /// Flash-crowd booking: places released at one instant, everyone books at once over HTTP.
     Booking(booking::Args),
+    /// Cases: complete cases (apply, accept, review, grant, deliver) through HTTP with real sessions.
+    Cases(cases::Args),
 }
 
 impl Scenario {
@@ -28,6 +30,7 @@ impl Scenario {
         match self {
             Self::Search(args) => Ok(serde_json::to_string(&search::run(args).await?)?),
             Self::Booking(args) => Ok(serde_json::to_string(&booking::run(args).await?)?),
+            Self::Cases(args) => Ok(serde_json::to_string(&cases::run(args).await?)?),
         }
     }
 }

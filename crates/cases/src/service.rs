@@ -18,7 +18,7 @@ use yiwang_catalog::model::{ItemId, ItemStatus, ItemVersion};
 use yiwang_catalog::{Catalog, CatalogError};
 use yiwang_db::audit::{self, AuditEvent};
 use yiwang_db::jobs::{self, Job, NewJob, Worker};
-use yiwang_db::{DatabaseTransaction, Db};
+use yiwang_db::{ConnectionTrait, DatabaseTransaction, Db};
 use yiwang_identity::DepartmentId;
 use yiwang_identity::model::{PersonId, PostId, Role, StaffId};
 use yiwang_identity::pii::{PiiField, PiiProtector};
@@ -1088,12 +1088,7 @@ impl Cases {
     }
 
     async fn posts_of(&self, staff: StaffId) -> Result<Vec<PostId>, CaseError> {
-        Ok(
-            yiwang_identity::repo::staff::staff_by_id(self.db.conn(), staff)
-                .await?
-                .map(|s| s.posts.into_iter().map(|p| p.id).collect())
-                .unwrap_or_default(),
-        )
+        posts_of_staff(self.db.conn(), staff).await
     }
 
     /// A staff member's inbox: open tasks of their posts.
@@ -1192,12 +1187,7 @@ impl Cases {
     // The engine
 
     async fn resolve(&self, post: &PostRef) -> Result<ResolvedPost, CaseError> {
-        repo::resolve_posts(self.db.conn(), std::slice::from_ref(post))
-            .await?
-            .into_iter()
-            .next()
-            .map(|(_, p)| p)
-            .ok_or_else(|| CaseError::Corrupt(format!("post {post} no longer exists")))
+        resolve_post(self.db.conn(), post).await
     }
 
     /// Write the case under its revision, its history line, the audit entry and the notification job.
@@ -1324,7 +1314,7 @@ impl Cases {
         let task = repo::task_by_id(tx, task)
             .await?
             .ok_or(CaseError::TaskNotFound)?;
-        let posts = self.posts_of(staff.id).await?;
+        let posts = posts_of_staff(tx, staff.id).await?;
         authorize(
             principal,
             &Action::WorkOnCase {
@@ -1541,7 +1531,9 @@ impl Cases {
         task: &Task,
         now: DateTime<Utc>,
     ) -> Result<(), CaseError> {
-        let version = self.item_version(case).await?;
+        let version = yiwang_catalog::repo::version_by_id(tx, case.item_version_id)
+            .await?
+            .ok_or(CatalogError::VersionNotFound)?;
         case.accepted_at = Some(now);
         case.accept_due_at = None;
         case.decision_due_at = Some(self.deadlines.decision_due(
@@ -1564,7 +1556,7 @@ impl Cases {
             case.verification = Verification::Pending;
             let due = self.deadlines.step_due(now, commitment.verify_within_days);
             case.verify_due_at = Some(due);
-            let post = self.resolve(&commitment.verify_post).await?;
+            let post = resolve_post(tx, &commitment.verify_post).await?;
             repo::insert_task(
                 tx,
                 &NewTask {
@@ -1605,7 +1597,7 @@ impl Cases {
         let step = def
             .step(step_id)
             .ok_or_else(|| CaseError::Corrupt(format!("step {step_id} gone")))?;
-        let post = self.resolve(&step.post).await?;
+        let post = resolve_post(tx, &step.post).await?;
         let due = step
             .limit_days
             .map(|d| self.deadlines.step_due(now, d))
@@ -1746,7 +1738,7 @@ impl Cases {
         let intake = def
             .intake()
             .ok_or_else(|| CaseError::Corrupt("workflow without intake".to_owned()))?;
-        let post = self.resolve(&intake.post).await?;
+        let post = resolve_post(tx, &intake.post).await?;
         repo::insert_task(
             tx,
             &NewTask {
@@ -2011,7 +2003,7 @@ impl Cases {
         let mut case = repo::case_by_id(&tx, id)
             .await?
             .ok_or(CaseError::CaseNotFound)?;
-        let posts = self.posts_of(staff.id).await?;
+        let posts = posts_of_staff(&tx, staff.id).await?;
         let holds = repo::tasks_of_case(&tx, id)
             .await?
             .iter()
@@ -2300,6 +2292,32 @@ pub fn register_handlers(worker: &mut Worker, cases: Cases, sender: Arc<dyn Mess
             cases.deliver_notice(event, sender.as_ref()).await
         }
     });
+}
+
+/// The posts a staff member holds. Reads inside a transaction go through it: a transaction that
+/// waited for a second pooled connection while holding the (SQLite) write lock would starve the pool
+/// once every connection is a transaction waiting for that lock.
+async fn posts_of_staff<C: ConnectionTrait>(
+    conn: &C,
+    staff: StaffId,
+) -> Result<Vec<PostId>, CaseError> {
+    Ok(yiwang_identity::repo::staff::staff_by_id(conn, staff)
+        .await?
+        .map(|s| s.posts.into_iter().map(|p| p.id).collect())
+        .unwrap_or_default())
+}
+
+/// A workflow post in the organisation, read on `conn` (see [`posts_of_staff`]).
+async fn resolve_post<C: ConnectionTrait>(
+    conn: &C,
+    post: &PostRef,
+) -> Result<ResolvedPost, CaseError> {
+    repo::resolve_posts(conn, std::slice::from_ref(post))
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, p)| p)
+        .ok_or_else(|| CaseError::Corrupt(format!("post {post} no longer exists")))
 }
 
 /// Helper for tests and the demo: the China-local date a deadline falls on.

@@ -16,7 +16,7 @@ use yiwang_kernel::{ResidentId, SharedClock};
 
 const REGIONS: &str = include_str!("../demo/regions.json");
 const DEPARTMENTS: &str = include_str!("../demo/departments.json");
-const CATALOG_ITEMS: &str = include_str!("../demo/catalog/items.json");
+pub(crate) const CATALOG_ITEMS: &str = include_str!("../demo/catalog/items.json");
 const LIFE_EVENTS: &str = include_str!("../demo/catalog/life_events.json");
 const TEMPLATES: &str = include_str!("../demo/catalog/templates.json");
 
@@ -210,7 +210,7 @@ pub const DEMO_STAFF: &[DemoStaff] = &[
         name: "乌云其其格",
         mobile: "13900000101",
         roles: &["window_staff"],
-        posts: &["hall-window"],
+        posts: &["hall-window", "window"],
     },
     DemoStaff {
         role: "approver",
@@ -219,7 +219,7 @@ pub const DEMO_STAFF: &[DemoStaff] = &[
         name: "钱文博",
         mobile: "13900000201",
         roles: &["approver"],
-        posts: &["food-license-review"],
+        posts: &["food-license-review", "review"],
     },
     DemoStaff {
         role: "approver",
@@ -229,6 +229,78 @@ pub const DEMO_STAFF: &[DemoStaff] = &[
         mobile: "13900000202",
         roles: &["approver"],
         posts: &["clinic-license-review"],
+    },
+    DemoStaff {
+        role: "window staff",
+        department: "hf-scjgj",
+        employee_no: "SC0101",
+        name: "王芳",
+        mobile: "13900000102",
+        roles: &["window_staff"],
+        posts: &["window"],
+    },
+    DemoStaff {
+        role: "approver",
+        department: "hf-scjgj",
+        employee_no: "SC0301",
+        name: "刘建华",
+        mobile: "13900000203",
+        roles: &["approver"],
+        posts: &["approve"],
+    },
+    DemoStaff {
+        role: "window staff",
+        department: "hf-wjw",
+        employee_no: "WJ0101",
+        name: "周静",
+        mobile: "13900000103",
+        roles: &["window_staff"],
+        posts: &["window"],
+    },
+    DemoStaff {
+        role: "approver",
+        department: "hf-wjw",
+        employee_no: "WJ0202",
+        name: "吴海燕",
+        mobile: "13900000204",
+        roles: &["approver"],
+        posts: &["review"],
+    },
+    DemoStaff {
+        role: "approver",
+        department: "hf-wjw",
+        employee_no: "WJ0301",
+        name: "郑国强",
+        mobile: "13900000205",
+        roles: &["approver"],
+        posts: &["approve"],
+    },
+    DemoStaff {
+        role: "window staff",
+        department: "hf-gaj",
+        employee_no: "GA0101",
+        name: "陈雨桐",
+        mobile: "13900000104",
+        roles: &["window_staff"],
+        posts: &["window"],
+    },
+    DemoStaff {
+        role: "approver",
+        department: "hf-gaj",
+        employee_no: "GA0301",
+        name: "黄志远",
+        mobile: "13900000206",
+        roles: &["approver"],
+        posts: &["approve"],
+    },
+    DemoStaff {
+        role: "window staff",
+        department: "hf-mzj",
+        employee_no: "MZ0101",
+        name: "林晓雯",
+        mobile: "13900000105",
+        roles: &["window_staff"],
+        posts: &["window"],
     },
     DemoStaff {
         role: "dept admin",
@@ -271,10 +343,16 @@ pub struct DemoReport {
     pub staff_created: usize,
     pub enterprises_created: usize,
     pub appointments: crate::demo_appointments::AppointmentsReport,
+    pub cases: crate::demo_cases::DemoCasesReport,
 }
 
 /// Load (or refresh) every piece of demo data. Loading twice gives the same data.
-pub async fn load(db: &Db, clock: &SharedClock, accounts: &Accounts) -> anyhow::Result<DemoReport> {
+pub async fn load(
+    db: &Db,
+    clock: &SharedClock,
+    accounts: &Accounts,
+    config: &crate::config::Config,
+) -> anyhow::Result<DemoReport> {
     let parsed = service::parse_org(&org_data()?)?;
     let org = service::load_org(db, clock, &parsed, "system:demo").await?;
     let mut persons_created = 0;
@@ -308,6 +386,7 @@ pub async fn load(db: &Db, clock: &SharedClock, accounts: &Accounts) -> anyhow::
     let enterprises_created = load_enterprise(accounts, &meta, &mut rng).await?;
     let catalog = load_catalog(db, clock).await?;
     let appointments = crate::demo_appointments::load(db, clock, accounts, &mut rng).await?;
+    let cases = crate::demo_cases::load(db, clock, accounts, config).await?;
     Ok(DemoReport {
         org,
         catalog,
@@ -315,6 +394,7 @@ pub async fn load(db: &Db, clock: &SharedClock, accounts: &Accounts) -> anyhow::
         staff_created,
         enterprises_created,
         appointments,
+        cases,
     })
 }
 
@@ -324,7 +404,13 @@ async fn load_staff(
     rng: &mut rand::rngs::StdRng,
 ) -> anyhow::Result<usize> {
     let system = Principal::System;
-    for (department, code, name, duties) in DEMO_POSTS {
+    let department_posts = crate::demo_cases::department_posts()?;
+    let all_posts = DEMO_POSTS.iter().copied().chain(
+        department_posts
+            .iter()
+            .map(|(d, code, name, duties)| (d.as_str(), *code, *name, *duties)),
+    );
+    for (department, code, name, duties) in all_posts {
         match accounts
             .create_post(
                 &system,

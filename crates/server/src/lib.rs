@@ -4,6 +4,7 @@
 pub mod config;
 pub mod demo;
 pub mod demo_appointments;
+pub mod demo_cases;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -214,9 +214,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.log_message_text = true;
             let db = open_database(&config, &clock).await?;
             let accounts = yiwang_server::accounts(&config, &db, &clock)?;
-            let report = demo::load(&db, &clock, &accounts).await?;
+            let report = demo::load(&db, &clock, &accounts, &config).await?;
             println!(
-                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated, {} halls and clinics created, {} windows and doctors created, {} slots created, {} booking staff created, {} bookings made, {} queue tickets taken",
+                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated, {} halls and clinics created, {} windows and doctors created, {} slots created, {} booking staff created, {} bookings made, {} queue tickets taken, {} case workflows published, {} demo cases created",
                 config.database_url(),
                 report.org.regions_changed,
                 report.org.departments_created,
@@ -234,7 +234,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.appointments.slots_created,
                 report.appointments.staff_created,
                 report.appointments.bookings_created,
-                report.appointments.tickets_taken
+                report.appointments.tickets_taken,
+                report.cases.workflows_published,
+                report.cases.cases_created
             );
             if no_serve {
                 db.close().await?;
@@ -280,6 +282,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "    {:<16} {}  {} ({})",
                     staff.role, staff.employee_no, staff.name, staff.department
                 );
+            }
+            println!(
+                "  demo cases in every state; the showcase items (their staff are listed above):"
+            );
+            for showcase in yiwang_server::demo_cases::SHOWCASES {
+                println!("    {:<20} {}", showcase.name, showcase.shows);
             }
             serve(&config, db, clock, listener, shutdown_signal()).await?;
         }

@@ -166,7 +166,8 @@ async fn migrate_and_audit_verify(t: &TestDb) {
     );
 
     let clock: SharedClock = Arc::new(SystemClock);
-    yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock))
+    let (config, _files) = test_config();
+    yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock), &config)
         .await
         .unwrap();
     let intact = yiwang(&["audit", "verify"], &env);
@@ -197,10 +198,22 @@ async fn migrate_and_audit_verify(t: &TestDb) {
 }
 db_test!(migrate_and_audit_verify);
 
+/// The PII key of [`test_accounts`].
+const TEST_PII_KEY: &str = "00112233445566778899aabbccddeeff";
+
+/// A configuration for loading the demo: the test PII key and a fresh data directory (case files).
+fn test_config() -> (yiwang_server::config::Config, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = yiwang_server::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        pii_key: yiwang_server::config::Secret::new(TEST_PII_KEY.to_owned()),
+        ..yiwang_server::config::Config::default()
+    };
+    (config, dir)
+}
+
 fn test_accounts(t: &TestDb, clock: &SharedClock) -> yiwang_identity::Accounts {
-    let pii = Arc::new(
-        yiwang_identity::pii::PiiProtector::from_hex("00112233445566778899aabbccddeeff").unwrap(),
-    );
+    let pii = Arc::new(yiwang_identity::pii::PiiProtector::from_hex(TEST_PII_KEY).unwrap());
     yiwang_identity::Accounts::new(
         t.db.clone(),
         clock.clone(),
@@ -224,7 +237,8 @@ async fn count(db: &yiwang_db::Db, sql: &str) -> i64 {
 /// Loading the demo twice gives the same data; the data is the real organisation.
 async fn demo_data_is_idempotent_and_real(t: &TestDb) {
     let clock: SharedClock = Arc::new(SystemClock);
-    let first = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock))
+    let (config, _files) = test_config();
+    let first = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock), &config)
         .await
         .unwrap();
     assert!(first.org.departments_created >= 20);
@@ -240,13 +254,16 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
             "SELECT COUNT(*) FROM audit_log",
             "SELECT COUNT(*) FROM jobs",
             "SELECT COUNT(*) FROM persons",
+            "SELECT COUNT(*) FROM cases",
+            "SELECT COUNT(*) FROM case_tasks",
+            "SELECT COUNT(*) FROM staff",
         ] {
             numbers.push(count(&db, sql).await);
         }
         numbers
     };
     let before = snapshot(t.db.clone()).await;
-    let second = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock))
+    let second = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock), &config)
         .await
         .unwrap();
     assert_eq!(second.org.regions_changed, 0);
@@ -259,6 +276,10 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
     assert!(first.catalog.life_events >= 5);
     assert_eq!(second.catalog.items.unchanged, 121);
     assert_eq!(second.catalog.life_events, 0);
+    assert!(first.cases.cases_created >= 250, "{:?}", first.cases);
+    assert_eq!(second.cases.cases_created, 0, "a second load adds no cases");
+    assert_eq!(second.cases.workflows_published, 0);
+    assert_eq!(second.cases.staff_created, 0);
     assert_eq!(
         snapshot(t.db.clone()).await,
         before,
@@ -304,8 +325,142 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
         );
     }
     assert!(hefei_departments.len() >= 14);
+    demo_cases_cover_every_state(t, &config, &clock).await;
 }
 db_test!(demo_data_is_idempotent_and_real);
+
+/// Every demo item in service has a valid workflow, and the demo cases show every state, every
+/// deadline colour and every kind of workflow.
+async fn demo_cases_cover_every_state(
+    t: &TestDb,
+    config: &yiwang_server::config::Config,
+    clock: &SharedClock,
+) {
+    let calendar = yiwang_server::config::load_calendar(&config.calendar_dir()).unwrap();
+    let catalog = yiwang_catalog::Catalog::new(t.db.clone(), clock.clone()).unwrap();
+    let cases = yiwang_server::cases(config, &t.db, clock, &catalog, &calendar).unwrap();
+    let records: Vec<yiwang_catalog::model::ItemRecord> =
+        serde_json::from_str(include_str!("../demo/catalog/items.json")).unwrap();
+    let mut in_service = 0;
+    for record in &records {
+        let item = catalog.item_by_impl_code(&record.impl_code).await.unwrap();
+        let guide = catalog.guide(item.id, None).await.unwrap();
+        if guide.version.content.status != yiwang_catalog::model::ItemStatus::InUse {
+            continue;
+        }
+        in_service += 1;
+        let workflow = cases
+            .current_workflow(item.id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{} has no workflow", record.impl_code));
+        cases
+            .check_workflow(&workflow.definition)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", record.impl_code));
+    }
+    assert_eq!(in_service, 121);
+    // The showcase workflows are what they say.
+    let def = |code: &'static str| {
+        let catalog = catalog.clone();
+        let cases = cases.clone();
+        async move {
+            let item = catalog.item_by_impl_code(code).await.unwrap();
+            cases
+                .current_workflow(item.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .definition
+        }
+    };
+    assert!(def(yiwang_server::demo_cases::FOOD_NEW).await.is_parallel());
+    assert!(
+        def(yiwang_server::demo_cases::MARRIAGE_REISSUE)
+            .await
+            .instant
+    );
+    assert!(
+        def(yiwang_server::demo_cases::VENUE_HYGIENE)
+            .await
+            .commitment
+            .is_some()
+    );
+    assert_eq!(def(yiwang_server::demo_cases::CLINIC).await.steps.len(), 4);
+    assert_eq!(def(yiwang_server::demo_cases::ID_CARD).await.steps.len(), 2);
+
+    let at_least = |sql: &'static str, n: i64| async move {
+        let found = count(&t.db, sql).await;
+        assert!(found >= n, "{found} < {n}: {sql}");
+    };
+    for status in [
+        "draft",
+        "submitted",
+        "supplement",
+        "in_review",
+        "suspended",
+        "decided",
+        "concluded",
+        "declined",
+        "withdrawn",
+        "returned",
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM cases WHERE status = '{status}'");
+        let found = count(&t.db, &sql).await;
+        assert!(found >= 1, "no demo case is {status}");
+    }
+    for (what, sql) in [
+        ("granted and delivered", "SELECT COUNT(*) FROM cases WHERE status = 'concluded' AND outcome = 'granted' AND instant = 0 AND commitment_signed = 0"),
+        ("denied", "SELECT COUNT(*) FROM cases WHERE outcome = 'denied'"),
+        ("granted, awaiting delivery", "SELECT COUNT(*) FROM cases WHERE status = 'decided' AND outcome = 'granted'"),
+        ("instant and concluded", "SELECT COUNT(*) FROM cases WHERE instant = 1 AND status = 'concluded'"),
+        ("on commitment, verification pending", "SELECT COUNT(*) FROM cases WHERE verification = 'pending' AND outcome = 'granted'"),
+        ("on commitment, verified", "SELECT COUNT(*) FROM cases WHERE verification = 'confirmed'"),
+        ("on commitment, voided", "SELECT COUNT(*) FROM cases WHERE outcome = 'voided'"),
+        ("extended", "SELECT COUNT(*) FROM cases WHERE extension = 'approved'"),
+        ("extension requested", "SELECT COUNT(*) FROM cases WHERE extension = 'requested'"),
+        ("registered at the counter", "SELECT COUNT(*) FROM cases WHERE channel = 'counter'"),
+        ("applied for by an enterprise", "SELECT COUNT(*) FROM cases WHERE enterprise_id IS NOT NULL"),
+        ("sent back once", "SELECT COUNT(*) FROM case_tasks WHERE result = 'send_back'"),
+        ("resumed after a special procedure", "SELECT COUNT(*) FROM case_events WHERE action = 'special_end'"),
+        ("resubmitted after a supplement", "SELECT COUNT(*) FROM case_events WHERE action = 'resubmit'"),
+        (
+            "in parallel review with one branch done",
+            "SELECT COUNT(*) FROM cases c WHERE c.status = 'in_review'
+               AND EXISTS (SELECT 1 FROM case_tasks t WHERE t.case_id = c.id AND t.step_kind = 'review' AND t.status = 'done')
+               AND EXISTS (SELECT 1 FROM case_tasks t WHERE t.case_id = c.id AND t.step_kind = 'review' AND t.status = 'open')",
+        ),
+    ] {
+        let found = count(&t.db, sql).await;
+        assert!(found >= 1, "no demo case is {what}");
+    }
+    // Every deadline colour is visible today, on cases whose clock runs.
+    for warning in ["none", "yellow", "red", "overdue"] {
+        let sql = format!(
+            "SELECT COUNT(*) FROM cases WHERE status IN ('submitted', 'in_review') AND warning = '{warning}'"
+        );
+        let found = count(&t.db, &sql).await;
+        assert!(found >= 1, "no running demo case is {warning}");
+    }
+    // History, audit and notifications came from the engine.
+    at_least(
+        "SELECT COUNT(*) FROM case_events WHERE action = 'warning'",
+        1,
+    )
+    .await;
+    at_least(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'case.grant'",
+        10,
+    )
+    .await;
+    at_least("SELECT COUNT(*) FROM jobs WHERE kind = 'cases.notify'", 300).await;
+    // The demo citizen has cases of her own.
+    at_least(
+        "SELECT COUNT(*) FROM cases c JOIN persons p ON p.id = c.applicant_person_id WHERE p.name = '张晓明'",
+        5,
+    )
+    .await;
+}
 
 #[test]
 fn staff_create_command_sets_up_the_first_administrator() {
@@ -467,7 +622,8 @@ async fn demo_appointments_are_complete_and_idempotent(t: &TestDb) {
     use yiwang_appointments::model::GroupKind;
     use yiwang_server::demo_appointments::HALL_CODE;
     let clock: SharedClock = Arc::new(SystemClock);
-    let first = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock))
+    let (config, _files) = test_config();
+    let first = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock), &config)
         .await
         .unwrap();
     let report = first.appointments;
@@ -519,7 +675,7 @@ async fn demo_appointments_are_complete_and_idempotent(t: &TestDb) {
     assert!(!open.is_empty(), "slots are open for the coming week");
 
     let audit = count(&t.db, "SELECT COUNT(*) FROM audit_log").await;
-    let second = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock))
+    let second = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock), &config)
         .await
         .unwrap()
         .appointments;

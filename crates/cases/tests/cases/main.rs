@@ -522,6 +522,7 @@ db_test!(
     workflows_are_versioned_and_checked,
     counter_registration_and_send_back,
     concurrent_actions_apply_once,
+    more_concurrent_actions_than_pooled_connections,
 );
 
 async fn single_post_flow_from_application_to_conclusion(t: &TestDb) {
@@ -1899,4 +1900,49 @@ async fn concurrent_actions_apply_once(t: &TestDb) {
     numbers.sort();
     numbers.dedup();
     assert_eq!(numbers.len(), 6);
+}
+
+/// More actions at once than the pool has connections (16). Each transaction reads only through
+/// itself, so the one holding SQLite's write lock never waits for a pooled connection that a
+/// transaction queued behind the lock is holding; that wait lasted until the busy timeout and failed
+/// the queued actions with "database is locked".
+async fn more_concurrent_actions_than_pooled_connections(t: &TestDb) {
+    let mut w = world(t, local(2026, 3, 2, 10)).await;
+    let item = publish(&w, FOOD_RENEWAL, SINGLE).await;
+    let app = food_application(&mut w, item).await;
+    let mut intakes = Vec::new();
+    for _ in 0..24 {
+        let case = w
+            .cases
+            .apply(&w.applicant, &app, &origin(), &mut w.rng)
+            .await
+            .unwrap();
+        intakes.push((case.id, task(&w, case.id, "accept").await));
+    }
+    let mut handles = Vec::new();
+    for (_, intake) in &intakes {
+        let (cases, who, intake) = (w.cases.clone(), w.window.clone(), *intake);
+        handles.push(tokio::spawn(async move {
+            cases
+                .act(
+                    &who,
+                    intake,
+                    &Act::Step(StepAction::Accept),
+                    &ActInput::default(),
+                    &origin(),
+                )
+                .await
+        }));
+    }
+    for handle in handles {
+        let accepted = handle.await.unwrap().unwrap();
+        assert_eq!(accepted.status, CaseStatus::InReview);
+    }
+    // Each accepted case opened its review for the reviewer.
+    let inbox = w
+        .cases
+        .inbox(&w.reviewer, &InboxFilter::default(), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(inbox.total, 24);
 }

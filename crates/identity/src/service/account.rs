@@ -138,6 +138,16 @@ impl Accounts {
         self.policy
     }
 
+    /// The same services reading another clock (demo set-up replays weeks of activity on a clock it
+    /// moves; everything else stays shared).
+    #[must_use]
+    pub fn with_clock(&self, clock: SharedClock) -> Self {
+        Self {
+            clock,
+            ..self.clone()
+        }
+    }
+
     /// Register a natural person. A resident ID or mobile already registered is refused, naming which.
     #[tracing::instrument(skip_all, err)]
     pub async fn register_person(
