@@ -169,7 +169,7 @@ pub const DEMO_APPOINTMENT_STAFF: &[DemoStaff] = &[
         department: HALL_DEPARTMENT,
         employee_no: "KB0001",
         name: "高志远",
-        mobile: "13900000102",
+        mobile: "13900000701",
         roles: &["department_admin"],
         posts: &[],
     },

@@ -252,6 +252,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             println!("  life events:     http://{local}/life-events");
             println!("  staff catalog:   http://{local}/staff/catalog");
+            println!(
+                "  my cases:        http://{local}/my/cases   progress query: http://{local}/progress   disclosures: http://{local}/disclosures"
+            );
+            println!(
+                "  staff workbench: http://{local}/staff/cases   counter: /staff/counter   supervision: /staff/supervision   workflows: /staff/workflows"
+            );
             println!("  appointments:    http://{local}/appointments");
             println!(
                 "  hall kiosk:      http://{local}/halls/{}/kiosk   board: http://{local}/halls/{}/board",

@@ -19,14 +19,14 @@ use chrono::{DateTime, Utc};
 use yiwang_cases::CaseError;
 use yiwang_cases::model::{CaseStatus, Warning};
 use yiwang_identity::policy::Principal;
-use yiwang_kernel::{ErrorCode, Page, PageRequest};
+use yiwang_kernel::{ErrorCode, PageRequest};
 
 use crate::auth::PageUser;
 use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::page::PageCtx;
 use crate::portal::account::message_for;
-use crate::prefs::encode_component;
+use crate::portal::catalog::{PageLink, pager};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -174,43 +174,6 @@ fn due_view(
         text,
         at,
     }
-}
-
-/// One link of a pager.
-#[derive(Debug)]
-struct PageLink {
-    number: u64,
-    href: String,
-    current: bool,
-}
-
-/// Links to the pages of a list, keeping the other parameters.
-fn pager(base: &str, params: &[(&str, String)], page: &Page<impl Sized>) -> Vec<PageLink> {
-    let pages = page.total_pages();
-    if pages <= 1 {
-        return Vec::new();
-    }
-    let current = u64::from(page.page);
-    let mut numbers: Vec<u64> = vec![1, pages];
-    numbers.extend(current.saturating_sub(2).max(1)..=(current + 2).min(pages));
-    numbers.sort_unstable();
-    numbers.dedup();
-    numbers
-        .into_iter()
-        .map(|number| {
-            let mut query: Vec<String> = params
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| format!("{k}={}", encode_component(v)))
-                .collect();
-            query.push(format!("page={number}"));
-            PageLink {
-                number,
-                href: format!("{base}?{}", query.join("&")),
-                current: number == current,
-            }
-        })
-        .collect()
 }
 
 fn page_request(page: Option<u32>) -> PageRequest {
