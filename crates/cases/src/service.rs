@@ -221,6 +221,16 @@ fn action_verb(act: &Act) -> &'static str {
     }
 }
 
+/// Put an open task on hold while the applicant (补正) or a special procedure has the case; refused
+/// when someone else closed the task meanwhile.
+async fn hold_task(tx: &DatabaseTransaction, task: TaskId) -> Result<(), CaseError> {
+    if repo::set_task_status(tx, task, TaskStatus::Open, TaskStatus::Waiting).await? {
+        Ok(())
+    } else {
+        Err(CaseError::TaskClosed)
+    }
+}
+
 /// A change to write: the history line and whether the applicant is told.
 struct Change<'a> {
     action: &'a str,
@@ -1407,16 +1417,7 @@ impl Cases {
                         if open > 0 {
                             return Err(CaseError::SupplementDuringParallel);
                         }
-                        if !repo::set_task_status(
-                            &tx,
-                            task.id,
-                            TaskStatus::Open,
-                            TaskStatus::Waiting,
-                        )
-                        .await?
-                        {
-                            return Err(CaseError::TaskClosed);
-                        }
+                        hold_task(&tx, task.id).await?;
                         case.status = CaseStatus::Supplement;
                         case.supplement_due_at = Some(self.deadlines.supplement_due(now));
                         if step.kind == StepKind::Intake {
@@ -1439,16 +1440,7 @@ impl Cases {
                         if until < Deadlines::date_of(now) {
                             return Err(CaseError::SpecialEndInPast);
                         }
-                        if !repo::set_task_status(
-                            &tx,
-                            task.id,
-                            TaskStatus::Open,
-                            TaskStatus::Waiting,
-                        )
-                        .await?
-                        {
-                            return Err(CaseError::TaskClosed);
-                        }
+                        hold_task(&tx, task.id).await?;
                         case.status = CaseStatus::Suspended;
                         case.suspended_at = Some(now);
                         case.special_until = Some(until);
