@@ -18,6 +18,28 @@ use crate::model::{
 
 type Result<T> = std::result::Result<T, AppointmentError>;
 
+/// One row by a query, mapped; `None` when there is none.
+async fn fetch_one<C: ConnectionTrait, T>(
+    conn: &C,
+    sql: &str,
+    args: impl IntoIterator<Item = Value>,
+    from_row: fn(&QueryResult) -> Result<T>,
+) -> Result<Option<T>> {
+    let row = conn.query_one_raw(stmt(conn, sql, args)).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Every row of a query, mapped.
+async fn fetch_all<C: ConnectionTrait, T>(
+    conn: &C,
+    sql: &str,
+    args: impl IntoIterator<Item = Value>,
+    from_row: fn(&QueryResult) -> Result<T>,
+) -> Result<Vec<T>> {
+    let rows = conn.query_all_raw(stmt(conn, sql, args)).await?;
+    rows.iter().map(from_row).collect()
+}
+
 // ------------------------------------------------------------------ helpers
 
 fn corrupt(what: &str, value: &str) -> AppointmentError {
@@ -128,26 +150,24 @@ pub async fn insert_group<C: ConnectionTrait>(
 
 #[tracing::instrument(skip_all, err)]
 pub async fn group_by_id<C: ConnectionTrait>(conn: &C, id: GroupId) -> Result<Option<Group>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {GROUP_COLUMNS} FROM appt_groups WHERE id = $1"),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(group_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {GROUP_COLUMNS} FROM appt_groups WHERE id = $1"),
+        [id.get().into()],
+        group_from_row,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
 pub async fn group_by_code<C: ConnectionTrait>(conn: &C, code: &str) -> Result<Option<Group>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {GROUP_COLUMNS} FROM appt_groups WHERE code = $1"),
-            [code.into()],
-        ))
-        .await?;
-    row.as_ref().map(group_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {GROUP_COLUMNS} FROM appt_groups WHERE code = $1"),
+        [code.into()],
+        group_from_row,
+    )
+    .await
 }
 
 /// Every group, or a department's, in code order.
@@ -285,28 +305,24 @@ pub async fn resource_by_id<C: ConnectionTrait>(
     conn: &C,
     id: ResourceId,
 ) -> Result<Option<Resource>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {RESOURCE_COLUMNS} FROM appt_resources WHERE id = $1"),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(resource_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {RESOURCE_COLUMNS} FROM appt_resources WHERE id = $1"),
+        [id.get().into()],
+        resource_from_row,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
 pub async fn resources_of<C: ConnectionTrait>(conn: &C, group: GroupId) -> Result<Vec<Resource>> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {RESOURCE_COLUMNS} FROM appt_resources WHERE group_id = $1 ORDER BY code"
-            ),
-            [group.get().into()],
-        ))
-        .await?;
-    rows.iter().map(resource_from_row).collect()
+    fetch_all(
+        conn,
+        &format!("SELECT {RESOURCE_COLUMNS} FROM appt_resources WHERE group_id = $1 ORDER BY code"),
+        [group.get().into()],
+        resource_from_row,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -391,14 +407,13 @@ pub async fn insert_slot_if_absent<C: ConnectionTrait>(
 
 #[tracing::instrument(skip_all, err)]
 pub async fn slot_by_id<C: ConnectionTrait>(conn: &C, id: SlotId) -> Result<Option<Slot>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {SLOT_COLUMNS} FROM appt_slots s WHERE s.id = $1"),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(slot_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {SLOT_COLUMNS} FROM appt_slots s WHERE s.id = $1"),
+        [id.get().into()],
+        slot_from_row,
+    )
+    .await
 }
 
 fn slot_view_from_row(row: &QueryResult) -> Result<SlotView> {
@@ -656,14 +671,13 @@ pub async fn live_key_taken<C: ConnectionTrait>(conn: &C, key: &str) -> Result<b
 
 #[tracing::instrument(skip_all, err)]
 pub async fn booking_by_id<C: ConnectionTrait>(conn: &C, id: BookingId) -> Result<Option<Booking>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {BOOKING_COLUMNS} FROM appt_bookings b WHERE b.id = $1"),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(booking_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {BOOKING_COLUMNS} FROM appt_bookings b WHERE b.id = $1"),
+        [id.get().into()],
+        booking_from_row,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -671,14 +685,13 @@ pub async fn booking_by_code<C: ConnectionTrait>(
     conn: &C,
     code: &BookingCode,
 ) -> Result<Option<Booking>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {BOOKING_COLUMNS} FROM appt_bookings b WHERE b.code = $1"),
-            [code.as_str().into()],
-        ))
-        .await?;
-    row.as_ref().map(booking_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {BOOKING_COLUMNS} FROM appt_bookings b WHERE b.code = $1"),
+        [code.as_str().into()],
+        booking_from_row,
+    )
+    .await
 }
 
 const DETAILS_FROM: &str = "appt_bookings b JOIN appt_groups g ON g.id = b.group_id \
@@ -709,16 +722,13 @@ pub async fn booking_details<C: ConnectionTrait>(
     conn: &C,
     id: BookingId,
 ) -> Result<Option<BookingDetails>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {BOOKING_COLUMNS}, {DETAILS_COLUMNS} FROM {DETAILS_FROM} WHERE b.id = $1"
-            ),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(details_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {BOOKING_COLUMNS}, {DETAILS_COLUMNS} FROM {DETAILS_FROM} WHERE b.id = $1"),
+        [id.get().into()],
+        details_from_row,
+    )
+    .await
 }
 
 /// A person's bookings, newest slot first.
@@ -728,17 +738,16 @@ pub async fn bookings_of_person<C: ConnectionTrait>(
     person: PersonId,
     limit: i64,
 ) -> Result<Vec<BookingDetails>> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {BOOKING_COLUMNS}, {DETAILS_COLUMNS} FROM {DETAILS_FROM}
-                 WHERE b.person_id = $1 ORDER BY b.starts_at DESC, b.id DESC LIMIT $2"
-            ),
-            [person.get().into(), limit.into()],
-        ))
-        .await?;
-    rows.iter().map(details_from_row).collect()
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT {BOOKING_COLUMNS}, {DETAILS_COLUMNS} FROM {DETAILS_FROM}
+             WHERE b.person_id = $1 ORDER BY b.starts_at DESC, b.id DESC LIMIT $2"
+        ),
+        [person.get().into(), limit.into()],
+        details_from_row,
+    )
+    .await
 }
 
 /// A group's bookings of a day in slot order.
@@ -748,17 +757,16 @@ pub async fn bookings_of_group_day<C: ConnectionTrait>(
     group: GroupId,
     day: NaiveDate,
 ) -> Result<Vec<BookingDetails>> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {BOOKING_COLUMNS}, {DETAILS_COLUMNS} FROM {DETAILS_FROM}
-                 WHERE b.group_id = $1 AND b.day = $2 ORDER BY b.starts_at, b.id"
-            ),
-            [group.get().into(), day_text(day).into()],
-        ))
-        .await?;
-    rows.iter().map(details_from_row).collect()
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT {BOOKING_COLUMNS}, {DETAILS_COLUMNS} FROM {DETAILS_FROM}
+             WHERE b.group_id = $1 AND b.day = $2 ORDER BY b.starts_at, b.id"
+        ),
+        [group.get().into(), day_text(day).into()],
+        details_from_row,
+    )
+    .await
 }
 
 /// Move a booking from one of `from` to `to` in one conditional statement; cancelling clears the
@@ -801,17 +809,16 @@ pub async fn ended_bookings<C: ConnectionTrait>(
     ended_by: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Booking>> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {BOOKING_COLUMNS} FROM appt_bookings b
-                 WHERE b.status = 'booked' AND b.ends_at <= $1 ORDER BY b.ends_at, b.id LIMIT $2"
-            ),
-            [ts(ended_by).into(), limit.into()],
-        ))
-        .await?;
-    rows.iter().map(booking_from_row).collect()
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT {BOOKING_COLUMNS} FROM appt_bookings b
+             WHERE b.status = 'booked' AND b.ends_at <= $1 ORDER BY b.ends_at, b.id LIMIT $2"
+        ),
+        [ts(ended_by).into(), limit.into()],
+        booking_from_row,
+    )
+    .await
 }
 
 /// No-shows of a person at a department for slots starting at or after `since`.
@@ -952,17 +959,16 @@ pub async fn waiting_entries<C: ConnectionTrait>(
     conn: &C,
     slot: SlotId,
 ) -> Result<Vec<WaitlistEntry>> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {WAITLIST_COLUMNS} FROM appt_waitlist w
-                 WHERE w.slot_id = $1 AND w.status = 'waiting' ORDER BY w.id"
-            ),
-            [slot.get().into()],
-        ))
-        .await?;
-    rows.iter().map(waitlist_from_row).collect()
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT {WAITLIST_COLUMNS} FROM appt_waitlist w
+             WHERE w.slot_id = $1 AND w.status = 'waiting' ORDER BY w.id"
+        ),
+        [slot.get().into()],
+        waitlist_from_row,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -970,14 +976,13 @@ pub async fn waitlist_entry<C: ConnectionTrait>(
     conn: &C,
     id: WaitlistId,
 ) -> Result<Option<WaitlistEntry>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {WAITLIST_COLUMNS} FROM appt_waitlist w WHERE w.id = $1"),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(waitlist_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {WAITLIST_COLUMNS} FROM appt_waitlist w WHERE w.id = $1"),
+        [id.get().into()],
+        waitlist_from_row,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -985,16 +990,15 @@ pub async fn waitlist_of_person<C: ConnectionTrait>(
     conn: &C,
     person: PersonId,
 ) -> Result<Vec<WaitlistEntry>> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {WAITLIST_COLUMNS} FROM appt_waitlist w WHERE w.person_id = $1 ORDER BY w.id DESC LIMIT 100"
-            ),
-            [person.get().into()],
-        ))
-        .await?;
-    rows.iter().map(waitlist_from_row).collect()
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT {WAITLIST_COLUMNS} FROM appt_waitlist w WHERE w.person_id = $1 ORDER BY w.id DESC LIMIT 100"
+        ),
+        [person.get().into()],
+        waitlist_from_row,
+    )
+    .await
 }
 
 /// Move a waiting entry on (conditional on it still waiting).
@@ -1056,16 +1060,15 @@ pub async fn active_suspension<C: ConnectionTrait>(
     department: DepartmentId,
     now: DateTime<Utc>,
 ) -> Result<Option<Suspension>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT person_id, department_id, starts_at, ends_at, no_shows FROM appt_suspensions
-             WHERE person_id = $1 AND department_id = $2 AND starts_at <= $3 AND ends_at > $3
-             ORDER BY ends_at DESC LIMIT 1",
-            [person.get().into(), department.get().into(), ts(now).into()],
-        ))
-        .await?;
-    row.as_ref().map(suspension_from_row).transpose()
+    fetch_one(
+        conn,
+        "SELECT person_id, department_id, starts_at, ends_at, no_shows FROM appt_suspensions
+         WHERE person_id = $1 AND department_id = $2 AND starts_at <= $3 AND ends_at > $3
+         ORDER BY ends_at DESC LIMIT 1",
+        [person.get().into(), department.get().into(), ts(now).into()],
+        suspension_from_row,
+    )
+    .await
 }
 
 /// When the person's latest suspension at the department started (no-shows before it are spent).
@@ -1324,14 +1327,13 @@ pub async fn insert_ticket<C: ConnectionTrait>(
 
 #[tracing::instrument(skip_all, err)]
 pub async fn ticket_by_id<C: ConnectionTrait>(conn: &C, id: TicketId) -> Result<Option<Ticket>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.id = $1"),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(ticket_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.id = $1"),
+        [id.get().into()],
+        ticket_from_row,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -1339,14 +1341,13 @@ pub async fn ticket_of_booking<C: ConnectionTrait>(
     conn: &C,
     booking: BookingId,
 ) -> Result<Option<Ticket>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.booking_id = $1"),
-            [booking.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(ticket_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.booking_id = $1"),
+        [booking.get().into()],
+        ticket_from_row,
+    )
+    .await
 }
 
 /// Every ticket of a group's day, in the order taken.
@@ -1356,16 +1357,15 @@ pub async fn tickets_of_day<C: ConnectionTrait>(
     group: GroupId,
     day: NaiveDate,
 ) -> Result<Vec<Ticket>> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.group_id = $1 AND t.day = $2 ORDER BY t.id"
-            ),
-            [group.get().into(), day_text(day).into()],
-        ))
-        .await?;
-    rows.iter().map(ticket_from_row).collect()
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.group_id = $1 AND t.day = $2 ORDER BY t.id"
+        ),
+        [group.get().into(), day_text(day).into()],
+        ticket_from_row,
+    )
+    .await
 }
 
 /// The waiting tickets a window would call, in calling order: those transferred to it, and those of
@@ -1401,19 +1401,18 @@ pub async fn next_for_window<C: ConnectionTrait>(
             placeholders.join(", ")
         )
     };
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {TICKET_COLUMNS} FROM {TICKET_FROM}
-                 WHERE t.group_id = $1 AND t.day = $2 AND t.status = 'waiting'
-                   AND (t.target_window_id = $3{category_clause})
-                 ORDER BY t.lane_rank, t.queued_at, t.id LIMIT $4"
-            ),
-            values,
-        ))
-        .await?;
-    rows.iter().map(ticket_from_row).collect()
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT {TICKET_COLUMNS} FROM {TICKET_FROM}
+             WHERE t.group_id = $1 AND t.day = $2 AND t.status = 'waiting'
+               AND (t.target_window_id = $3{category_clause})
+             ORDER BY t.lane_rank, t.queued_at, t.id LIMIT $4"
+        ),
+        values,
+        ticket_from_row,
+    )
+    .await
 }
 
 /// The ticket a window has called or is serving.
@@ -1422,17 +1421,16 @@ pub async fn open_at_window<C: ConnectionTrait>(
     conn: &C,
     window: ResourceId,
 ) -> Result<Option<Ticket>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {TICKET_COLUMNS} FROM {TICKET_FROM}
-                 WHERE t.window_id = $1 AND t.status IN ('called', 'serving') ORDER BY t.id LIMIT 1"
-            ),
-            [window.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(ticket_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!(
+            "SELECT {TICKET_COLUMNS} FROM {TICKET_FROM}
+             WHERE t.window_id = $1 AND t.status IN ('called', 'serving') ORDER BY t.id LIMIT 1"
+        ),
+        [window.get().into()],
+        ticket_from_row,
+    )
+    .await
 }
 
 /// Call a ticket to a window: waiting (or skipped, for a recall of a late comer) → called.
