@@ -12,15 +12,21 @@ use crate::error::ErrorCode;
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// Largest page size a request may ask for.
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// Largest page number a request may ask for. Deeper pages are refused rather than served: a search
+/// engine's collector keeps `offset + limit` hits in memory, so an unbounded page would let one request
+/// reserve gigabytes. Narrowing the query (filters, text) is the way to reach later results.
+pub const MAX_PAGE: u32 = 1_000;
 
 /// Why a page request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PagingError {
-    /// Pages count from 1.
-    #[error("page must be 1 or more, got {got}")]
+    /// Pages count from 1 up to a maximum.
+    #[error("page must be between 1 and {max}, got {got}")]
     PageOutOfRange {
         /// The page asked for.
         got: u32,
+        /// The largest page allowed.
+        max: u32,
     },
     /// Page size outside 1..=max.
     #[error("page size must be between 1 and {max}, got {got}")]
@@ -64,12 +70,17 @@ impl Default for PageRequest {
 
 impl PageRequest {
     /// Builds a request from optional query parameters: page defaults to 1, page size to
-    /// [`DEFAULT_PAGE_SIZE`]; page must be at least 1 and page size within 1..=[`MAX_PAGE_SIZE`].
+    /// [`DEFAULT_PAGE_SIZE`]; page must be within 1..=[`MAX_PAGE`] and page size within
+    /// 1..=[`MAX_PAGE_SIZE`], so no request can make a reader skip or hold more than
+    /// `MAX_PAGE × MAX_PAGE_SIZE` rows.
     pub fn new(page: Option<u32>, page_size: Option<u32>) -> Result<Self, PagingError> {
         let page = page.unwrap_or(1);
         let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-        if page == 0 {
-            return Err(PagingError::PageOutOfRange { got: page });
+        if page == 0 || page > MAX_PAGE {
+            return Err(PagingError::PageOutOfRange {
+                got: page,
+                max: MAX_PAGE,
+            });
         }
         if page_size == 0 || page_size > MAX_PAGE_SIZE {
             return Err(PagingError::PageSizeOutOfRange {
@@ -180,16 +191,23 @@ mod tests {
         assert_eq!(r, PageRequest::default());
         let r = PageRequest::new(Some(3), Some(100)).unwrap();
         assert_eq!((r.offset(), r.limit()), (200, 100));
-        let r = PageRequest::new(Some(u32::MAX), Some(100)).unwrap();
-        assert_eq!(r.offset(), (u64::from(u32::MAX) - 1) * 100);
+        let r = PageRequest::new(Some(MAX_PAGE), Some(MAX_PAGE_SIZE)).unwrap();
+        assert_eq!(
+            r.offset(),
+            u64::from(MAX_PAGE - 1) * u64::from(MAX_PAGE_SIZE)
+        );
     }
 
     #[test]
     fn bad_requests_say_why() {
         let e = PageRequest::new(Some(0), None).unwrap_err();
-        assert_eq!(e, PagingError::PageOutOfRange { got: 0 });
+        assert_eq!(e, PagingError::PageOutOfRange { got: 0, max: 1000 });
         assert_eq!(e.code(), "paging_page_out_of_range");
-        assert_eq!(e.to_string(), "page must be 1 or more, got 0");
+        assert_eq!(e.to_string(), "page must be between 1 and 1000, got 0");
+        // The page number that once made the search collector reserve gigabytes.
+        let e = PageRequest::new(Some(u32::MAX), None).unwrap_err();
+        assert_eq!(e.code(), "paging_page_out_of_range");
+        assert!(PageRequest::new(Some(MAX_PAGE + 1), None).is_err());
         let e = PageRequest::new(None, Some(101)).unwrap_err();
         assert_eq!(e.code(), "paging_page_size_out_of_range");
         assert_eq!(

@@ -79,7 +79,9 @@ impl FromRequestParts<AppState> for MaybeUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(MaybeUser(session_of(parts, state).await?))
+        Ok(MaybeUser(
+            crate::extract::cached_session(parts, state).await?,
+        ))
     }
 }
 
@@ -97,27 +99,33 @@ impl FromRequestParts<AppState> for ApiUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (session, via) =
-            session_of(parts, state)
-                .await?
-                .ok_or_else(|| AppError::Unauthenticated {
-                    code: "unauthenticated".to_owned(),
-                })?;
-        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if via == Via::Cookie && !safe {
-            let sent = parts
-                .headers
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            if !constant_time_eq(sent, &session.csrf_token) {
-                return Err(AppError::Forbidden {
-                    code: "csrf_token_invalid".to_owned(),
-                });
-            }
-        }
+        let (session, via) = crate::extract::cached_session(parts, state)
+            .await?
+            .ok_or_else(|| AppError::Unauthenticated {
+                code: "unauthenticated".to_owned(),
+            })?;
+        api_csrf(&session, via, parts)?;
         Ok(ApiUser { session, via })
     }
+}
+
+/// A cookie-authenticated API call that changes something must carry the session's CSRF token in
+/// `X-CSRF-Token`; bearer calls need none (a browser never sends one by itself).
+pub(crate) fn api_csrf(session: &AuthSession, via: Via, parts: &Parts) -> Result<(), AppError> {
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if via == Via::Cookie && !safe {
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !constant_time_eq(sent, &session.csrf_token) {
+            return Err(AppError::Forbidden {
+                code: "csrf_token_invalid".to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A page visitor who must be logged in: sent to the log-in page (and back afterwards) otherwise.
@@ -150,7 +158,7 @@ impl FromRequestParts<AppState> for PageUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match session_of(parts, state).await {
+        match crate::extract::cached_session(parts, state).await {
             Ok(Some((session, _))) => Ok(PageUser { session }),
             Ok(None) => Err(PageUserRejection::Login(
                 parts

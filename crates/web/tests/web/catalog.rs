@@ -122,6 +122,9 @@ async fn items_api_searches_filters_and_explains_errors(t: &TestDb) {
         ("theme=nonsense", "theme"),
         ("online=maybe", "online"),
         ("page=0", "page"),
+        // Once aborted the process: the search collector reserved a buffer for 4 billion pages.
+        ("page=4294967295", "page"),
+        ("page=1001", "page"),
         ("page_size=1000", "page"),
         ("page=x", "page"),
     ] {
@@ -135,6 +138,16 @@ async fn items_api_searches_filters_and_explains_errors(t: &TestDb) {
         assert_eq!(bad.json()["error"]["field"], field, "{query}");
         assert!(!bad.json()["error"]["message"].as_str().unwrap().is_empty());
     }
+
+    // The same bound on the search page, with or without text; the node keeps serving.
+    for path in [
+        "/search?page=4294967295",
+        "/search?q=%E7%BB%93%E5%A9%9A&page=4294967295",
+    ] {
+        let bad = get(&app, path).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+    }
+    assert_eq!(get(&app, "/search?page=1000").await.status, StatusCode::OK);
 
     let suggestions = get(&app, "/api/v1/items/suggest?q=jh").await.json();
     assert!(
