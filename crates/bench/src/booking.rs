@@ -19,7 +19,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use yiwang_appointments::model::{
     BookRequest, BookingPolicy, DayRule, Group, GroupKind, NewGroup, NewResource, Period,
@@ -33,10 +32,10 @@ use yiwang_identity::pii::PiiProtector;
 use yiwang_identity::policy::Principal;
 use yiwang_identity::{Accounts, SessionPolicy};
 use yiwang_kernel::{ResidentId, SharedClock, china_date, china_local_to_utc, china_offset};
-use yiwang_server::config::{Config, Secret};
 
 use crate::database::{BenchDb, random_hex64};
 use crate::progress;
+use crate::server::InProcessServer;
 use crate::stats::{per_second, percentile_ms};
 
 /// The hospital whose department releases the places (鄂尔多斯市康巴什区人民医院).
@@ -143,8 +142,7 @@ async fn measure(args: &Args, bench: &BenchDb, start: Instant) -> anyhow::Result
     let db = bench.db.clone();
     let clock = yiwang_server::system_clock();
     yiwang_db::migrate::run(&db, clock.now()).await?;
-    let org = yiwang_identity::service::parse_org(&yiwang_server::demo::org_data()?)?;
-    yiwang_identity::service::load_org(&db, &clock, &org, "system:bench").await?;
+    yiwang_demo::org::load_org(&db, &clock, "system:bench").await?;
     let pii_key = format!("{}{}", random_hex64(), random_hex64());
     let accounts = Accounts::new(
         db.clone(),
@@ -463,33 +461,13 @@ async fn over_http(
     setup: &Setup,
     start: Instant,
 ) -> anyhow::Result<HttpFigures> {
-    let config = Config {
-        data_dir: bench.data_dir().to_path_buf(),
-        database_url: Some(Secret::new(bench.url.clone())),
-        worker: false,
-        pii_key: Secret::new(setup.pii_key.clone()),
-        ..Config::default()
-    };
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (db, clock) = (setup.db.clone(), setup.clock.clone());
-    let server = tokio::spawn(async move {
-        yiwang_server::serve(&config, db, clock, listener, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let server =
+        InProcessServer::start(bench, setup.clock.clone(), setup.pii_key.clone(), false).await?;
     let client: HttpClient = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(args.concurrency)
         .build_http();
-    let result = drive(args, setup, &client, &base, &server, start).await;
-    let _ = stop.send(());
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e.context("the server failed")),
-        Err(e) => bail!("the server task failed: {e}"),
-    }
+    let result = drive(args, setup, &client, &server.base, &server.task, start).await;
+    server.stop().await?;
     result
 }
 

@@ -21,16 +21,16 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use yiwang_catalog::Catalog;
+use yiwang_demo::cases::{DefaultShape, default_workflow, demo_pdf};
 use yiwang_identity::model::{ClientMeta, NewStaff, PostInput, RawNewStaff};
 use yiwang_identity::policy::Principal;
 use yiwang_kernel::{ResidentId, SharedClock};
 use yiwang_server::config::{Config, Secret};
-use yiwang_server::demo_cases::{DefaultShape, default_workflow, demo_pdf};
 
 use crate::database::{BenchDb, random_hex64};
 use crate::progress;
+use crate::server::InProcessServer;
 use crate::stats::{per_second, percentile_ms};
 
 /// 居住证申领, 合肥市公安局: a person's item with three mandatory materials.
@@ -137,14 +137,12 @@ async fn set_up(
     start: Instant,
 ) -> anyhow::Result<i64> {
     yiwang_db::migrate::run(db, clock.now()).await?;
-    let org = yiwang_identity::service::parse_org(&yiwang_server::demo::org_data()?)?;
-    yiwang_identity::service::load_org(db, clock, &org, "system:bench").await?;
-    yiwang_server::demo::load_catalog(db, clock).await?;
+    yiwang_demo::org::load_org(db, clock, "system:bench").await?;
+    yiwang_demo::load_catalog(db, clock).await?;
     let accounts = yiwang_server::accounts(config, db, clock)?;
     let mut rng: rand::rngs::StdRng = rand::make_rng();
-    for (post_no, (code, post_name, duties)) in yiwang_server::demo_cases::DEPARTMENT_POSTS
-        .iter()
-        .enumerate()
+    for (post_no, (code, post_name, duties)) in
+        yiwang_demo::cases::DEPARTMENT_POSTS.iter().enumerate()
     {
         accounts
             .create_post(
@@ -216,41 +214,25 @@ async fn set_up(
 async fn measure(args: &Args, bench: &BenchDb, start: Instant) -> anyhow::Result<Summary> {
     let db = bench.db.clone();
     let clock = yiwang_server::system_clock();
+    let pii_key = format!("{}{}", random_hex64(), random_hex64());
     let config = Config {
         data_dir: bench.data_dir().to_path_buf(),
         database_url: Some(Secret::new(bench.url.clone())),
-        // Notifications are part of every change: the worker delivers them (to the log) meanwhile.
-        worker: true,
-        pii_key: Secret::new(format!("{}{}", random_hex64(), random_hex64())),
+        pii_key: Secret::new(pii_key.clone()),
         ..Config::default()
     };
     let item = set_up(args, &config, &db, &clock, start).await?;
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = {
-        let config = config.clone();
-        tokio::spawn(async move {
-            yiwang_server::serve(&config, db, clock, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-        })
-    };
+    // Notifications are part of every change: the worker delivers them (to the log) meanwhile.
+    let server = InProcessServer::start(bench, clock, pii_key, true).await?;
     let client: HttpClient = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(args.concurrency * 2)
         .build_http();
     let http = Http {
         client,
-        base: base.clone(),
+        base: server.base.clone(),
     };
-    let result = drive(args, &http, item, &server, start).await;
-    let _ = stop.send(());
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e.context("the server failed")),
-        Err(e) => bail!("the server task failed: {e}"),
-    }
+    let result = drive(args, &http, item, &server.task, start).await;
+    server.stop().await?;
     let (cases_per_s, p50_ms, p99_ms, errors) = result?;
     Ok(Summary {
         scenario: "cases",

@@ -1,4 +1,4 @@
-//! A large catalog made from the demo items (`crates/server/demo/catalog/items.json`): the real items
+//! A large catalog made from the demo items (`yiwang_demo::catalog::CATALOG_ITEMS`): the real items
 //! first, then variants of them as a city's catalog really repeats items — per district or street
 //! (蜀山区…, 笔架山街道…), per stage (（新办）（变更）（延续）（注销）（补办）) and per way of handling
 //! (（告知承诺制）（跨省通办）…). Each variant keeps its source's department and every other field, and
@@ -10,7 +10,7 @@ use anyhow::Context;
 use yiwang_catalog::model::ItemRecord;
 
 /// The demo catalog, in the import format.
-const DEMO_ITEMS: &str = include_str!("../../server/demo/catalog/items.json");
+const DEMO_ITEMS: &str = yiwang_demo::catalog::CATALOG_ITEMS;
 
 /// Stages of a licence; only for names that do not already name one in brackets.
 const STAGES: &[&str] = &[
@@ -60,7 +60,7 @@ impl Source {
 impl Generator {
     /// A generator over the demo items and the demo organisation.
     pub fn demo() -> anyhow::Result<Self> {
-        Self::new(demo_items()?, &yiwang_server::demo::org_data()?)
+        Self::new(demo_items()?, &yiwang_demo::org_data()?)
     }
 
     pub fn new(items: Vec<ItemRecord>, org: &yiwang_identity::OrgData) -> anyhow::Result<Self> {

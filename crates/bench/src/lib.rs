@@ -6,6 +6,7 @@
 //! - [`database`]: a fresh SQLite or PostgreSQL database per run, removed at the end.
 //! - [`items`]: a large, valid catalog made from the demo items.
 //! - [`search`]: the `search` scenario (catalog search in process and over HTTP).
+//! - [`server`]: the real server in process, shared by the scenarios' HTTP parts.
 //! - [`stats`]: throughput and latency figures.
 
 pub mod booking;
@@ -13,6 +14,7 @@ pub mod cases;
 pub mod database;
 pub mod items;
 pub mod search;
+pub mod server;
 pub mod stats;
 
 use std::time::Instant;

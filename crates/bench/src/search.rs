@@ -15,17 +15,16 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::net::TcpListener;
 use yiwang_catalog::search::{AudienceGroup, SearchParams};
 use yiwang_catalog::transfer::Format;
 use yiwang_catalog::{Catalog, Origin};
 use yiwang_identity::policy::Principal;
 use yiwang_kernel::{PageRequest, SharedClock};
-use yiwang_server::config::{Config, Secret};
 
 use crate::database::{BenchDb, random_hex64};
 use crate::items::Generator;
 use crate::progress;
+use crate::server::InProcessServer;
 use crate::stats::{per_second, percentile_ms};
 
 /// Results per page, as the portal asks for.
@@ -225,8 +224,7 @@ async fn measure(args: &Args, bench: &BenchDb, start: Instant) -> anyhow::Result
     let db = bench.db.clone();
     let clock = yiwang_server::system_clock();
     yiwang_db::migrate::run(&db, clock.now()).await?;
-    let org = yiwang_identity::service::parse_org(&yiwang_server::demo::org_data()?)?;
-    let loaded = yiwang_identity::service::load_org(&db, &clock, &org, "system:bench").await?;
+    let loaded = yiwang_demo::org::load_org(&db, &clock, "system:bench").await?;
     progress(
         start,
         &format!(
@@ -403,33 +401,18 @@ async fn over_http(
     listed: u64,
     start: Instant,
 ) -> anyhow::Result<HttpFigures> {
-    let config = Config {
-        data_dir: bench.data_dir().to_path_buf(),
-        database_url: Some(Secret::new(bench.url.clone())),
-        worker: false,
-        pii_key: Secret::new(format!("{}{}", random_hex64(), random_hex64())),
-        ..Config::default()
-    };
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let db = bench.db.clone();
-    let server = tokio::spawn(async move {
-        yiwang_server::serve(&config, db, clock, listener, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let server = InProcessServer::start(
+        bench,
+        clock,
+        format!("{}{}", random_hex64(), random_hex64()),
+        false,
+    )
+    .await?;
     let client: HttpClient = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(args.concurrency)
         .build_http();
-    let result = drive(args, &client, &base, listed, &server, start).await;
-    let _ = stop.send(());
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e.context("the server failed")),
-        Err(e) => bail!("the server task failed: {e}"),
-    }
+    let result = drive(args, &client, &server.base, listed, &server.task, start).await;
+    server.stop().await?;
     result
 }
 

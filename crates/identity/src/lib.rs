@@ -13,5 +13,5 @@ pub mod service;
 pub use error::IdentityError;
 pub use model::{Department, DepartmentId, DepartmentKind, OrgData, Region, RegionLevel};
 pub use service::account::{Accounts, LoggedIn, SessionPolicy};
-pub use service::recovery::{MessageSender, RoutingSender};
-pub use service::smtp::{SmtpConfig, SmtpCredentials, SmtpSender};
+// Kept at their old paths while callers move to `yiwang-notify`.
+pub use yiwang_notify::{MessageSender, RoutingSender, SmtpConfig, SmtpCredentials, SmtpSender};

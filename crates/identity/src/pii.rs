@@ -92,6 +92,18 @@ impl PiiProtector {
     }
 }
 
+/// Outbox messages are sealed under the PII key as [`PiiField::Message`].
+impl yiwang_notify::MessageSeal for PiiProtector {
+    fn seal_text(&self, text: &str, rng: &mut impl CryptoRng) -> String {
+        self.seal(PiiField::Message, text, rng)
+    }
+
+    fn open_text(&self, sealed: &str) -> Result<String, String> {
+        self.open(PiiField::Message, sealed)
+            .map_err(|e| e.to_string())
+    }
+}
+
 fn hex_decode_16(text: &str) -> Option<[u8; 16]> {
     let bytes = hex::decode(text.trim()).ok()?;
     bytes.try_into().ok()

@@ -2,9 +2,6 @@
 //! them in-process.
 
 pub mod config;
-pub mod demo;
-pub mod demo_appointments;
-pub mod demo_cases;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,14 +18,13 @@ use yiwang_db::Db;
 use yiwang_db::jobs::{JobQueue, Worker};
 use yiwang_identity::password::PasswordCost;
 use yiwang_identity::pii::{PiiField, PiiProtector};
-use yiwang_identity::service::recovery::{
-    LogSender, MessageSender, Recovery, RecoveryPolicy, RoutingSender, Sms,
-    register_notify_handlers,
-};
-use yiwang_identity::service::smtp::SmtpSender;
+use yiwang_identity::service::recovery::{Recovery, RecoveryPolicy};
 use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_identity::{Accounts, SessionPolicy};
 use yiwang_kernel::{Mobile, SharedClock, SystemClock};
+use yiwang_notify::{
+    LogSender, MessageSender, RoutingSender, Sms, SmtpSender, register_notify_handlers,
+};
 use yiwang_web::{AppState, Services, WebConfig};
 
 use config::{Config, LogFormat};
@@ -267,17 +263,38 @@ pub fn cases(
     calendar: &yiwang_kernel::WorkCalendar,
 ) -> anyhow::Result<Cases> {
     let pii = Arc::new(PiiProtector::from_hex(&pii_key(config)?)?);
-    let files = FileStore::local(&config.data_dir.join("files"), config.max_material_bytes)
-        .context("cannot open the material file store")?;
     Ok(Cases::new(
         db.clone(),
         clock.clone(),
         catalog.clone(),
         Deadlines::new(calendar.clone(), DeadlinePolicy::default()),
         pii,
-        files,
+        file_store(config)?,
         &config.platform_code,
     ))
+}
+
+fn file_store(config: &Config) -> anyhow::Result<FileStore> {
+    FileStore::local(&config.data_dir.join("files"), config.max_material_bytes)
+        .context("cannot open the material file store")
+}
+
+/// What the demo data is loaded with, from the configuration: the configured database, PII key,
+/// calendar and file store, so the demo lands where `serve` will read it.
+pub fn demo_setup(
+    config: &Config,
+    db: &Db,
+    clock: &SharedClock,
+) -> anyhow::Result<yiwang_demo::DemoSetup> {
+    Ok(yiwang_demo::DemoSetup {
+        db: db.clone(),
+        clock: clock.clone(),
+        accounts: accounts(config, db, clock)?,
+        pii: Arc::new(PiiProtector::from_hex(&pii_key(config)?)?),
+        files: file_store(config)?,
+        calendar: config::load_calendar(&config.calendar_dir())?,
+        platform_code: config.platform_code.clone(),
+    })
 }
 
 /// Password reset and API tokens, from the same parts as [`accounts`].

@@ -6,11 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
+use yiwang_demo as demo;
 use yiwang_server::config::{Config, Overrides};
-use yiwang_server::{
-    bind, demo, demo_appointments, init_logging, open_database, serve, shutdown_signal,
-    system_clock,
-};
+use yiwang_server::{bind, init_logging, open_database, serve, shutdown_signal, system_clock};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,7 +43,8 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Create or update a SQLite database with demo data, then serve it.
+    /// Load the demo data into the configured database (SQLite in the data directory unless
+    /// database_url says otherwise, PostgreSQL too), then serve it. Loading again changes nothing.
     Demo {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -208,16 +207,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { no_serve, .. } => {
             init_logging(config.log_format);
-            // The demo always uses the embedded SQLite database in the data directory, and has no SMS
-            // gateway: one-time codes are shown in the console instead.
-            config.database_url = None;
+            // The demo goes into the configured database (so several nodes on one PostgreSQL database
+            // share it) and has no SMS gateway: one-time codes are shown in the console instead.
             config.log_message_text = true;
             let db = open_database(&config, &clock).await?;
-            let accounts = yiwang_server::accounts(&config, &db, &clock)?;
-            let report = demo::load(&db, &clock, &accounts, &config).await?;
+            let setup = yiwang_server::demo_setup(&config, &db, &clock)?;
+            let report = demo::load(&setup).await?;
             println!(
                 "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated, {} halls and clinics created, {} windows and doctors created, {} slots created, {} booking staff created, {} bookings made, {} queue tickets taken, {} case workflows published, {} demo cases created",
-                config.database_url(),
+                yiwang_db::redact_url(&config.database_url()),
                 report.org.regions_changed,
                 report.org.departments_created,
                 report.org.departments_updated,
@@ -261,8 +259,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("  appointments:    http://{local}/appointments");
             println!(
                 "  hall kiosk:      http://{local}/halls/{}/kiosk   board: http://{local}/halls/{}/board",
-                demo_appointments::HALL_CODE,
-                demo_appointments::HALL_CODE
+                demo::HALL_CODE,
+                demo::HALL_CODE
             );
             println!("  staff queues:    http://{local}/staff/appointments");
             println!("  API document:    http://{local}/api/v1/openapi.json");
@@ -280,10 +278,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "  staff log in at http://{local}/staff/login with their employee number (工号):"
             );
-            for staff in demo::DEMO_STAFF
-                .iter()
-                .chain(demo_appointments::DEMO_APPOINTMENT_STAFF)
-            {
+            for staff in demo::DEMO_STAFF.iter().chain(demo::DEMO_APPOINTMENT_STAFF) {
                 println!(
                     "    {:<16} {}  {} ({})",
                     staff.role, staff.employee_no, staff.name, staff.department
@@ -292,7 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "  demo cases in every state; the showcase items (their staff are listed above):"
             );
-            for showcase in yiwang_server::demo_cases::SHOWCASES {
+            for showcase in demo::SHOWCASES {
                 println!("    {:<20} {}", showcase.name, showcase.shows);
             }
             serve(&config, db, clock, listener, shutdown_signal()).await?;

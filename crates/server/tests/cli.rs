@@ -167,7 +167,7 @@ async fn migrate_and_audit_verify(t: &TestDb) {
 
     let clock: SharedClock = Arc::new(SystemClock);
     let (config, _files) = test_config();
-    yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock), &config)
+    yiwang_demo::load(&demo_setup(t, &clock, &config))
         .await
         .unwrap();
     let intact = yiwang(&["audit", "verify"], &env);
@@ -212,6 +212,18 @@ fn test_config() -> (yiwang_server::config::Config, tempfile::TempDir) {
     (config, dir)
 }
 
+/// The demo's setup from the test configuration, with the test's cheap password hashing.
+fn demo_setup(
+    t: &TestDb,
+    clock: &SharedClock,
+    config: &yiwang_server::config::Config,
+) -> yiwang_demo::DemoSetup {
+    yiwang_demo::DemoSetup {
+        accounts: test_accounts(t, clock),
+        ..yiwang_server::demo_setup(config, &t.db, clock).unwrap()
+    }
+}
+
 fn test_accounts(t: &TestDb, clock: &SharedClock) -> yiwang_identity::Accounts {
     let pii = Arc::new(yiwang_identity::pii::PiiProtector::from_hex(TEST_PII_KEY).unwrap());
     yiwang_identity::Accounts::new(
@@ -234,18 +246,16 @@ async fn count(db: &yiwang_db::Db, sql: &str) -> i64 {
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
-/// Loading the demo twice gives the same data; the data is the real organisation.
+/// Loading the demo twice gives the same data; the data is the real organisation, the cases cover
+/// every state and the appointments are complete. (One test, so the whole demo is loaded only twice.)
 async fn demo_data_is_idempotent_and_real(t: &TestDb) {
     let clock: SharedClock = Arc::new(SystemClock);
     let (config, _files) = test_config();
-    let first = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock), &config)
+    let first = yiwang_demo::load(&demo_setup(t, &clock, &config))
         .await
         .unwrap();
     assert!(first.org.departments_created >= 20);
-    assert_eq!(
-        first.persons_created,
-        yiwang_server::demo::DEMO_LOGINS.len()
-    );
+    assert_eq!(first.persons_created, yiwang_demo::DEMO_LOGINS.len());
     let snapshot = |db: yiwang_db::Db| async move {
         let mut numbers = Vec::new();
         for sql in [
@@ -263,7 +273,7 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
         numbers
     };
     let before = snapshot(t.db.clone()).await;
-    let second = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock), &config)
+    let second = yiwang_demo::load(&demo_setup(t, &clock, &config))
         .await
         .unwrap();
     assert_eq!(second.org.regions_changed, 0);
@@ -326,8 +336,71 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
     }
     assert!(hefei_departments.len() >= 14);
     demo_cases_cover_every_state(t, &config, &clock).await;
+    demo_appointments_are_complete(t, &clock, first.appointments, second.appointments).await;
 }
 db_test!(demo_data_is_idempotent_and_real);
+
+/// The appointment demo: the hall's windows and queue categories, the hospital's clinics with their
+/// doctors and slots; a second load adds nothing.
+async fn demo_appointments_are_complete(
+    t: &TestDb,
+    clock: &SharedClock,
+    report: yiwang_demo::AppointmentsReport,
+    second: yiwang_demo::AppointmentsReport,
+) {
+    use yiwang_appointments::model::GroupKind;
+    use yiwang_demo::HALL_CODE;
+    assert_eq!(report.groups_created, 7, "the hall and six clinics");
+    assert_eq!(report.resources_created, 8 + 15, "8 windows and 15 doctors");
+    assert!(report.slots_created > 500, "{report:?}");
+    assert_eq!(report.staff_created, 3);
+    assert_eq!(
+        report.bookings_created, 2,
+        "a booking for each demo citizen"
+    );
+
+    let service = yiwang_appointments::Appointments::new(
+        t.db.clone(),
+        clock.clone(),
+        Arc::new(yiwang_kernel::WorkCalendar::builtin()),
+        yiwang_appointments::AppointmentsConfig::default(),
+    );
+    let hall = service.group_by_code(HALL_CODE).await.unwrap();
+    assert_eq!(hall.name, "康巴什区政务服务大厅");
+    assert_eq!(service.resources(hall.id).await.unwrap().len(), 8);
+    let categories = service.categories(hall.id).await.unwrap();
+    assert_eq!(categories.len(), 8);
+    assert!(categories.iter().any(|c| c.name == "企业开办"));
+    let clinics: Vec<_> = service
+        .groups(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|g| g.kind == GroupKind::HospitalDepartment)
+        .collect();
+    let names: Vec<&str> = clinics.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    for name in ["内科", "外科", "儿科", "妇产科", "口腔科", "眼科"] {
+        assert!(names.contains(&name), "missing {name}");
+    }
+    let medicine = clinics.iter().find(|g| g.name == "内科").unwrap();
+    let doctors = service.resources(medicine.id).await.unwrap();
+    assert!(
+        doctors
+            .iter()
+            .any(|d| d.name == "王建华" && d.title.starts_with("主任医师"))
+    );
+    let today = service.today();
+    let open = service
+        .available_slots(medicine.id, today, today + chrono::Duration::days(7))
+        .await
+        .unwrap();
+    assert!(!open.is_empty(), "slots are open for the coming week");
+
+    assert_eq!(second.groups_created + second.resources_created, 0);
+    assert_eq!(second.slots_created + second.staff_created, 0);
+    assert_eq!(second.bookings_created + second.tickets_taken, 0);
+}
 
 /// Every demo item in service has a valid workflow, and the demo cases show every state, every
 /// deadline colour and every kind of workflow.
@@ -340,7 +413,7 @@ async fn demo_cases_cover_every_state(
     let catalog = yiwang_catalog::Catalog::new(t.db.clone(), clock.clone()).unwrap();
     let cases = yiwang_server::cases(config, &t.db, clock, &catalog, &calendar).unwrap();
     let records: Vec<yiwang_catalog::model::ItemRecord> =
-        serde_json::from_str(include_str!("../demo/catalog/items.json")).unwrap();
+        serde_json::from_str(yiwang_demo::catalog::CATALOG_ITEMS).unwrap();
     let mut in_service = 0;
     for record in &records {
         let item = catalog.item_by_impl_code(&record.impl_code).await.unwrap();
@@ -374,20 +447,16 @@ async fn demo_cases_cover_every_state(
                 .definition
         }
     };
-    assert!(def(yiwang_server::demo_cases::FOOD_NEW).await.is_parallel());
+    assert!(def(yiwang_demo::cases::FOOD_NEW).await.is_parallel());
+    assert!(def(yiwang_demo::cases::MARRIAGE_REISSUE).await.instant);
     assert!(
-        def(yiwang_server::demo_cases::MARRIAGE_REISSUE)
-            .await
-            .instant
-    );
-    assert!(
-        def(yiwang_server::demo_cases::VENUE_HYGIENE)
+        def(yiwang_demo::cases::VENUE_HYGIENE)
             .await
             .commitment
             .is_some()
     );
-    assert_eq!(def(yiwang_server::demo_cases::CLINIC).await.steps.len(), 4);
-    assert_eq!(def(yiwang_server::demo_cases::ID_CARD).await.steps.len(), 2);
+    assert_eq!(def(yiwang_demo::cases::CLINIC).await.steps.len(), 4);
+    assert_eq!(def(yiwang_demo::cases::ID_CARD).await.steps.len(), 2);
 
     let at_least = |sql: &'static str, n: i64| async move {
         let found = count(&t.db, sql).await;
@@ -525,24 +594,52 @@ fn staff_create_command_sets_up_the_first_administrator() {
     );
 }
 
-#[test]
-fn demo_command_prints_its_result_and_is_repeatable() {
+/// `yiwang demo` loads into the configured database: the SQLite file in the data directory by default,
+/// a fresh PostgreSQL database when `database_url` names one; a second run changes nothing.
+async fn demo_command_prints_its_result_and_is_repeatable(t: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let first = yiwang(&["demo", "--data-dir", d, "--no-serve"], &[]);
+    // On SQLite the default (no database_url) is what is tested; on PostgreSQL the configured URL.
+    let env: Vec<(&str, &str)> = match t.db.backend() {
+        yiwang_db::Backend::Sqlite => Vec::new(),
+        yiwang_db::Backend::Postgres => vec![("YIWANG_DATABASE_URL", t.url.as_str())],
+    };
+    let first = yiwang(&["demo", "--data-dir", d, "--no-serve"], &env);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(stdout(&first).contains("departments created"));
-    assert!(
-        Path::new(d).join("yiwang.db").exists(),
-        "SQLite file in the data directory"
-    );
-    let second = yiwang(&["demo", "--data-dir", d, "--no-serve"], &[]);
+    let second = yiwang(&["demo", "--data-dir", d, "--no-serve"], &env);
+    assert!(second.status.success(), "{}", stderr(&second));
     assert!(
         stdout(&second).contains("0 regions changed, 0 departments created, 0 updated"),
         "{}",
         stdout(&second)
     );
+    assert!(
+        stdout(&second).contains(", 0 demo cases created"),
+        "{}",
+        stdout(&second)
+    );
+    let sqlite_file = Path::new(d).join("yiwang.db");
+    match t.db.backend() {
+        yiwang_db::Backend::Sqlite => {
+            assert!(sqlite_file.exists(), "SQLite file in the data directory");
+        }
+        yiwang_db::Backend::Postgres => {
+            assert!(
+                !sqlite_file.exists(),
+                "nothing goes to SQLite when PostgreSQL is configured"
+            );
+            assert_eq!(
+                count(&t.db, "SELECT COUNT(*) FROM persons WHERE name = '张晓明'").await,
+                1
+            );
+            assert!(count(&t.db, "SELECT COUNT(*) FROM cases").await >= 250);
+            let verified = yiwang(&["--data-dir", d, "audit", "verify"], &env);
+            assert!(verified.status.success(), "{}", stdout(&verified));
+        }
+    }
 }
+db_test!(demo_command_prints_its_result_and_is_repeatable);
 
 async fn http_get(addr: &str, path: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -616,91 +713,14 @@ async fn serve_answers_and_stops_on_sigterm() {
     assert!(err.contains("shutdown requested"), "{err}");
 }
 
-/// The appointment demo: the hall's windows and queue categories, the hospital's clinics with their
-/// doctors and slots; a second load adds nothing.
-async fn demo_appointments_are_complete_and_idempotent(t: &TestDb) {
-    use yiwang_appointments::model::GroupKind;
-    use yiwang_server::demo_appointments::HALL_CODE;
-    let clock: SharedClock = Arc::new(SystemClock);
-    let (config, _files) = test_config();
-    let first = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock), &config)
-        .await
-        .unwrap();
-    let report = first.appointments;
-    assert_eq!(report.groups_created, 7, "the hall and six clinics");
-    assert_eq!(report.resources_created, 8 + 15, "8 windows and 15 doctors");
-    assert!(report.slots_created > 500, "{report:?}");
-    assert_eq!(report.staff_created, 3);
-    assert_eq!(
-        report.bookings_created, 2,
-        "a booking for each demo citizen"
-    );
-
-    let service = yiwang_appointments::Appointments::new(
-        t.db.clone(),
-        clock.clone(),
-        Arc::new(yiwang_kernel::WorkCalendar::builtin()),
-        yiwang_appointments::AppointmentsConfig::default(),
-    );
-    let hall = service.group_by_code(HALL_CODE).await.unwrap();
-    assert_eq!(hall.name, "康巴什区政务服务大厅");
-    assert_eq!(service.resources(hall.id).await.unwrap().len(), 8);
-    let categories = service.categories(hall.id).await.unwrap();
-    assert_eq!(categories.len(), 8);
-    assert!(categories.iter().any(|c| c.name == "企业开办"));
-    let clinics: Vec<_> = service
-        .groups(None)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|g| g.kind == GroupKind::HospitalDepartment)
-        .collect();
-    let names: Vec<&str> = clinics.iter().map(|g| g.name.as_str()).collect();
-    assert_eq!(names.len(), 6, "{names:?}");
-    for name in ["内科", "外科", "儿科", "妇产科", "口腔科", "眼科"] {
-        assert!(names.contains(&name), "missing {name}");
-    }
-    let medicine = clinics.iter().find(|g| g.name == "内科").unwrap();
-    let doctors = service.resources(medicine.id).await.unwrap();
-    assert!(
-        doctors
-            .iter()
-            .any(|d| d.name == "王建华" && d.title.starts_with("主任医师"))
-    );
-    let today = service.today();
-    let open = service
-        .available_slots(medicine.id, today, today + chrono::Duration::days(7))
-        .await
-        .unwrap();
-    assert!(!open.is_empty(), "slots are open for the coming week");
-
-    let audit = count(&t.db, "SELECT COUNT(*) FROM audit_log").await;
-    let second = yiwang_server::demo::load(&t.db, &clock, &test_accounts(t, &clock), &config)
-        .await
-        .unwrap()
-        .appointments;
-    assert_eq!(second.groups_created + second.resources_created, 0);
-    assert_eq!(second.slots_created + second.staff_created, 0);
-    assert_eq!(second.bookings_created + second.tickets_taken, 0);
-    assert_eq!(
-        count(&t.db, "SELECT COUNT(*) FROM audit_log").await,
-        audit,
-        "a second load changes nothing"
-    );
-}
-db_test!(demo_appointments_are_complete_and_idempotent);
-
 /// Records the messages a sender was given.
 #[derive(Debug, Default)]
 struct Capture {
     sent: std::sync::Mutex<Vec<(String, String)>>,
 }
 
-impl yiwang_identity::MessageSender for Capture {
-    fn send_sms<'a>(
-        &'a self,
-        sms: &'a yiwang_identity::service::recovery::Sms,
-    ) -> yiwang_identity::service::recovery::SendFuture<'a> {
+impl yiwang_notify::MessageSender for Capture {
+    fn send_sms<'a>(&'a self, sms: &'a yiwang_notify::Sms) -> yiwang_notify::SendFuture<'a> {
         Box::pin(async move {
             self.sent
                 .lock()
@@ -710,12 +730,9 @@ impl yiwang_identity::MessageSender for Capture {
         })
     }
 
-    fn send_email<'a>(
-        &'a self,
-        _email: &'a yiwang_identity::service::recovery::Email,
-    ) -> yiwang_identity::service::recovery::SendFuture<'a> {
+    fn send_email<'a>(&'a self, _email: &'a yiwang_notify::Email) -> yiwang_notify::SendFuture<'a> {
         Box::pin(async {
-            Err(yiwang_identity::service::recovery::SendError::Gateway(
+            Err(yiwang_notify::SendError::Gateway(
                 "no email expected".into(),
             ))
         })
@@ -738,8 +755,7 @@ async fn appointment_reminders_go_by_sms(t: &TestDb) {
             .unwrap(),
     );
     let shared: SharedClock = Arc::new(clock.clone());
-    let org =
-        yiwang_identity::service::parse_org(&yiwang_server::demo::org_data().unwrap()).unwrap();
+    let org = yiwang_identity::service::parse_org(&yiwang_demo::org_data().unwrap()).unwrap();
     yiwang_identity::service::load_org(&t.db, &shared, &org, "system:test")
         .await
         .unwrap();

@@ -3,7 +3,6 @@
 pub mod account;
 pub mod enterprise;
 pub mod recovery;
-pub mod smtp;
 pub mod staff;
 pub mod tokens;
 

@@ -4,6 +4,5 @@
 mod accounts;
 mod org;
 mod recovery;
-mod smtp;
 mod staff;
 mod tokens;

@@ -18,7 +18,7 @@ use yiwang_identity::policy::Principal;
 use yiwang_identity::{Accounts, IdentityError};
 use yiwang_kernel::{SharedClock, WorkCalendar};
 
-use crate::demo::{DEMO_LOGINS, DEMO_PASSWORD, DemoStaff};
+use crate::org::{DEMO_LOGINS, DEMO_PASSWORD, DemoStaff};
 
 /// The hall's code (its kiosk is `/halls/kbs-zwfw/kiosk`).
 pub const HALL_CODE: &str = "kbs-zwfw";
@@ -193,7 +193,7 @@ pub const DEMO_APPOINTMENT_STAFF: &[DemoStaff] = &[
     },
 ];
 
-/// The employee number of the demo's hall window staff (created by [`crate::demo`]).
+/// The employee number of the demo's hall window staff (created by [`crate::org`]).
 const HALL_WINDOW_STAFF: &str = "KB0101";
 
 /// What loading the appointment demo did.

@@ -1,131 +1,25 @@
-//! Demo data: the organisation of 合肥市 (province → city → districts → streets → communities, and the
-//! city's departments) and of 鄂尔多斯市康巴什区. Loading is idempotent: a second load changes nothing.
+//! The demo organisation (合肥市: province → city → districts → streets → communities, and the city's
+//! departments; 鄂尔多斯市康巴什区), its posts and staff, the demo citizens and the demo enterprise.
 
-use yiwang_catalog::model::{ItemRecord, LifeEventRecord};
-use yiwang_catalog::transfer::Format;
-use yiwang_catalog::{Catalog, CatalogError, Origin};
-use yiwang_db::Db;
 use yiwang_identity::model::{
     ClientMeta, NewStaff, OrgData, PostInput, RawDepartment, RawNewStaff, RawRegion,
     RawRegistration, Registration,
 };
 use yiwang_identity::policy::Principal;
-use yiwang_identity::service::{self, LoadReport};
 use yiwang_identity::{Accounts, IdentityError};
-use yiwang_kernel::{ResidentId, SharedClock};
+use yiwang_kernel::ResidentId;
 
-const REGIONS: &str = include_str!("../demo/regions.json");
-const DEPARTMENTS: &str = include_str!("../demo/departments.json");
-pub(crate) const CATALOG_ITEMS: &str = include_str!("../demo/catalog/items.json");
-const LIFE_EVENTS: &str = include_str!("../demo/catalog/life_events.json");
-const TEMPLATES: &str = include_str!("../demo/catalog/templates.json");
+const REGIONS: &str = include_str!("../data/regions.json");
+const DEPARTMENTS: &str = include_str!("../data/departments.json");
 
-/// Blank forms of demo materials, by file name.
-const TEMPLATE_FILES: &[(&str, &str)] = &[
-    (
-        "申请结婚登记声明书.txt",
-        include_str!("../demo/catalog/templates/申请结婚登记声明书.txt"),
-    ),
-    (
-        "最低生活保障申请书.txt",
-        include_str!("../demo/catalog/templates/最低生活保障申请书.txt"),
-    ),
-    (
-        "公司登记（备案）申请书.txt",
-        include_str!("../demo/catalog/templates/公司登记（备案）申请书.txt"),
-    ),
-    (
-        "个体工商户登记（备案）申请书.txt",
-        include_str!("../demo/catalog/templates/个体工商户登记（备案）申请书.txt"),
-    ),
-    (
-        "食品经营许可申请书.txt",
-        include_str!("../demo/catalog/templates/食品经营许可申请书.txt"),
-    ),
-    (
-        "住房公积金提取申请表.txt",
-        include_str!("../demo/catalog/templates/住房公积金提取申请表.txt"),
-    ),
-];
-
-#[derive(Debug, serde::Deserialize)]
-struct TemplateLink {
-    impl_code: String,
-    material: String,
-    template: String,
-}
-
-/// What loading the demo catalog did.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CatalogReport {
-    pub items: yiwang_catalog::service::ImportReport,
-    pub life_events: usize,
-}
-
-/// Load the demo service catalog: template files, 121 items (imported as the platform would import a
-/// provincial catalog; items already present are kept as staff left them) and the 一件事 life events.
-/// Loading twice changes nothing.
-pub async fn load_catalog(db: &Db, clock: &SharedClock) -> anyhow::Result<CatalogReport> {
-    let catalog = Catalog::new(db.clone(), clock.clone())?;
-    let origin = Origin {
-        ip: "demo".to_owned(),
-    };
-    let mut records: Vec<ItemRecord> = serde_json::from_str(CATALOG_ITEMS)?;
-    let links: Vec<TemplateLink> = serde_json::from_str(TEMPLATES)?;
-    for link in links {
-        let (name, text) = TEMPLATE_FILES
-            .iter()
-            .find(|(name, _)| *name == link.template)
-            .ok_or_else(|| anyhow::anyhow!("demo template {} is missing", link.template))?;
-        let file = catalog
-            .upload_file(&Principal::System, name, text.as_bytes(), &origin)
-            .await?;
-        let material = records
-            .iter_mut()
-            .filter(|r| r.impl_code == link.impl_code)
-            .flat_map(|r| r.content.materials.iter_mut())
-            .find(|m| m.name == link.material)
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "demo template {}: no material {}",
-                    link.template,
-                    link.material
-                )
-            })?;
-        material.template = Some(file);
-    }
-    // Items already there are left alone: staff may have published newer versions of them.
-    let mut missing = Vec::new();
-    let mut existing = 0;
-    for record in records {
-        match catalog.item_by_impl_code(&record.impl_code).await {
-            Ok(_) => existing += 1,
-            Err(CatalogError::ItemNotFound) => missing.push(record),
-            Err(other) => return Err(other.into()),
-        }
-    }
-    let mut items = yiwang_catalog::service::ImportReport {
-        unchanged: existing,
-        ..Default::default()
-    };
-    if !missing.is_empty() {
-        let bytes = serde_json::to_vec(&missing)?;
-        let report = catalog
-            .import(&Principal::System, Format::Json, &bytes, &origin)
-            .await
-            .map_err(|e| match e {
-                CatalogError::ImportRejected(rows) => {
-                    anyhow::anyhow!("demo catalog rejected: {rows:?}")
-                }
-                other => other.into(),
-            })?;
-        items.created = report.created;
-    }
-    let events: Vec<LifeEventRecord> = serde_json::from_str(LIFE_EVENTS)?;
-    let life_events = catalog
-        .import_life_events(&Principal::System, &events, &origin)
-        .await?;
-    Ok(CatalogReport { items, life_events })
+/// Load the demo organisation (regions and departments) as `actor`; loading twice changes nothing.
+pub async fn load_org(
+    db: &yiwang_db::Db,
+    clock: &yiwang_kernel::SharedClock,
+    actor: &str,
+) -> anyhow::Result<yiwang_identity::service::LoadReport> {
+    let parsed = yiwang_identity::service::parse_org(&org_data()?)?;
+    Ok(yiwang_identity::service::load_org(db, clock, &parsed, actor).await?)
 }
 
 /// The embedded demo organisation data.
@@ -334,77 +228,13 @@ pub const DEMO_STAFF: &[DemoStaff] = &[
 /// The demo enterprise: (USCC without its check character, name); 张晓明 represents it, 王丽华 is its agent.
 pub const DEMO_ENTERPRISE: (&str, &str) = ("91340104MA2TX0001", "合肥味道餐饮管理有限公司");
 
-/// What a demo load did.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DemoReport {
-    pub org: LoadReport,
-    pub catalog: CatalogReport,
-    pub persons_created: usize,
-    pub staff_created: usize,
-    pub enterprises_created: usize,
-    pub appointments: crate::demo_appointments::AppointmentsReport,
-    pub cases: crate::demo_cases::DemoCasesReport,
-}
-
-/// Load (or refresh) every piece of demo data. Loading twice gives the same data.
-pub async fn load(
-    db: &Db,
-    clock: &SharedClock,
-    accounts: &Accounts,
-    config: &crate::config::Config,
-) -> anyhow::Result<DemoReport> {
-    let parsed = service::parse_org(&org_data()?)?;
-    let org = service::load_org(db, clock, &parsed, "system:demo").await?;
-    let mut persons_created = 0;
-    let mut rng: rand::rngs::StdRng = rand::make_rng();
-    let meta = ClientMeta {
-        ip: "demo".to_owned(),
-        user_agent: String::new(),
-    };
-    for login in DEMO_LOGINS {
-        let raw = RawRegistration {
-            name: login.name.to_owned(),
-            resident_id: ResidentId::complete(login.resident_id_17)?
-                .as_str()
-                .to_owned(),
-            mobile: login.mobile.to_owned(),
-            password: DEMO_PASSWORD.to_owned(),
-        };
-        let registration = Registration::parse(&raw).map_err(|errors| {
-            anyhow::anyhow!("demo person {} is invalid: {errors:?}", login.name)
-        })?;
-        match accounts
-            .register_person(&registration, &meta, &mut rng)
-            .await
-        {
-            Ok(_) => persons_created += 1,
-            Err(IdentityError::Duplicate { .. }) => {}
-            Err(other) => return Err(other.into()),
-        }
-    }
-    let staff_created = load_staff(accounts, &meta, &mut rng).await?;
-    let enterprises_created = load_enterprise(accounts, &meta, &mut rng).await?;
-    let catalog = load_catalog(db, clock).await?;
-    let appointments = crate::demo_appointments::load(db, clock, accounts, &mut rng).await?;
-    let cases = crate::demo_cases::load(db, clock, accounts, config).await?;
-    Ok(DemoReport {
-        org,
-        catalog,
-        persons_created,
-        staff_created,
-        enterprises_created,
-        appointments,
-        cases,
-    })
-}
-
-async fn load_staff(
+pub(crate) async fn load_staff(
     accounts: &Accounts,
     meta: &ClientMeta,
     rng: &mut rand::rngs::StdRng,
 ) -> anyhow::Result<usize> {
     let system = Principal::System;
-    let department_posts = crate::demo_cases::department_posts()?;
+    let department_posts = crate::cases::department_posts()?;
     let all_posts = DEMO_POSTS.iter().copied().chain(
         department_posts
             .iter()
@@ -454,7 +284,7 @@ async fn load_staff(
     Ok(created)
 }
 
-async fn load_enterprise(
+pub(crate) async fn load_enterprise(
     accounts: &Accounts,
     meta: &ClientMeta,
     rng: &mut rand::rngs::StdRng,
@@ -493,4 +323,32 @@ async fn load_enterprise(
     }
     accounts.logout(&rep.session, meta).await?;
     Ok(created)
+}
+
+/// Register the demo citizens; returns how many were new.
+pub(crate) async fn register_people(
+    accounts: &Accounts,
+    meta: &ClientMeta,
+    rng: &mut rand::rngs::StdRng,
+) -> anyhow::Result<usize> {
+    let mut persons_created = 0;
+    for login in DEMO_LOGINS {
+        let raw = RawRegistration {
+            name: login.name.to_owned(),
+            resident_id: ResidentId::complete(login.resident_id_17)?
+                .as_str()
+                .to_owned(),
+            mobile: login.mobile.to_owned(),
+            password: DEMO_PASSWORD.to_owned(),
+        };
+        let registration = Registration::parse(&raw).map_err(|errors| {
+            anyhow::anyhow!("demo person {} is invalid: {errors:?}", login.name)
+        })?;
+        match accounts.register_person(&registration, meta, rng).await {
+            Ok(_) => persons_created += 1,
+            Err(IdentityError::Duplicate { .. }) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(persons_created)
 }

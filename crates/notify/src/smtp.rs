@@ -27,7 +27,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 use tokio::net::TcpStream;
 use yiwang_kernel::SharedClock;
 
-use super::recovery::{Email, MessageSender, SendError, SendFuture, Sms, mask_email};
+use crate::message::{Email, MessageSender, SendError, SendFuture, Sms, mask_email};
 
 /// The sender's display name in the `From` header.
 pub const DEFAULT_FROM_NAME: &str = "一网通办";
