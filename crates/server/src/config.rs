@@ -68,6 +68,12 @@ pub struct Config {
     pub log_message_text: bool,
     /// The SMTP relay for email (`[smtp]`); without it email is only logged, like SMS.
     pub smtp: Option<SmtpSettings>,
+    /// Seconds a client has to send a complete request head, counted from when the server starts
+    /// waiting for it (so an idle keep-alive connection is closed after this long too).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may go without a byte read or written before it is closed (a stalled
+    /// upload, a client that stops reading its response). Longer than the 60-second request timeout.
+    pub idle_timeout_secs: u64,
 }
 
 /// The `[smtp]` section: email goes to this relay over plain TCP (see `docs/operations.md`).
@@ -128,6 +134,8 @@ impl Default for Config {
             pii_key: Secret::default(),
             log_message_text: false,
             smtp: None,
+            header_read_timeout_secs: 15,
+            idle_timeout_secs: 120,
         }
     }
 }
@@ -149,6 +157,8 @@ struct FileConfig {
     pii_key: Option<String>,
     log_message_text: Option<bool>,
     smtp: Option<FileSmtp>,
+    header_read_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
 }
 
 /// `[smtp]` in the file.
@@ -245,6 +255,12 @@ impl Config {
         if let Some(v) = file.log_message_text {
             self.log_message_text = v;
         }
+        if let Some(v) = file.header_read_timeout_secs {
+            self.header_read_timeout_secs = v;
+        }
+        if let Some(v) = file.idle_timeout_secs {
+            self.idle_timeout_secs = v;
+        }
         if let Some(file) = file.smtp {
             // An `[smtp]` section, even an empty one, asks for SMTP; validation names what it lacks.
             let smtp = self.smtp.get_or_insert_with(SmtpSettings::default);
@@ -290,6 +306,16 @@ impl Config {
         if let Some(v) = get("YIWANG_MAX_BODY_BYTES") {
             self.max_body_bytes = v.parse().with_context(|| {
                 format!("YIWANG_MAX_BODY_BYTES must be a number of bytes, got {v:?}")
+            })?;
+        }
+        if let Some(v) = get("YIWANG_HEADER_READ_TIMEOUT_SECS") {
+            self.header_read_timeout_secs = v.parse().with_context(|| {
+                format!("YIWANG_HEADER_READ_TIMEOUT_SECS must be a number of seconds, got {v:?}")
+            })?;
+        }
+        if let Some(v) = get("YIWANG_IDLE_TIMEOUT_SECS") {
+            self.idle_timeout_secs = v.parse().with_context(|| {
+                format!("YIWANG_IDLE_TIMEOUT_SECS must be a number of seconds, got {v:?}")
             })?;
         }
         if let Some(v) = get("YIWANG_MAX_MATERIAL_BYTES") {
@@ -377,6 +403,18 @@ impl Config {
                 self.platform_code
             );
         }
+        if !(1..=300).contains(&self.header_read_timeout_secs) {
+            bail!(
+                "header_read_timeout_secs must be between 1 and 300, got {}",
+                self.header_read_timeout_secs
+            );
+        }
+        if !(1..=3600).contains(&self.idle_timeout_secs) {
+            bail!(
+                "idle_timeout_secs must be between 1 and 3600, got {}",
+                self.idle_timeout_secs
+            );
+        }
         let key = self.pii_key.expose();
         if !key.is_empty() && yiwang_kernel::crypto::Sm4Key::from_hex(key).is_err() {
             bail!("pii_key must be 32 hexadecimal digits (an SM4 key)");
@@ -400,6 +438,14 @@ impl Config {
         Ok(())
     }
 
+    /// The connection limits of `serve` from the configured seconds.
+    pub fn connection_limits(&self) -> crate::http::ConnectionLimits {
+        crate::http::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs),
+        }
+    }
+
     /// The database URL to connect to.
     pub fn database_url(&self) -> String {
         self.database_url.as_ref().map_or_else(
@@ -415,7 +461,7 @@ impl Config {
             |s| yiwang_db::redact_url(s.expose()),
         );
         let mut text = format!(
-            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nmax_material_bytes = {}\nplatform_code = \"{}\"\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\nlog_message_text = {}\n",
+            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nmax_material_bytes = {}\nplatform_code = \"{}\"\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\nlog_message_text = {}\nheader_read_timeout_secs = {}\nidle_timeout_secs = {}\n",
             self.addr,
             self.data_dir.display(),
             url,
@@ -431,6 +477,8 @@ impl Config {
             self.worker,
             self.pii_key,
             self.log_message_text,
+            self.header_read_timeout_secs,
+            self.idle_timeout_secs,
         );
         // A TOML table comes after the top-level keys.
         match &self.smtp {
@@ -578,6 +626,52 @@ mod tests {
         )
         .unwrap_err();
         assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+    }
+
+    #[test]
+    fn connection_limits_come_from_file_and_env() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("yiwang.toml");
+        std::fs::write(
+            &file,
+            "header_read_timeout_secs = 5\nidle_timeout_secs = 90\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let overrides = Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        };
+        let config = Config::load(&overrides, &env_of(&[("YIWANG_IDLE_TIMEOUT_SECS", "300")]))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(
+            config.connection_limits(),
+            crate::http::ConnectionLimits {
+                header_read_timeout: std::time::Duration::from_secs(5),
+                idle_timeout: std::time::Duration::from_mins(5),
+            }
+        );
+        assert!(
+            config
+                .describe()
+                .contains("header_read_timeout_secs = 5\nidle_timeout_secs = 300\n")
+        );
+        let defaults = Config::default().connection_limits();
+        assert_eq!(defaults.header_read_timeout.as_secs(), 15);
+        assert_eq!(defaults.idle_timeout.as_secs(), 120);
+        for (name, value) in [
+            ("YIWANG_HEADER_READ_TIMEOUT_SECS", "0"),
+            ("YIWANG_HEADER_READ_TIMEOUT_SECS", "soon"),
+            ("YIWANG_IDLE_TIMEOUT_SECS", "0"),
+            ("YIWANG_IDLE_TIMEOUT_SECS", "86400"),
+        ] {
+            let err = Config::load(&Overrides::default(), &env_of(&[(name, value)])).unwrap_err();
+            let text = format!("{err:#}");
+            let key = name.trim_start_matches("YIWANG_").to_lowercase();
+            assert!(
+                text.contains(&key) || text.contains(name),
+                "{name}={value}: {text}"
+            );
+        }
     }
 
     #[test]

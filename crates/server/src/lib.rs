@@ -2,6 +2,7 @@
 //! them in-process.
 
 pub mod config;
+pub mod http;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -228,7 +229,13 @@ pub async fn serve(
         shutdown.await;
         stopper.begin_shutdown();
     };
-    let result = yiwang_web::serve(listener, yiwang_web::app(state), shutdown).await;
+    let result = http::serve(
+        listener,
+        yiwang_web::app(state),
+        config.connection_limits(),
+        shutdown,
+    )
+    .await;
     let _ = stop_tx.send(true);
     let _ = catch_up.await;
     let _ = sweep.await;

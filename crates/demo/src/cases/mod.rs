@@ -1,7 +1,7 @@
 //! Demo cases (办件): a workflow for every demo item in service, the posts and staff those workflows
 //! name, and about three hundred cases in every state a case can be in.
 //!
-//! Workflows are TOML files under `demo/workflows/`: defaults by item kind (a licence is accepted at the
+//! Workflows are TOML files under `data/workflows/`: defaults by item kind (a licence is accepted at the
 //! window, examined by the section and decided by the leader in charge; confirmations and services are
 //! accepted and then decided; 即办件 are decided on the spot), with the department filled in, and
 //! showcase workflows of their own (parallel approval across two departments, several steps, a single
