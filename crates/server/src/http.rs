@@ -260,8 +260,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_slow_request_head_is_cut_off() {
         let (addr, _stop, _server) = start().await;
-        let mut stream = TcpStream::connect(addr).await.unwrap();
+        // Taken before connecting, so the server's clock cannot have started earlier.
         let began = Instant::now();
+        let mut stream = TcpStream::connect(addr).await.unwrap();
         // A byte every 100 ms: progress does not extend the header-read timeout.
         let head = b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
         let mut closed = false;
@@ -302,6 +303,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_stalled_upload_is_closed() {
         let (addr, _stop, _server) = start().await;
+        let began = Instant::now();
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream
             .write_all(
@@ -309,7 +311,9 @@ mod tests {
             )
             .await
             .unwrap();
-        let (response, elapsed) = read_to_close(&mut stream).await;
+        let (response, _) = read_to_close(&mut stream).await;
+        // Longer than the header-read timeout: the head was complete, the body stalled.
+        let elapsed = began.elapsed();
         assert!(
             elapsed >= LIMITS.idle_timeout && elapsed < Duration::from_secs(3),
             "closed after {elapsed:?}"
