@@ -1,7 +1,6 @@
 //! Email over SMTP, against a real SMTP server on a local socket. The sink below speaks enough SMTP
 //! (EHLO or HELO, AUTH PLAIN and LOGIN, MAIL, RCPT, DATA, QUIT) to record what a relay would receive:
 //! the envelope, the DATA section as it came over the wire, and the message with the dot-stuffing undone.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -9,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use chrono::{TimeZone, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
@@ -18,14 +16,13 @@ use tokio::net::{TcpListener, TcpStream};
 use yiwang_db::db_test;
 use yiwang_db::jobs::{self, JobQueue, JobStatus, NewJob, Worker};
 use yiwang_db::testing::TestDb;
-use yiwang_kernel::crypto::Sm4Key;
-use yiwang_kernel::{Clock as _, Mobile, SharedClock, TestClock};
+use yiwang_kernel::{Clock as _, Mobile, SharedClock};
 use yiwang_notify::{
-    Email, LogSender, MessageSeal, MessageSender, RoutingSender, SendError, Sms, SmtpConfig,
-    SmtpCredentials, SmtpSender, register_notify_handlers, seal_message,
+    Email, LogSender, MessageSender, RoutingSender, SendError, Sms, SmtpConfig, SmtpCredentials,
+    SmtpSender, register_notify_handlers, seal_message,
 };
 
-const MOBILE_A: &str = "13800138000";
+use crate::{MOBILE_A, test_clock, test_pii};
 
 const FROM: &str = "noreply@zwfw.example.gov.cn";
 const TO: &str = "zhangsan@example.com";
@@ -312,10 +309,6 @@ fn body_text(message: &str) -> String {
 }
 
 // ------------------------------------------------------------------ helpers
-
-fn test_clock() -> TestClock {
-    TestClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap())
-}
 
 fn config(sink: SocketAddr) -> SmtpConfig {
     SmtpConfig::new(sink.ip().to_string(), sink.port(), FROM).with_timeout(Duration::from_secs(5))
@@ -617,29 +610,6 @@ async fn bad_settings_and_recipients_are_refused_up_front() {
     assert!(sink.commands().is_empty(), "nothing was sent");
 }
 
-/// Seals as the server's PII protector does (SM4-GCM with a purpose label), with a fixed test key.
-#[derive(Debug)]
-struct TestSeal(Sm4Key);
-
-impl MessageSeal for TestSeal {
-    fn seal_text(&self, text: &str, rng: &mut impl rand::CryptoRng) -> String {
-        hex::encode(self.0.encrypt_with_aad(text.as_bytes(), b"message", rng))
-    }
-
-    fn open_text(&self, sealed: &str) -> Result<String, String> {
-        let bytes = hex::decode(sealed).map_err(|e| e.to_string())?;
-        let plain = self
-            .0
-            .decrypt_with_aad(&bytes, b"message")
-            .map_err(|_| "does not decrypt".to_owned())?;
-        String::from_utf8(plain).map_err(|e| e.to_string())
-    }
-}
-
-fn test_pii() -> TestSeal {
-    TestSeal(Sm4Key::from_bytes(*b"0123456789abcdef"))
-}
-
 async fn notify_email_jobs_go_out_over_smtp(t: &TestDb) {
     let clock = test_clock();
     let shared: SharedClock = clock.shared();
@@ -709,84 +679,3 @@ async fn notify_email_jobs_go_out_over_smtp(t: &TestDb) {
     assert!(refusing.deliveries().is_empty());
 }
 db_test!(notify_email_jobs_go_out_over_smtp);
-
-async fn enqueue_writes_a_sealed_job_in_the_callers_transaction(t: &TestDb) {
-    let clock = test_clock();
-    let seal = test_pii();
-    let mut rng = StdRng::seed_from_u64(12);
-    let mobile = Mobile::parse(MOBILE_A).unwrap();
-    let message = yiwang_notify::OutboxMessage::new(
-        yiwang_notify::Recipient::Sms(&mobile),
-        yiwang_notify::RESET_TEMPLATE,
-        serde_json::json!({ "code": "123456", "minutes": 15 }),
-    )
-    .max_attempts(4);
-
-    // Rolled back with the caller's transaction: nothing is sent.
-    let tx = t.db.begin().await.unwrap();
-    yiwang_notify::enqueue(&tx, clock.now(), &seal, &message, &mut rng)
-        .await
-        .unwrap();
-    tx.rollback().await.unwrap();
-    assert!(
-        jobs::list(&t.db, JobStatus::Pending, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-
-    let tx = t.db.begin().await.unwrap();
-    let id = yiwang_notify::enqueue(&tx, clock.now(), &seal, &message, &mut rng)
-        .await
-        .unwrap();
-    let address = "zhangsan@example.com";
-    let email = yiwang_notify::OutboxMessage::new(
-        yiwang_notify::Recipient::Email(address),
-        yiwang_notify::NOTICE_TEMPLATE,
-        serde_json::json!({ "subject": "办件", "text": "已受理" }),
-    );
-    yiwang_notify::enqueue(&tx, clock.now(), &seal, &email, &mut rng)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-
-    let pending = jobs::list(&t.db, JobStatus::Pending, 10).await.unwrap();
-    assert_eq!(pending.len(), 2);
-    let sms_job = pending.iter().find(|j| j.id == id).unwrap();
-    assert_eq!(sms_job.kind, yiwang_notify::SMS_JOB);
-    assert_eq!(sms_job.max_attempts, 4);
-    let email_job = pending.iter().find(|j| j.id != id).unwrap();
-    assert_eq!(email_job.kind, yiwang_notify::EMAIL_JOB);
-
-    let claimed = JobQueue::new(t.db.clone(), clock.shared(), "outbox-test")
-        .claim(10)
-        .await
-        .unwrap();
-    let sms_job = claimed.iter().find(|j| j.id == id).unwrap();
-    let stored = sms_job.payload.to_string();
-    assert!(
-        !stored.contains(MOBILE_A) && !stored.contains("123456"),
-        "{stored}"
-    );
-    let sms = yiwang_notify::sms_of(sms_job, &seal).unwrap();
-    assert_eq!(sms.to, mobile);
-    assert!(
-        sms.text.contains("123456") && sms.text.contains("15分钟"),
-        "{}",
-        sms.text
-    );
-    let email_job = claimed.iter().find(|j| j.id != id).unwrap();
-    assert!(!email_job.payload.to_string().contains(address));
-    let sent = yiwang_notify::email_of(email_job, &seal).unwrap();
-    assert_eq!(
-        (sent.to.as_str(), sent.subject.as_str(), sent.text.as_str()),
-        (address, "办件", "已受理")
-    );
-    // A job sealed under another key does not open.
-    let other = TestSeal(Sm4Key::from_bytes(*b"fedcba9876543210"));
-    assert!(matches!(
-        yiwang_notify::sms_of(sms_job, &other),
-        Err(SendError::Malformed(_))
-    ));
-}
-db_test!(enqueue_writes_a_sealed_job_in_the_callers_transaction);
