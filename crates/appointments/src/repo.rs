@@ -4,7 +4,10 @@
 //! [`give_back_place`]); the one-per-day rule is the unique index over `live_key`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use yiwang_db::{Backend, ConnectionTrait, DbError, QueryResult, Value, parse_ts, stmt, ts};
+use yiwang_db::{
+    Backend, ConnectionTrait, DbError, QueryResult, Value, count, date, fetch_all, fetch_one,
+    fetch_required, get_date, get_opt_ts, get_ts, stmt, ts,
+};
 use yiwang_identity::DepartmentId;
 use yiwang_identity::model::PersonId;
 
@@ -18,51 +21,10 @@ use crate::model::{
 
 type Result<T> = std::result::Result<T, AppointmentError>;
 
-/// One row by a query, mapped; `None` when there is none.
-async fn fetch_one<C: ConnectionTrait, T>(
-    conn: &C,
-    sql: &str,
-    args: impl IntoIterator<Item = Value>,
-    from_row: fn(&QueryResult) -> Result<T>,
-) -> Result<Option<T>> {
-    let row = conn.query_one_raw(stmt(conn, sql, args)).await?;
-    row.as_ref().map(from_row).transpose()
-}
-
-/// Every row of a query, mapped.
-async fn fetch_all<C: ConnectionTrait, T>(
-    conn: &C,
-    sql: &str,
-    args: impl IntoIterator<Item = Value>,
-    from_row: fn(&QueryResult) -> Result<T>,
-) -> Result<Vec<T>> {
-    let rows = conn.query_all_raw(stmt(conn, sql, args)).await?;
-    rows.iter().map(from_row).collect()
-}
-
 // ------------------------------------------------------------------ helpers
 
 fn corrupt(what: &str, value: &str) -> AppointmentError {
     AppointmentError::Corrupt(format!("{what} {value:?}"))
-}
-
-fn day_text(day: NaiveDate) -> String {
-    day.format("%Y-%m-%d").to_string()
-}
-
-fn parse_day(text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| corrupt("day", text))
-}
-
-fn get_ts(row: &QueryResult, column: &str) -> Result<DateTime<Utc>> {
-    Ok(parse_ts(&row.try_get::<String>("", column)?)?)
-}
-
-fn opt_ts(row: &QueryResult, column: &str) -> Result<Option<DateTime<Utc>>> {
-    row.try_get::<Option<String>>("", column)?
-        .map(|t| parse_ts(&t))
-        .transpose()
-        .map_err(AppointmentError::from)
 }
 
 fn get_u32(row: &QueryResult, column: &str) -> Result<u32> {
@@ -93,12 +55,9 @@ fn unique_or(e: DbError, taken: impl FnOnce() -> AppointmentError) -> Appointmen
     }
 }
 
-async fn count<C: ConnectionTrait>(conn: &C, sql: &str, values: Vec<Value>) -> Result<u32> {
-    let row = conn.query_one_raw(stmt(conn, sql, values)).await?;
-    match row {
-        Some(row) => get_u32(&row, "n"),
-        None => Ok(0),
-    }
+/// A count as the `u32` the model uses (saturating).
+fn to_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 // ------------------------------------------------------------------ groups
@@ -126,26 +85,24 @@ pub async fn insert_group<C: ConnectionTrait>(
     policy: &BookingPolicy,
     now: DateTime<Utc>,
 ) -> Result<GroupId> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO appt_groups (code, kind, name, department_id, address, policy, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
-            [
-                new.code.clone().into(),
-                new.kind.code().into(),
-                new.name.clone().into(),
-                department.get().into(),
-                new.address.clone().into(),
-                json(policy)?.into(),
-                ts(now).into(),
-            ],
-        ))
-        .await
-        .map_err(DbError::from)
-        .map_err(|e| unique_or(e, || AppointmentError::CodeTaken(new.code.clone())))?
-        .ok_or_else(|| AppointmentError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(GroupId::new(row.try_get("", "id")?))
+    let value: i64 = fetch_required(
+        conn,
+        "INSERT INTO appt_groups (code, kind, name, department_id, address, policy, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        [
+            new.code.clone().into(),
+            new.kind.code().into(),
+            new.name.clone().into(),
+            department.get().into(),
+            new.address.clone().into(),
+            json(policy)?.into(),
+            ts(now).into(),
+        ],
+        |r| r.try_get("", "id").map_err(DbError::from),
+    )
+    .await
+    .map_err(|e| unique_or(e, || AppointmentError::CodeTaken(new.code.clone())))?;
+    Ok(GroupId::new(value))
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -277,27 +234,25 @@ pub async fn insert_resource<C: ConnectionTrait>(
     new: &NewResource,
     now: DateTime<Utc>,
 ) -> Result<ResourceId> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO appt_resources (group_id, code, kind, name, title, items, categories, active, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) RETURNING id",
-            [
-                group.get().into(),
-                new.code.clone().into(),
-                kind.code().into(),
-                new.name.clone().into(),
-                new.title.clone().into(),
-                json(&new.items)?.into(),
-                json(&new.categories)?.into(),
-                ts(now).into(),
-            ],
-        ))
-        .await
-        .map_err(DbError::from)
-        .map_err(|e| unique_or(e, || AppointmentError::CodeTaken(new.code.clone())))?
-        .ok_or_else(|| AppointmentError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(ResourceId::new(row.try_get("", "id")?))
+    let value: i64 = fetch_required(
+        conn,
+        "INSERT INTO appt_resources (group_id, code, kind, name, title, items, categories, active, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) RETURNING id",
+        [
+            group.get().into(),
+            new.code.clone().into(),
+            kind.code().into(),
+            new.name.clone().into(),
+            new.title.clone().into(),
+            json(&new.items)?.into(),
+            json(&new.categories)?.into(),
+            ts(now).into(),
+        ],
+        |r| r.try_get("", "id").map_err(DbError::from),
+    )
+    .await
+    .map_err(|e| unique_or(e, || AppointmentError::CodeTaken(new.code.clone())))?;
+    Ok(ResourceId::new(value))
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -361,7 +316,7 @@ fn slot_from_row(row: &QueryResult) -> Result<Slot> {
         id: SlotId::new(row.try_get("", "id")?),
         resource_id: ResourceId::new(row.try_get("", "resource_id")?),
         group_id: GroupId::new(row.try_get("", "group_id")?),
-        day: parse_day(&row.try_get::<String>("", "day")?)?,
+        day: get_date(row, "day")?,
         starts_at: get_ts(row, "starts_at")?,
         ends_at: get_ts(row, "ends_at")?,
         release_at: get_ts(row, "release_at")?,
@@ -393,7 +348,7 @@ pub async fn insert_slot_if_absent<C: ConnectionTrait>(
             [
                 resource.get().into(),
                 group.get().into(),
-                day_text(day).into(),
+                date(day).into(),
                 ts(starts_at).into(),
                 ts(ends_at).into(),
                 ts(release_at).into(),
@@ -440,11 +395,7 @@ pub async fn slots_of_group<C: ConnectionTrait>(
          FROM appt_slots s JOIN appt_resources r ON r.id = s.resource_id
          WHERE s.group_id = $1 AND s.day >= $2 AND s.day <= $3 AND r.active = 1"
     );
-    let mut values: Vec<Value> = vec![
-        group.get().into(),
-        day_text(from).into(),
-        day_text(to).into(),
-    ];
+    let mut values: Vec<Value> = vec![group.get().into(), date(from).into(), date(to).into()];
     let sql = match released_by {
         Some(now) => {
             values.push(ts(now).into());
@@ -470,14 +421,14 @@ pub async fn slot_days<C: ConnectionTrait>(
         .query_all_raw(stmt(
             conn,
             "SELECT DISTINCT resource_id, day FROM appt_slots WHERE group_id = $1 AND day >= $2 AND day <= $3",
-            [group.get().into(), day_text(from).into(), day_text(to).into()],
+            [group.get().into(), date(from).into(), date(to).into()],
         ))
         .await?;
     rows.iter()
         .map(|r| {
             Ok((
                 ResourceId::new(r.try_get("", "resource_id")?),
-                parse_day(&r.try_get::<String>("", "day")?)?,
+                get_date(r, "day")?,
             ))
         })
         .collect()
@@ -523,16 +474,13 @@ pub async fn unreleased_days<C: ConnectionTrait>(
     group: GroupId,
     now: DateTime<Utc>,
 ) -> Result<Vec<NaiveDate>> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT DISTINCT day FROM appt_slots WHERE group_id = $1 AND release_at > $2 ORDER BY day",
-            [group.get().into(), ts(now).into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| parse_day(&r.try_get::<String>("", "day")?))
-        .collect()
+    fetch_all(
+        conn,
+        "SELECT DISTINCT day FROM appt_slots WHERE group_id = $1 AND release_at > $2 ORDER BY day",
+        [group.get().into(), ts(now).into()],
+        |r| get_date(r, "day").map_err(AppointmentError::from),
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -549,7 +497,7 @@ pub async fn set_release_at<C: ConnectionTrait>(
         [
             ts(release_at).into(),
             group.get().into(),
-            day_text(day).into(),
+            date(day).into(),
             ts(now).into(),
         ],
     ))
@@ -573,15 +521,15 @@ fn booking_from_row(row: &QueryResult) -> Result<Booking> {
         resource_id: ResourceId::new(row.try_get("", "resource_id")?),
         department_id: DepartmentId::new(row.try_get("", "department_id")?),
         person_id: PersonId::new(row.try_get("", "person_id")?),
-        day: parse_day(&row.try_get::<String>("", "day")?)?,
+        day: get_date(row, "day")?,
         starts_at: get_ts(row, "starts_at")?,
         ends_at: get_ts(row, "ends_at")?,
         item_code: row.try_get("", "item_code")?,
         status: BookingStatus::parse(&status).ok_or_else(|| corrupt("booking status", &status))?,
         via_waitlist: row.try_get::<i64>("", "via_waitlist")? != 0,
         created_at: get_ts(row, "created_at")?,
-        cancelled_at: opt_ts(row, "cancelled_at")?,
-        checked_in_at: opt_ts(row, "checked_in_at")?,
+        cancelled_at: get_opt_ts(row, "cancelled_at")?,
+        checked_in_at: get_opt_ts(row, "checked_in_at")?,
     })
 }
 
@@ -605,7 +553,7 @@ fn booking_values(new: &NewBooking<'_>, now: DateTime<Utc>) -> Vec<Value> {
         new.slot.resource_id.get().into(),
         new.department.get().into(),
         new.person.get().into(),
-        day_text(new.slot.day).into(),
+        date(new.slot.day).into(),
         ts(new.slot.starts_at).into(),
         ts(new.slot.ends_at).into(),
         new.item_code.map(str::to_owned).into(),
@@ -627,15 +575,14 @@ pub async fn insert_booking<C: ConnectionTrait>(
     new: &NewBooking<'_>,
     now: DateTime<Utc>,
 ) -> Result<BookingId> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("{INSERT_BOOKING} RETURNING id"),
-            booking_values(new, now),
-        ))
-        .await?
-        .ok_or_else(|| AppointmentError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(BookingId::new(row.try_get("", "id")?))
+    let value: i64 = fetch_required(
+        conn,
+        &format!("{INSERT_BOOKING} RETURNING id"),
+        booking_values(new, now),
+        |r| r.try_get("", "id").map_err(DbError::from),
+    )
+    .await?;
+    Ok(BookingId::new(value))
 }
 
 /// Insert a booking unless it collides with a unique index (the person already holds a booking that
@@ -763,7 +710,7 @@ pub async fn bookings_of_group_day<C: ConnectionTrait>(
             "SELECT {BOOKING_COLUMNS}, {DETAILS_COLUMNS} FROM {DETAILS_FROM}
              WHERE b.group_id = $1 AND b.day = $2 ORDER BY b.starts_at, b.id"
         ),
-        [group.get().into(), day_text(day).into()],
+        [group.get().into(), date(day).into()],
         details_from_row,
     )
     .await
@@ -829,7 +776,7 @@ pub async fn count_no_shows<C: ConnectionTrait>(
     department: DepartmentId,
     since: DateTime<Utc>,
 ) -> Result<u32> {
-    count(
+    let n = count(
         conn,
         "SELECT COUNT(*) AS n FROM appt_bookings
          WHERE person_id = $1 AND department_id = $2 AND status = 'no_show' AND starts_at >= $3",
@@ -839,7 +786,8 @@ pub async fn count_no_shows<C: ConnectionTrait>(
             ts(since).into(),
         ],
     )
-    .await
+    .await?;
+    Ok(to_u32(n))
 }
 
 // ------------------------------------------------------------------ idempotency
@@ -924,33 +872,32 @@ pub async fn insert_waitlist<C: ConnectionTrait>(
     item_code: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<WaitlistId> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO appt_waitlist (slot_id, person_id, item_code, status, created_at, updated_at)
-             VALUES ($1, $2, $3, 'waiting', $4, $4) RETURNING id",
-            [
-                slot.get().into(),
-                person.get().into(),
-                item_code.map(str::to_owned).into(),
-                ts(now).into(),
-            ],
-        ))
-        .await
-        .map_err(DbError::from)
-        .map_err(|e| unique_or(e, || AppointmentError::AlreadyWaitlisted))?
-        .ok_or_else(|| AppointmentError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(WaitlistId::new(row.try_get("", "id")?))
+    let value: i64 = fetch_required(
+        conn,
+        "INSERT INTO appt_waitlist (slot_id, person_id, item_code, status, created_at, updated_at)
+         VALUES ($1, $2, $3, 'waiting', $4, $4) RETURNING id",
+        [
+            slot.get().into(),
+            person.get().into(),
+            item_code.map(str::to_owned).into(),
+            ts(now).into(),
+        ],
+        |r| r.try_get("", "id").map_err(DbError::from),
+    )
+    .await
+    .map_err(|e| unique_or(e, || AppointmentError::AlreadyWaitlisted))?;
+    Ok(WaitlistId::new(value))
 }
 
 #[tracing::instrument(skip_all, err)]
 pub async fn waitlist_length<C: ConnectionTrait>(conn: &C, slot: SlotId) -> Result<u32> {
-    count(
+    let n = count(
         conn,
         "SELECT COUNT(*) AS n FROM appt_waitlist WHERE slot_id = $1 AND status = 'waiting'",
         vec![slot.get().into()],
     )
-    .await
+    .await?;
+    Ok(to_u32(n))
 }
 
 /// Entries still waiting for a slot, first come first.
@@ -1078,15 +1025,14 @@ pub async fn last_suspension_start<C: ConnectionTrait>(
     person: PersonId,
     department: DepartmentId,
 ) -> Result<Option<DateTime<Utc>>> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT starts_at FROM appt_suspensions WHERE person_id = $1 AND department_id = $2
-             ORDER BY starts_at DESC LIMIT 1",
-            [person.get().into(), department.get().into()],
-        ))
-        .await?;
-    row.map(|r| get_ts(&r, "starts_at")).transpose()
+    fetch_one(
+        conn,
+        "SELECT starts_at FROM appt_suspensions WHERE person_id = $1 AND department_id = $2
+         ORDER BY starts_at DESC LIMIT 1",
+        [person.get().into(), department.get().into()],
+        |r| get_ts(r, "starts_at").map_err(AppointmentError::from),
+    )
+    .await
 }
 
 /// Hold the no-show rule of one person at one department until the transaction ends. On PostgreSQL,
@@ -1160,28 +1106,26 @@ pub async fn insert_category<C: ConnectionTrait>(
     new: &NewCategory,
     now: DateTime<Utc>,
 ) -> Result<CategoryId> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO appt_categories (group_id, code, name, audience, theme, prefix, position, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6,
-                     (SELECT COUNT(*) FROM appt_categories WHERE group_id = $1), $7)
-             RETURNING id",
-            [
-                group.get().into(),
-                new.code.clone().into(),
-                new.name.clone().into(),
-                new.audience.code().into(),
-                new.theme.clone().into(),
-                new.prefix.clone().into(),
-                ts(now).into(),
-            ],
-        ))
-        .await
-        .map_err(DbError::from)
-        .map_err(|e| unique_or(e, || AppointmentError::CodeTaken(new.code.clone())))?
-        .ok_or_else(|| AppointmentError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(CategoryId::new(row.try_get("", "id")?))
+    let value: i64 = fetch_required(
+        conn,
+        "INSERT INTO appt_categories (group_id, code, name, audience, theme, prefix, position, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6,
+                 (SELECT COUNT(*) FROM appt_categories WHERE group_id = $1), $7)
+         RETURNING id",
+        [
+            group.get().into(),
+            new.code.clone().into(),
+            new.name.clone().into(),
+            new.audience.code().into(),
+            new.theme.clone().into(),
+            new.prefix.clone().into(),
+            ts(now).into(),
+        ],
+        |r| r.try_get("", "id").map_err(DbError::from),
+    )
+    .await
+    .map_err(|e| unique_or(e, || AppointmentError::CodeTaken(new.code.clone())))?;
+    Ok(CategoryId::new(value))
 }
 
 /// A group's categories: personal before enterprise, then in the order they were added (sorted
@@ -1208,21 +1152,22 @@ pub async fn categories_of<C: ConnectionTrait>(conn: &C, group: GroupId) -> Resu
 /// Waiting tickets of the same category called before `ticket` (lane first, then queue time).
 #[tracing::instrument(skip_all, err)]
 pub async fn waiting_ahead<C: ConnectionTrait>(conn: &C, ticket: &Ticket) -> Result<u32> {
-    count(
+    let n = count(
         conn,
         "SELECT COUNT(*) AS n FROM appt_tickets
          WHERE group_id = $1 AND day = $2 AND status = 'waiting' AND category_id = $3 AND id <> $6
            AND (lane_rank < $4 OR (lane_rank = $4 AND (queued_at < $5 OR (queued_at = $5 AND id < $6))))",
         vec![
             ticket.group_id.get().into(),
-            day_text(ticket.day).into(),
+            date(ticket.day).into(),
             ticket.category_id.get().into(),
             ticket.lane.rank().into(),
             ts(ticket.queued_at).into(),
             ticket.id.get().into(),
         ],
     )
-    .await
+    .await?;
+    Ok(to_u32(n))
 }
 
 const TICKET_COLUMNS: &str = "t.id, t.group_id, t.day, t.number, t.category_id, c.code AS category_code, \
@@ -1237,7 +1182,7 @@ fn ticket_from_row(row: &QueryResult) -> Result<Ticket> {
     Ok(Ticket {
         id: TicketId::new(row.try_get("", "id")?),
         group_id: GroupId::new(row.try_get("", "group_id")?),
-        day: parse_day(&row.try_get::<String>("", "day")?)?,
+        day: get_date(row, "day")?,
         number: row.try_get("", "number")?,
         category_id: CategoryId::new(row.try_get("", "category_id")?),
         category_code: row.try_get("", "category_code")?,
@@ -1251,9 +1196,9 @@ fn ticket_from_row(row: &QueryResult) -> Result<Ticket> {
         calls: get_u32(row, "calls")?,
         taken_at: get_ts(row, "taken_at")?,
         queued_at: get_ts(row, "queued_at")?,
-        called_at: opt_ts(row, "called_at")?,
-        serving_at: opt_ts(row, "serving_at")?,
-        finished_at: opt_ts(row, "finished_at")?,
+        called_at: get_opt_ts(row, "called_at")?,
+        serving_at: get_opt_ts(row, "serving_at")?,
+        finished_at: get_opt_ts(row, "finished_at")?,
     })
 }
 
@@ -1265,17 +1210,16 @@ pub async fn next_ticket_number<C: ConnectionTrait>(
     day: NaiveDate,
     prefix: &str,
 ) -> Result<i64> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO appt_ticket_counters (group_id, day, prefix, last_no) VALUES ($1, $2, $3, 1)
-             ON CONFLICT (group_id, day, prefix) DO UPDATE SET last_no = appt_ticket_counters.last_no + 1
-             RETURNING last_no",
-            [group.get().into(), day_text(day).into(), prefix.into()],
-        ))
-        .await?
-        .ok_or_else(|| AppointmentError::Corrupt("counter upsert returned nothing".to_owned()))?;
-    Ok(row.try_get("", "last_no")?)
+    let value: i64 = fetch_required(
+        conn,
+        "INSERT INTO appt_ticket_counters (group_id, day, prefix, last_no) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (group_id, day, prefix) DO UPDATE SET last_no = appt_ticket_counters.last_no + 1
+         RETURNING last_no",
+        [group.get().into(), date(day).into(), prefix.into()],
+        |r| r.try_get("", "last_no").map_err(DbError::from),
+    )
+    .await?;
+    Ok(value)
 }
 
 /// A ticket row before it is stored.
@@ -1299,30 +1243,29 @@ pub async fn insert_ticket<C: ConnectionTrait>(
     new: &NewTicket<'_>,
     now: DateTime<Utc>,
 ) -> Result<TicketId> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO appt_tickets (group_id, day, number, category_id, lane, lane_rank, status, person_id,
-                 booking_id, target_window_id, transferred_from, calls, taken_at, queued_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'waiting', $7, $8, $9, $10, 0, $11, $12) RETURNING id",
-            [
-                new.group.get().into(),
-                day_text(new.day).into(),
-                new.number.into(),
-                new.category.get().into(),
-                new.lane.code().into(),
-                new.lane.rank().into(),
-                new.person.map(PersonId::get).into(),
-                new.booking.map(BookingId::get).into(),
-                new.target_window.map(ResourceId::get).into(),
-                new.transferred_from.map(TicketId::get).into(),
-                ts(now).into(),
-                ts(new.queued_at).into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| AppointmentError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(TicketId::new(row.try_get("", "id")?))
+    let value: i64 = fetch_required(
+        conn,
+        "INSERT INTO appt_tickets (group_id, day, number, category_id, lane, lane_rank, status, person_id,
+             booking_id, target_window_id, transferred_from, calls, taken_at, queued_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'waiting', $7, $8, $9, $10, 0, $11, $12) RETURNING id",
+        [
+            new.group.get().into(),
+            date(new.day).into(),
+            new.number.into(),
+            new.category.get().into(),
+            new.lane.code().into(),
+            new.lane.rank().into(),
+            new.person.map(PersonId::get).into(),
+            new.booking.map(BookingId::get).into(),
+            new.target_window.map(ResourceId::get).into(),
+            new.transferred_from.map(TicketId::get).into(),
+            ts(now).into(),
+            ts(new.queued_at).into(),
+        ],
+        |r| r.try_get("", "id").map_err(DbError::from),
+    )
+    .await?;
+    Ok(TicketId::new(value))
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -1362,7 +1305,7 @@ pub async fn tickets_of_day<C: ConnectionTrait>(
         &format!(
             "SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.group_id = $1 AND t.day = $2 ORDER BY t.id"
         ),
-        [group.get().into(), day_text(day).into()],
+        [group.get().into(), date(day).into()],
         ticket_from_row,
     )
     .await
@@ -1381,7 +1324,7 @@ pub async fn next_for_window<C: ConnectionTrait>(
 ) -> Result<Vec<Ticket>> {
     let mut values: Vec<Value> = vec![
         group.get().into(),
-        day_text(day).into(),
+        date(day).into(),
         window.get().into(),
         limit.into(),
     ];
@@ -1522,14 +1465,14 @@ pub async fn open_days_before<C: ConnectionTrait>(
             conn,
             "SELECT DISTINCT group_id, day FROM appt_tickets
              WHERE day < $1 AND status IN ('waiting', 'called', 'serving') ORDER BY group_id, day",
-            [day_text(day).into()],
+            [date(day).into()],
         ))
         .await?;
     rows.iter()
         .map(|r| {
             Ok((
                 GroupId::new(r.try_get("", "group_id")?),
-                parse_day(&r.try_get::<String>("", "day")?)?,
+                get_date(r, "day")?,
             ))
         })
         .collect()
@@ -1548,7 +1491,7 @@ pub async fn abandon_open<C: ConnectionTrait>(
             conn,
             "UPDATE appt_tickets SET status = 'abandoned', finished_at = $1
              WHERE group_id = $2 AND day = $3 AND status IN ('waiting', 'called', 'serving')",
-            [ts(now).into(), group.get().into(), day_text(day).into()],
+            [ts(now).into(), group.get().into(), date(day).into()],
         ))
         .await?;
     Ok(result.rows_affected())
