@@ -109,11 +109,11 @@ async fn reads_see_people_staff_and_enterprises_inside_a_transaction(t: &TestDb)
         (person.name.as_str(), person.public_id.as_str()),
         ("张三", a.public_id.as_str())
     );
-    let by_rid = reads::person_by_resident_id_in(&tx, &pii, &ResidentId::parse(RID_B).unwrap())
+    let registered = reads::person_by_resident_id_in(&tx, &pii, &ResidentId::parse(RID_B).unwrap())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(by_rid.id, b.id);
+    assert_eq!(registered.id, b.id);
     let unknown_rid = ResidentId::complete("34010419800101001").unwrap();
     assert!(
         reads::person_by_resident_id_in(&tx, &pii, &unknown_rid)
@@ -143,12 +143,12 @@ async fn reads_see_people_staff_and_enterprises_inside_a_transaction(t: &TestDb)
             .is_none()
     );
 
-    let by_id = reads::enterprise_in(&tx, enterprise.id)
+    let stored = reads::enterprise_in(&tx, enterprise.id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(by_id.uscc, uscc);
-    assert_eq!(by_id.legal_representative, a.id);
+    assert_eq!(stored.uscc, uscc);
+    assert_eq!(stored.legal_representative, a.id);
     let by_public = reads::enterprise_by_public_id_in(&tx, &enterprise.public_id)
         .await
         .unwrap()

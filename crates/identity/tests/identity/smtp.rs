@@ -565,7 +565,10 @@ async fn unreachable_and_silent_relays_fail_within_the_timeout() {
             .await,
     );
     assert!(text.contains("cannot connect"), "{text}");
-    assert!(started.elapsed() <= timeout, "a refused connection fails at once");
+    assert!(
+        started.elapsed() <= timeout,
+        "a refused connection fails at once"
+    );
 
     let silent = Sink::start(Rules {
         silent: true,
@@ -583,7 +586,10 @@ async fn unreachable_and_silent_relays_fail_within_the_timeout() {
         text.contains("no reply to the greeting within 0.5s"),
         "{text}"
     );
-    assert_eq!(waited, timeout, "the greeting is waited for exactly the timeout");
+    assert_eq!(
+        waited, timeout,
+        "the greeting is waited for exactly the timeout"
+    );
 }
 
 #[tokio::test]
