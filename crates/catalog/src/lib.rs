@@ -3,6 +3,7 @@
 //!
 //! - [`model`]: items, versions, code lists, validation.
 //! - [`repo`]: all SQL.
+//! - [`reads`]: what other domains read, on any connection (the cross-domain boundary).
 //! - [`service`]: use cases ([`Catalog`]).
 //! - [`search`]: the tantivy index (jieba, pinyin, synonyms, filters).
 //! - [`transfer`]: JSON and CSV files; [`diff`]: readable differences between versions.
@@ -10,6 +11,7 @@
 pub mod diff;
 pub mod error;
 pub mod model;
+pub mod reads;
 pub mod repo;
 pub mod search;
 pub mod service;

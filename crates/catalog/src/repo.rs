@@ -1,7 +1,10 @@
 //! All SQL of the catalog. Rows never leave this module; callers get model types.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use yiwang_db::{ConnectionTrait, DbError, QueryResult, parse_ts, stmt, ts};
+use yiwang_db::{
+    ConnectionTrait, DbError, QueryResult, fetch_all, fetch_one, fetch_required, get_opt_date,
+    get_opt_ts, get_ts, opt_date, stmt, ts,
+};
 use yiwang_identity::DepartmentId;
 use yiwang_identity::model::StaffId;
 
@@ -36,13 +39,6 @@ const VERSION_COLUMNS: &str = "v.id, v.item_id, v.version_no, v.state, v.content
 const VERSION_FROM: &str = "catalog_item_versions v LEFT JOIN staff a ON a.id = v.author_id \
      LEFT JOIN staff r ON r.id = v.reviewer_id";
 
-fn opt_ts(row: &QueryResult, column: &str) -> Result<Option<DateTime<Utc>>, CatalogError> {
-    row.try_get::<Option<String>>("", column)?
-        .map(|t| parse_ts(&t))
-        .transpose()
-        .map_err(CatalogError::from)
-}
-
 fn staff_ref(row: &QueryResult, id: &str, name: &str) -> Result<Option<StaffRef>, CatalogError> {
     Ok(row.try_get::<Option<i64>>("", id)?.map(|raw| StaffRef {
         id: StaffId::new(raw),
@@ -67,20 +63,14 @@ fn version_from_row(row: &QueryResult) -> Result<ItemVersion, CatalogError> {
         state: VersionState::parse(&state)
             .ok_or_else(|| CatalogError::Corrupt(format!("version state {state:?}")))?,
         content: parse_content(&row.try_get::<String>("", "content")?)?,
-        effective_from: row
-            .try_get::<Option<String>>("", "effective_from")?
-            .map(|d| {
-                NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                    .map_err(|e| CatalogError::Corrupt(format!("effective date {d:?}: {e}")))
-            })
-            .transpose()?,
+        effective_from: get_opt_date(row, "effective_from")?,
         author: staff_ref(row, "author_id", "author_name")?,
         reviewer: staff_ref(row, "reviewer_id", "reviewer_name")?,
         review_note: row.try_get("", "review_note")?,
         change_note: row.try_get("", "change_note")?,
-        created_at: parse_ts(&row.try_get::<String>("", "created_at")?)?,
-        submitted_at: opt_ts(row, "submitted_at")?,
-        reviewed_at: opt_ts(row, "reviewed_at")?,
+        created_at: get_ts(row, "created_at")?,
+        submitted_at: get_opt_ts(row, "submitted_at")?,
+        reviewed_at: get_opt_ts(row, "reviewed_at")?,
     })
 }
 
@@ -90,14 +80,13 @@ async fn versions_where<C: ConnectionTrait>(
     where_sql: &str,
     values: Vec<yiwang_db::Value>,
 ) -> Result<Vec<ItemVersion>, CatalogError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!("SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE {where_sql}"),
-            values,
-        ))
-        .await?;
-    rows.iter().map(version_from_row).collect()
+    fetch_all(
+        conn,
+        &format!("SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE {where_sql}"),
+        values,
+        version_from_row,
+    )
+    .await
 }
 
 fn content_json(content: &ItemContent) -> Result<String, CatalogError> {
@@ -111,24 +100,22 @@ pub async fn insert_item<C: ConnectionTrait>(
     department: DepartmentId,
     now: DateTime<Utc>,
 ) -> Result<ItemId, CatalogError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO catalog_items (impl_code, department_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $3) RETURNING id",
-            [impl_code.into(), department.get().into(), ts(now).into()],
-        ))
-        .await
-        .map_err(DbError::from)
-        .map_err(|e| {
-            if e.is_unique_violation() {
-                CatalogError::ImplCodeTaken(impl_code.to_owned())
-            } else {
-                CatalogError::Db(e)
-            }
-        })?
-        .ok_or_else(|| CatalogError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(ItemId::new(row.try_get("", "id")?))
+    let id: i64 = fetch_required(
+        conn,
+        "INSERT INTO catalog_items (impl_code, department_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $3) RETURNING id",
+        [impl_code.into(), department.get().into(), ts(now).into()],
+        |row| row.try_get("", "id").map_err(DbError::from),
+    )
+    .await
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            CatalogError::ImplCodeTaken(impl_code.to_owned())
+        } else {
+            CatalogError::Db(e)
+        }
+    })?;
+    Ok(ItemId::new(id))
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -136,14 +123,13 @@ pub async fn item_by_id<C: ConnectionTrait>(
     conn: &C,
     id: ItemId,
 ) -> Result<Option<Item>, CatalogError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {ITEM_COLUMNS} FROM {ITEM_FROM} WHERE i.id = $1"),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(item_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {ITEM_COLUMNS} FROM {ITEM_FROM} WHERE i.id = $1"),
+        [id.get().into()],
+        item_from_row,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -151,14 +137,13 @@ pub async fn item_by_impl_code<C: ConnectionTrait>(
     conn: &C,
     impl_code: &str,
 ) -> Result<Option<Item>, CatalogError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {ITEM_COLUMNS} FROM {ITEM_FROM} WHERE i.impl_code = $1"),
-            [impl_code.into()],
-        ))
-        .await?;
-    row.as_ref().map(item_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {ITEM_COLUMNS} FROM {ITEM_FROM} WHERE i.impl_code = $1"),
+        [impl_code.into()],
+        item_from_row,
+    )
+    .await
 }
 
 /// A new version row.
@@ -179,38 +164,34 @@ pub async fn insert_version<C: ConnectionTrait>(
     new: &NewVersion<'_>,
     now: DateTime<Utc>,
 ) -> Result<VersionId, CatalogError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO catalog_item_versions
+    let id: i64 = fetch_required(
+        conn,
+        "INSERT INTO catalog_item_versions
                  (item_id, version_no, state, name, content, change_note, author_id, effective_from,
                   created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
-            [
-                new.item.get().into(),
-                i64::from(new.version_no).into(),
-                new.state.code().into(),
-                new.content.name.clone().into(),
-                content_json(new.content)?.into(),
-                new.change_note.into(),
-                new.author.map(StaffId::get).into(),
-                new.effective_from
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .into(),
-                ts(now).into(),
-            ],
-        ))
-        .await
-        .map_err(DbError::from)
-        .map_err(|e| {
-            if e.is_unique_violation() {
-                CatalogError::DraftExists
-            } else {
-                CatalogError::Db(e)
-            }
-        })?
-        .ok_or_else(|| CatalogError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(VersionId::new(row.try_get("", "id")?))
+        [
+            new.item.get().into(),
+            i64::from(new.version_no).into(),
+            new.state.code().into(),
+            new.content.name.clone().into(),
+            content_json(new.content)?.into(),
+            new.change_note.into(),
+            new.author.map(StaffId::get).into(),
+            opt_date(new.effective_from),
+            ts(now).into(),
+        ],
+        |row| row.try_get("", "id").map_err(DbError::from),
+    )
+    .await
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            CatalogError::DraftExists
+        } else {
+            CatalogError::Db(e)
+        }
+    })?;
+    Ok(VersionId::new(id))
 }
 
 /// Replace an open version's content (and put a sent-back version back into draft).
@@ -276,9 +257,7 @@ pub async fn mark_reviewed<C: ConnectionTrait>(
             state.code().into(),
             reviewer.map(StaffId::get).into(),
             note.into(),
-            effective_from
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .into(),
+            opt_date(effective_from),
             ts(now).into(),
             version.get().into(),
         ],
@@ -349,17 +328,14 @@ pub async fn max_version_no<C: ConnectionTrait>(
     conn: &C,
     item: ItemId,
 ) -> Result<u32, CatalogError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT COALESCE(MAX(version_no), 0) AS n FROM catalog_item_versions WHERE item_id = $1",
-            [item.get().into()],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0) as u32)
+    let n: i64 = fetch_required(
+        conn,
+        "SELECT COALESCE(MAX(version_no), 0) AS n FROM catalog_item_versions WHERE item_id = $1",
+        [item.get().into()],
+        |r| r.try_get("", "n").map_err(DbError::from),
+    )
+    .await?;
+    Ok(n as u32)
 }
 
 /// The published version that should be in effect on `day`: the newest one whose effective date has come.
@@ -369,19 +345,15 @@ pub async fn due_version<C: ConnectionTrait>(
     item: ItemId,
     day: NaiveDate,
 ) -> Result<Option<VersionId>, CatalogError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT id FROM catalog_item_versions
-             WHERE item_id = $1 AND state = 'published' AND effective_from <= $2
-             ORDER BY version_no DESC LIMIT 1",
-            [item.get().into(), day.format("%Y-%m-%d").to_string().into()],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "id"))
-        .transpose()?
-        .map(VersionId::new))
+    fetch_one(
+        conn,
+        "SELECT id FROM catalog_item_versions
+         WHERE item_id = $1 AND state = 'published' AND effective_from <= $2
+         ORDER BY version_no DESC LIMIT 1",
+        [item.get().into(), yiwang_db::date(day).into()],
+        |r| -> Result<_, CatalogError> { Ok(VersionId::new(r.try_get("", "id")?)) },
+    )
+    .await
 }
 
 /// Items whose version in effect is not the one due on `day` (a publication whose date has come).
@@ -390,20 +362,17 @@ pub async fn items_due_for_change<C: ConnectionTrait>(
     conn: &C,
     day: NaiveDate,
 ) -> Result<Vec<ItemId>, CatalogError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT i.id FROM catalog_items i
-             WHERE COALESCE(i.current_version_id, 0) <> COALESCE((
-                 SELECT v.id FROM catalog_item_versions v
-                 WHERE v.item_id = i.id AND v.state = 'published' AND v.effective_from <= $1
-                 ORDER BY v.version_no DESC LIMIT 1), 0)",
-            [day.format("%Y-%m-%d").to_string().into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| Ok(ItemId::new(r.try_get("", "id")?)))
-        .collect()
+    fetch_all(
+        conn,
+        "SELECT i.id FROM catalog_items i
+         WHERE COALESCE(i.current_version_id, 0) <> COALESCE((
+             SELECT v.id FROM catalog_item_versions v
+             WHERE v.item_id = i.id AND v.state = 'published' AND v.effective_from <= $1
+             ORDER BY v.version_no DESC LIMIT 1), 0)",
+        [yiwang_db::date(day).into()],
+        |r| -> Result<_, CatalogError> { Ok(ItemId::new(r.try_get("", "id")?)) },
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -443,26 +412,16 @@ pub async fn current_items<C: ConnectionTrait>(
     changed_since: Option<DateTime<Utc>>,
 ) -> Result<Vec<CurrentItem>, CatalogError> {
     let since = changed_since.map(ts).unwrap_or_default();
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {ITEM_COLUMNS}, cv.id AS version_id, cv.content, i.updated_at FROM {ITEM_FROM}
-                 WHERE i.current_version_id IS NOT NULL AND i.updated_at >= $1 ORDER BY i.id"
-            ),
-            [since.into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(CurrentItem {
-                item: item_from_row(r)?,
-                version: VersionId::new(r.try_get("", "version_id")?),
-                content: parse_content(&r.try_get::<String>("", "content")?)?,
-                updated_at: parse_ts(&r.try_get::<String>("", "updated_at")?)?,
-            })
-        })
-        .collect()
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT {ITEM_COLUMNS}, cv.id AS version_id, cv.content, i.updated_at FROM {ITEM_FROM}
+             WHERE i.current_version_id IS NOT NULL AND i.updated_at >= $1 ORDER BY i.id"
+        ),
+        [since.into()],
+        current_item_from_row,
+    )
+    .await
 }
 
 /// Items whose version in effect changed at or after an instant, with that version.
@@ -471,22 +430,19 @@ pub async fn changed_since<C: ConnectionTrait>(
     conn: &C,
     since: DateTime<Utc>,
 ) -> Result<Vec<(ItemId, VersionId)>, CatalogError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT id, current_version_id FROM catalog_items
-             WHERE current_version_id IS NOT NULL AND updated_at >= $1",
-            [ts(since).into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
+    fetch_all(
+        conn,
+        "SELECT id, current_version_id FROM catalog_items
+         WHERE current_version_id IS NOT NULL AND updated_at >= $1",
+        [ts(since).into()],
+        |r| -> Result<_, CatalogError> {
             Ok((
                 ItemId::new(r.try_get("", "id")?),
                 VersionId::new(r.try_get("", "current_version_id")?),
             ))
-        })
-        .collect()
+        },
+    )
+    .await
 }
 
 /// Items with a version in effect, by id (for pages listing a few).
@@ -499,30 +455,28 @@ pub async fn current_items_by_ids<C: ConnectionTrait>(
         return Ok(Vec::new());
     }
     let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {ITEM_COLUMNS}, cv.id AS version_id, cv.content, i.updated_at FROM {ITEM_FROM}
-                 WHERE i.current_version_id IS NOT NULL AND i.id IN ({})",
-                placeholders.join(", ")
-            ),
-            ids.iter().map(|id| id.get().into()),
-        ))
-        .await?;
-    let mut found: Vec<CurrentItem> = rows
-        .iter()
-        .map(|r| {
-            Ok(CurrentItem {
-                item: item_from_row(r)?,
-                version: VersionId::new(r.try_get("", "version_id")?),
-                content: parse_content(&r.try_get::<String>("", "content")?)?,
-                updated_at: parse_ts(&r.try_get::<String>("", "updated_at")?)?,
-            })
-        })
-        .collect::<Result<_, CatalogError>>()?;
+    let mut found = fetch_all(
+        conn,
+        &format!(
+            "SELECT {ITEM_COLUMNS}, cv.id AS version_id, cv.content, i.updated_at FROM {ITEM_FROM}
+             WHERE i.current_version_id IS NOT NULL AND i.id IN ({})",
+            placeholders.join(", ")
+        ),
+        ids.iter().map(|id| id.get().into()),
+        current_item_from_row,
+    )
+    .await?;
     found.sort_by_key(|c| ids.iter().position(|id| *id == c.item.id));
     Ok(found)
+}
+
+fn current_item_from_row(r: &QueryResult) -> Result<CurrentItem, CatalogError> {
+    Ok(CurrentItem {
+        item: item_from_row(r)?,
+        version: VersionId::new(r.try_get("", "version_id")?),
+        content: parse_content(&r.try_get::<String>("", "content")?)?,
+        updated_at: get_ts(r, "updated_at")?,
+    })
 }
 
 /// An item as its department's staff see it: the version in effect and the open one.
@@ -542,26 +496,22 @@ pub async fn department_items<C: ConnectionTrait>(
     department: Option<DepartmentId>,
     only_open: bool,
 ) -> Result<Vec<StaffItemRow>, CatalogError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {ITEM_COLUMNS}, ov.state AS open_state, ov.version_no AS open_version_no,
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT {ITEM_COLUMNS}, ov.state AS open_state, ov.version_no AS open_version_no,
                      COALESCE(ov.name, cv.name, (SELECT MAX(x.name) FROM catalog_item_versions x
                          WHERE x.item_id = i.id)) AS display_name
                  FROM {ITEM_FROM}
                  LEFT JOIN catalog_item_versions ov ON ov.item_id = i.id AND ov.state <> 'published'
                  WHERE ($1 = 0 OR i.department_id = $1) AND ($2 = 0 OR ov.id IS NOT NULL)
                  ORDER BY d.code, display_name, i.id"
-            ),
-            [
-                department.map_or(0, DepartmentId::get).into(),
-                i64::from(only_open).into(),
-            ],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
+        ),
+        [
+            department.map_or(0, DepartmentId::get).into(),
+            i64::from(only_open).into(),
+        ],
+        |r| {
             Ok(StaffItemRow {
                 item: item_from_row(r)?,
                 name: r
@@ -574,8 +524,9 @@ pub async fn department_items<C: ConnectionTrait>(
                     .try_get::<Option<i64>>("", "open_version_no")?
                     .map(|n| n as u32),
             })
-        })
-        .collect()
+        },
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -617,21 +568,19 @@ pub async fn file_by_digest<C: ConnectionTrait>(
     conn: &C,
     digest: &str,
 ) -> Result<Option<StoredFile>, CatalogError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT name, content_type, bytes FROM catalog_files WHERE digest = $1",
-            [digest.into()],
-        ))
-        .await?;
-    row.map(|r| {
-        Ok(StoredFile {
-            name: r.try_get("", "name")?,
-            content_type: r.try_get("", "content_type")?,
-            bytes: r.try_get("", "bytes")?,
-        })
-    })
-    .transpose()
+    fetch_one(
+        conn,
+        "SELECT name, content_type, bytes FROM catalog_files WHERE digest = $1",
+        [digest.into()],
+        |r| -> Result<_, CatalogError> {
+            Ok(StoredFile {
+                name: r.try_get("", "name")?,
+                content_type: r.try_get("", "content_type")?,
+                bytes: r.try_get("", "bytes")?,
+            })
+        },
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -659,8 +608,7 @@ pub async fn upsert_life_event<C: ConnectionTrait>(
 ) -> Result<LifeEventId, CatalogError> {
     let audience = serde_json::to_string(audience)
         .map_err(|e| CatalogError::Corrupt(format!("audience: {e}")))?;
-    let row = conn
-        .query_one_raw(stmt(
+    let id: i64 = fetch_required(
             conn,
             "INSERT INTO catalog_life_events (code, name, description, audience, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $5)
@@ -674,10 +622,10 @@ pub async fn upsert_life_event<C: ConnectionTrait>(
                 audience.into(),
                 ts(now).into(),
             ],
-        ))
-        .await?
-        .ok_or_else(|| CatalogError::Corrupt("upsert returned no id".to_owned()))?;
-    let id = LifeEventId::new(row.try_get("", "id")?);
+            |row| row.try_get("", "id").map_err(DbError::from),
+        )
+        .await?;
+    let id = LifeEventId::new(id);
     conn.execute_raw(stmt(
         conn,
         "DELETE FROM catalog_life_event_items WHERE life_event_id = $1",
@@ -702,42 +650,55 @@ pub async fn life_events<C: ConnectionTrait>(
     code: Option<&str>,
     containing: Option<ItemId>,
 ) -> Result<Vec<LifeEvent>, CatalogError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT e.id, e.code, e.name, e.description, e.audience FROM catalog_life_events e
-             WHERE ($1 = '' OR e.code = $1)
-               AND ($2 = 0 OR EXISTS (SELECT 1 FROM catalog_life_event_items x
-                                      WHERE x.life_event_id = e.id AND x.item_id = $2))
-             ORDER BY e.id",
-            [
-                code.unwrap_or_default().into(),
-                containing.map_or(0, ItemId::get).into(),
-            ],
-        ))
-        .await?;
-    let mut events = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let id = LifeEventId::new(r.try_get("", "id")?);
-        let items = conn
-            .query_all_raw(stmt(
-                conn,
-                "SELECT item_id FROM catalog_life_event_items WHERE life_event_id = $1 ORDER BY position",
-                [id.get().into()],
+    let mut events = fetch_all(
+        conn,
+        "SELECT e.id, e.code, e.name, e.description, e.audience FROM catalog_life_events e
+         WHERE ($1 = '' OR e.code = $1)
+           AND ($2 = 0 OR EXISTS (SELECT 1 FROM catalog_life_event_items x
+                                  WHERE x.life_event_id = e.id AND x.item_id = $2))
+         ORDER BY e.id",
+        [
+            code.unwrap_or_default().into(),
+            containing.map_or(0, ItemId::get).into(),
+        ],
+        |r| -> Result<_, CatalogError> {
+            Ok(LifeEvent {
+                id: LifeEventId::new(r.try_get("", "id")?),
+                code: r.try_get("", "code")?,
+                name: r.try_get("", "name")?,
+                description: r.try_get("", "description")?,
+                audience: serde_json::from_str(&r.try_get::<String>("", "audience")?)
+                    .map_err(|e| CatalogError::Corrupt(format!("life event audience: {e}")))?,
+                item_ids: Vec::new(),
+            })
+        },
+    )
+    .await?;
+    if events.is_empty() {
+        return Ok(events);
+    }
+    // The items of every listed event in one query, not one per event.
+    let placeholders: Vec<String> = (1..=events.len()).map(|i| format!("${i}")).collect();
+    let links = fetch_all(
+        conn,
+        &format!(
+            "SELECT life_event_id, item_id FROM catalog_life_event_items
+             WHERE life_event_id IN ({}) ORDER BY life_event_id, position",
+            placeholders.join(", ")
+        ),
+        events.iter().map(|e| e.id.get().into()),
+        |r| -> Result<_, CatalogError> {
+            Ok((
+                LifeEventId::new(r.try_get("", "life_event_id")?),
+                ItemId::new(r.try_get("", "item_id")?),
             ))
-            .await?;
-        events.push(LifeEvent {
-            id,
-            code: r.try_get("", "code")?,
-            name: r.try_get("", "name")?,
-            description: r.try_get("", "description")?,
-            audience: serde_json::from_str(&r.try_get::<String>("", "audience")?)
-                .map_err(|e| CatalogError::Corrupt(format!("life event audience: {e}")))?,
-            item_ids: items
-                .iter()
-                .map(|x| Ok(ItemId::new(x.try_get("", "item_id")?)))
-                .collect::<Result<_, CatalogError>>()?,
-        });
+        },
+    )
+    .await?;
+    for (event, item) in links {
+        if let Some(found) = events.iter_mut().find(|e| e.id == event) {
+            found.item_ids.push(item);
+        }
     }
     Ok(events)
 }

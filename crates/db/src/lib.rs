@@ -2,12 +2,14 @@
 //! domain, the transactional outbox / job queue, the audit chain, and the both-backend test harness.
 //!
 //! Domain crates write their SQL in their own `repo.rs` against [`ConnectionTrait`]; the SQL they
-//! write must run on both backends (`$1` placeholders work on both, see ARCHITECTURE §9).
+//! write must run on both backends (`$1` placeholders work on both, see ARCHITECTURE §9). They read
+//! rows with the [`row`] toolkit (typed columns, fetch one/all, counts, LIKE patterns).
 
 pub mod audit;
 mod error;
 pub mod jobs;
 pub mod migrate;
+pub mod row;
 pub mod testing;
 mod time;
 
@@ -16,6 +18,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use error::DbError;
+pub use row::{
+    count, date, escape_like, fetch_all, fetch_one, fetch_required, get_date, get_opt_date,
+    get_opt_ts, get_ts, like_contains, like_prefix, like_sql, opt_date, opt_ts, parse_date,
+};
 pub use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, Statement,
     TransactionTrait, Value,

@@ -1,9 +1,11 @@
-//! Test harness: every database test runs on a fresh SQLite database and, when
-//! `YIWANG_TEST_POSTGRES_URL` is set, on a fresh PostgreSQL database too.
+//! Test harness: every database test runs on a fresh SQLite database and on a fresh PostgreSQL
+//! database.
 //!
 //! Use [`db_test!`](crate::db_test): it makes one `sqlite` and one `postgres` test per body, so the test
-//! output names the backend that failed. Without the variable the PostgreSQL test passes with a note that
-//! it was skipped; with `CI` set, a missing PostgreSQL is a failure.
+//! output names the backend that failed. Whether the PostgreSQL variant runs is decided when the tests
+//! are built (`build.rs` reads `YIWANG_TEST_POSTGRES_URL`): without the variable it is marked
+//! `#[ignore = "PostgreSQL variant skipped: …"]`, which `cargo test` prints on the test's own line and
+//! counts as ignored. With `CI` set nothing is ignored, so a missing PostgreSQL fails the run.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -166,17 +168,19 @@ pub async fn sqlite() -> TestDb {
     test
 }
 
-/// A fresh migrated PostgreSQL database, or `None` (with a note on stderr) when not configured.
-pub async fn postgres() -> Option<TestDb> {
+/// A fresh migrated PostgreSQL database. Panics when PostgreSQL is not configured: a PostgreSQL variant
+/// that runs at all (built with the variable, under CI, or asked for with `--ignored`) must not pass
+/// without having run.
+pub async fn postgres() -> TestDb {
     match postgres_empty().await {
         Ok(Some(test)) => {
             migrate(&test.db).await;
-            Some(test)
+            test
         }
-        Ok(None) => {
-            eprintln!("note: PostgreSQL run skipped ({POSTGRES_ENV} is not set)");
-            None
-        }
+        Ok(None) => panic!(
+            "{POSTGRES_ENV} is not set in this run, so this PostgreSQL test cannot run \
+             (set it, or leave it unset when building the tests to have them ignored)"
+        ),
         Err(e) => panic!("postgres test database: {e}"),
     }
 }
@@ -193,29 +197,82 @@ async fn migrate(db: &Db) {
 }
 
 /// Run an `async fn NAME(t: &TestDb)` on both backends: `db_test!(NAME);` makes the tests
-/// `NAME::sqlite` and `NAME::postgres` (a module and a function may share a name).
+/// `NAME::sqlite` and `NAME::postgres` (a module and a function may share a name). Several names may be
+/// listed. Leading attributes are skip conditions for both variants, e.g.
+/// `db_test!(#[cfg_attr(no_browser, ignore = "…")] NAME)`; on an ignored PostgreSQL variant only the
+/// PostgreSQL reason is given (one `ignore` per test).
 #[macro_export]
 macro_rules! db_test {
-    ($($name:ident),+ $(,)?) => {
-        $(
-            mod $name {
-                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let test = $crate::testing::sqlite().await;
-                    super::$name(&test).await;
-                    test.finish().await;
-                }
-
-                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let Some(test) = $crate::testing::postgres().await else {
-                        return;
-                    };
-                    super::$name(&test).await;
-                    test.finish().await;
-                }
+    (@one [$($skip:tt)*] $name:ident) => {
+        mod $name {
+            $($skip)*
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let test = $crate::testing::sqlite().await;
+                super::$name(&test).await;
+                test.finish().await;
             }
-        )+
+
+            $crate::__db_test_postgres!([$($skip)*] $name);
+        }
+    };
+    ($(#[$skip:meta])* $(,)?) => {};
+    ($(#[$skip:meta])* $first:ident $(, $rest:ident)* $(,)?) => {
+        $crate::db_test!(@one [$(#[$skip])*] $first);
+        $crate::db_test!($(#[$skip])* $($rest),*);
+    };
+}
+
+/// The PostgreSQL variant of a [`db_test!`]; this definition is chosen when PostgreSQL runs.
+#[cfg(not(yiwang_pg_skipped))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __db_test_postgres {
+    ([$($skip:tt)*] $name:ident) => {
+        $($skip)*
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres() {
+            let test = $crate::testing::postgres().await;
+            super::$name(&test).await;
+            test.finish().await;
+        }
+    };
+}
+
+/// The PostgreSQL variant of a [`db_test!`], built without `YIWANG_TEST_POSTGRES_URL` (and without
+/// `CI`): ignored with its reason. `cargo test -- --include-ignored` runs it (and needs the variable).
+#[cfg(yiwang_pg_skipped)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __db_test_postgres {
+    ([$($skip:tt)*] $name:ident) => {
+        #[ignore = "PostgreSQL variant skipped: YIWANG_TEST_POSTGRES_URL is not set"]
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres() {
+            let test = $crate::testing::postgres().await;
+            super::$name(&test).await;
+            test.finish().await;
+        }
+    };
+}
+
+/// A hand-written PostgreSQL-only test, ignored like [`db_test!`]'s PostgreSQL variants:
+/// `postgres_only! { #[tokio::test] async fn name() { … } }`.
+#[cfg(not(yiwang_pg_skipped))]
+#[macro_export]
+macro_rules! postgres_only {
+    ($test:item) => {
+        $test
+    };
+}
+
+/// A hand-written PostgreSQL-only test, built without `YIWANG_TEST_POSTGRES_URL`: ignored.
+#[cfg(yiwang_pg_skipped)]
+#[macro_export]
+macro_rules! postgres_only {
+    ($test:item) => {
+        #[ignore = "PostgreSQL variant skipped: YIWANG_TEST_POSTGRES_URL is not set"]
+        $test
     };
 }
 

@@ -66,14 +66,16 @@ async fn migrate_from_empty_sqlite() {
     t.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrate_from_empty_postgres() {
-    let Some(t) = testing::postgres_empty().await.unwrap() else {
-        eprintln!("note: PostgreSQL run skipped");
-        return;
-    };
-    check_migrate_from_empty(&t).await;
-    t.finish().await;
+yiwang_db::postgres_only! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn migrate_from_empty_postgres() {
+        let t = testing::postgres_empty()
+            .await
+            .unwrap()
+            .expect("YIWANG_TEST_POSTGRES_URL is set for the PostgreSQL run");
+        check_migrate_from_empty(&t).await;
+        t.finish().await;
+    }
 }
 
 async fn concurrent_migrations_apply_once(t: &TestDb) {
@@ -656,4 +658,230 @@ db_test!(concurrent_appends_keep_one_chain);
 async fn readiness_ping(t: &TestDb) {
     t.db.ping().await.unwrap();
 }
-db_test!(readiness_ping);
+
+async fn harness_gives_a_migrated_database(t: &TestDb) {
+    assert_eq!(
+        migrate::applied_versions(&t.db).await.unwrap().len(),
+        migrate::MIGRATIONS.len()
+    );
+}
+
+// Several names, a trailing comma and a skip condition that never holds: the forms other crates use.
+db_test!(
+    #[cfg_attr(any(), ignore = "never")]
+    readiness_ping,
+    harness_gives_a_migrated_database,
+);
+
+// ---------------------------------------------------------------- row toolkit
+
+#[derive(Debug, PartialEq)]
+struct KitRow {
+    id: i64,
+    name: String,
+    at: Option<chrono::DateTime<Utc>>,
+    day: chrono::NaiveDate,
+}
+
+fn kit_row(row: &yiwang_db::QueryResult) -> Result<KitRow, yiwang_db::DbError> {
+    Ok(KitRow {
+        id: row.try_get("", "id")?,
+        name: row.try_get("", "name")?,
+        at: yiwang_db::get_opt_ts(row, "at")?,
+        day: yiwang_db::get_date(row, "day")?,
+    })
+}
+
+const KIT_NAMES: [&str; 8] = [
+    "Hefei Road Office",
+    "ÉCOLE hefei",
+    "100% Sure_thing",
+    "1000 Sure things",
+    r"back\slash",
+    "合肥市民政局",
+    "合肥_市场监管",
+    "蜀山区政务服务中心",
+];
+
+/// The names matching `LOWER(name) LIKE LOWER(pattern)`, by id.
+async fn kit_like(t: &TestDb, pattern: String) -> Vec<String> {
+    yiwang_db::fetch_all(
+        t.db.conn(),
+        &format!(
+            "SELECT name FROM row_kit WHERE {} ORDER BY id",
+            yiwang_db::like_sql("name", 1)
+        ),
+        [pattern.into()],
+        |row| {
+            row.try_get::<String>("", "name")
+                .map_err(yiwang_db::DbError::from)
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn row_toolkit_reads_maps_and_counts(t: &TestDb) {
+    let conn = t.db.conn();
+    conn.execute_unprepared(
+        "CREATE TABLE row_kit (id BIGINT PRIMARY KEY, name TEXT NOT NULL, at TEXT, day TEXT NOT NULL)",
+    )
+    .await
+    .unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 14).unwrap();
+    let tx = t.db.begin().await.unwrap();
+    for (i, name) in KIT_NAMES.iter().enumerate() {
+        let at = (i % 2 == 0).then(|| t0() + chrono::Duration::minutes(i as i64));
+        let id: i64 = yiwang_db::fetch_required(
+            &tx,
+            "INSERT INTO row_kit (id, name, at, day) VALUES ($1, $2, $3, $4) RETURNING id",
+            [
+                (i as i64 + 1).into(),
+                (*name).into(),
+                yiwang_db::opt_ts(at),
+                yiwang_db::date(day).into(),
+            ],
+            |row| {
+                row.try_get::<i64>("", "id")
+                    .map_err(yiwang_db::DbError::from)
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(id, i as i64 + 1);
+    }
+    // Reads inside the open transaction see its rows: the toolkit takes any connection.
+    assert_eq!(
+        yiwang_db::count(&tx, "SELECT COUNT(*) FROM row_kit", [])
+            .await
+            .unwrap(),
+        KIT_NAMES.len() as u64
+    );
+    tx.commit().await.unwrap();
+
+    let first = yiwang_db::fetch_one(
+        conn,
+        "SELECT id, name, at, day FROM row_kit WHERE id = $1",
+        [1_i64.into()],
+        kit_row,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        first,
+        Some(KitRow {
+            id: 1,
+            name: KIT_NAMES[0].to_owned(),
+            at: Some(t0()),
+            day,
+        })
+    );
+    let second = yiwang_db::fetch_one(
+        conn,
+        "SELECT id, name, at, day FROM row_kit WHERE id = $1",
+        [2_i64.into()],
+        kit_row,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(second.at, None, "NULL reads as no instant");
+    let none = yiwang_db::fetch_one(
+        conn,
+        "SELECT id, name, at, day FROM row_kit WHERE id = $1",
+        [99_i64.into()],
+        kit_row,
+    )
+    .await
+    .unwrap();
+    assert_eq!(none, None);
+    let missing = yiwang_db::fetch_required(
+        conn,
+        "SELECT id, name, at, day FROM row_kit WHERE id = $1",
+        [99_i64.into()],
+        kit_row,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&missing, yiwang_db::DbError::Corrupt(text) if text.contains("SELECT id, name")),
+        "{missing}"
+    );
+    let all = yiwang_db::fetch_all(
+        conn,
+        "SELECT id, name, at, day FROM row_kit WHERE day = $1 ORDER BY id DESC",
+        [yiwang_db::date(day).into()],
+        kit_row,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.id).collect::<Vec<_>>(),
+        (1..=KIT_NAMES.len() as i64).rev().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        yiwang_db::count(
+            conn,
+            "SELECT COUNT(*) FROM row_kit WHERE at IS NULL AND id > $1",
+            [0_i64.into()]
+        )
+        .await
+        .unwrap(),
+        4
+    );
+    assert_eq!(
+        yiwang_db::count(conn, "SELECT COUNT(*) FROM row_kit WHERE 1 = 0", [])
+            .await
+            .unwrap(),
+        0
+    );
+    let bad = yiwang_db::fetch_one(
+        conn,
+        "SELECT name AS day FROM row_kit WHERE id = 1",
+        [],
+        |row| yiwang_db::get_date(row, "day"),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(bad, yiwang_db::DbError::Corrupt(_)), "{bad}");
+
+    // LIKE: wildcards in the text are literal; case folds for ASCII on both backends; CJK matches.
+    assert_eq!(
+        kit_like(t, yiwang_db::like_contains("HEFEI")).await,
+        ["Hefei Road Office", "ÉCOLE hefei"]
+    );
+    assert_eq!(
+        kit_like(t, yiwang_db::like_contains("ÉCOLE")).await,
+        ["ÉCOLE hefei"],
+        "a value always matches its own text"
+    );
+    assert_eq!(
+        kit_like(t, yiwang_db::like_contains("100%")).await,
+        ["100% Sure_thing"]
+    );
+    assert_eq!(
+        kit_like(t, yiwang_db::like_contains("_")).await,
+        ["100% Sure_thing", "合肥_市场监管"]
+    );
+    assert_eq!(
+        kit_like(t, yiwang_db::like_contains(r"\")).await,
+        [r"back\slash"]
+    );
+    assert_eq!(
+        kit_like(t, yiwang_db::like_contains("民政")).await,
+        ["合肥市民政局"]
+    );
+    assert_eq!(
+        kit_like(t, yiwang_db::like_prefix("合肥")).await,
+        ["合肥市民政局", "合肥_市场监管"]
+    );
+    assert_eq!(
+        kit_like(t, yiwang_db::like_prefix("合肥_")).await,
+        ["合肥_市场监管"]
+    );
+    assert_eq!(
+        kit_like(t, yiwang_db::like_prefix("sure")).await,
+        Vec::<String>::new()
+    );
+}
+db_test!(row_toolkit_reads_maps_and_counts);

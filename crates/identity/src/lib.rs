@@ -7,6 +7,7 @@ pub mod model;
 pub mod password;
 pub mod pii;
 pub mod policy;
+pub mod reads;
 pub mod repo;
 pub mod service;
 

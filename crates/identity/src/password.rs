@@ -107,33 +107,62 @@ pub fn check_rules(password: &str, identifiers: &[&str]) -> Result<(), PasswordP
     Ok(())
 }
 
-/// Hash a password (argon2id, random 16-byte salt).
-pub fn hash(
+/// Hash a password (argon2id, random 16-byte salt) on a blocking thread: argon2 is slow on purpose and
+/// must not stall the async runtime's workers. The salt is drawn here, so the caller's generator stays on
+/// the caller's thread.
+pub async fn hash(
     password: &str,
     cost: PasswordCost,
     rng: &mut impl CryptoRng,
 ) -> Result<String, IdentityError> {
     let mut salt = [0_u8; 16];
     rng.fill_bytes(&mut salt);
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_with_salt(&password, cost, &salt))
+        .await
+        .map_err(|e| IdentityError::Config(format!("password hashing did not finish: {e}")))?
+}
+
+fn hash_with_salt(
+    password: &str,
+    cost: PasswordCost,
+    salt: &[u8],
+) -> Result<String, IdentityError> {
     let hash = cost
         .hasher()?
-        .hash_password_with_salt(password.as_bytes(), &salt)
+        .hash_password_with_salt(password.as_bytes(), salt)
         .map_err(|e| IdentityError::Config(format!("password hashing failed: {e}")))?;
     Ok(hash.to_string())
 }
 
-/// A hash of a throwaway password at the given cost, checked against when a log-in names no account so
-/// that the answer takes as long as for a real one. The salt need not be secret.
+/// A stored-hash look-alike at the given cost, checked against when a log-in names no account so that the
+/// answer takes as long as for a real one. Verifying runs argon2 with its parameters and can match no
+/// password; it is written out rather than computed, so building it costs nothing on any thread.
 pub fn dummy_hash(cost: PasswordCost) -> Result<String, IdentityError> {
-    let hash = cost
-        .hasher()?
-        .hash_password_with_salt(b"no such account", b"yiwang-dummy-salt")
-        .map_err(|e| IdentityError::Config(format!("password hashing failed: {e}")))?;
-    Ok(hash.to_string())
+    // Validates the cost the same way a real hash would.
+    cost.hasher()?;
+    // Salt: "yiwang-dummy-salt"; output: 32 zero bytes (base64 without padding, as PHC strings are).
+    let dummy = format!(
+        "$argon2id$v=19$m={},t={},p=1$eWl3YW5nLWR1bW15LXNhbHQ${}",
+        cost.memory_kib,
+        cost.iterations,
+        "A".repeat(43)
+    );
+    PasswordHash::new(&dummy)
+        .map_err(|e| IdentityError::Config(format!("dummy password hash: {e}")))?;
+    Ok(dummy)
 }
 
-/// Whether a password matches a stored hash (its own parameters are used).
-pub fn verify(password: &str, stored: &str) -> bool {
+/// Whether a password matches a stored hash (its own parameters are used), checked on a blocking
+/// thread like [`hash`].
+pub async fn verify(password: &str, stored: String) -> bool {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || verify_now(&password, &stored))
+        .await
+        .unwrap_or(false)
+}
+
+fn verify_now(password: &str, stored: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
@@ -177,15 +206,38 @@ mod tests {
         );
     }
 
-    #[test]
-    fn hashes_are_argon2id_and_verify() {
+    #[tokio::test]
+    async fn hashes_are_argon2id_and_verify() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let stored = hash("Yiwang#2026", PasswordCost::TEST, &mut rng).unwrap();
+        let stored = hash("Yiwang#2026", PasswordCost::TEST, &mut rng)
+            .await
+            .unwrap();
         assert!(stored.starts_with("$argon2id$v=19$"));
-        assert!(verify("Yiwang#2026", &stored));
-        assert!(!verify("yiwang#2026", &stored));
-        assert!(!verify("Yiwang#2026", "not a hash"));
-        let again = hash("Yiwang#2026", PasswordCost::TEST, &mut rng).unwrap();
+        assert!(verify("Yiwang#2026", stored.clone()).await);
+        assert!(!verify("yiwang#2026", stored.clone()).await);
+        assert!(!verify("Yiwang#2026", "not a hash".to_owned()).await);
+        let again = hash("Yiwang#2026", PasswordCost::TEST, &mut rng)
+            .await
+            .unwrap();
         assert_ne!(stored, again, "salted");
+    }
+
+    #[test]
+    fn the_dummy_hash_parses_at_the_given_cost_and_matches_nothing() {
+        let dummy = dummy_hash(PasswordCost::TEST).unwrap();
+        let parsed = PasswordHash::new(&dummy).unwrap();
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        let params = Params::try_from(&parsed).unwrap();
+        assert_eq!(params.m_cost(), PasswordCost::TEST.memory_kib);
+        assert_eq!(params.t_cost(), PasswordCost::TEST.iterations);
+        assert_eq!(parsed.hash.map(|h| h.len()), Some(32));
+        assert!(!verify_now("no such account", &dummy));
+        assert!(!verify_now("", &dummy));
+        let real = hash_with_salt("Yiwang#2026", PasswordCost::TEST, b"yiwang-dummy-salt").unwrap();
+        assert_eq!(
+            real.rsplit_once('$').map(|(head, _)| head.to_owned()),
+            dummy.rsplit_once('$').map(|(head, _)| head.to_owned()),
+            "same algorithm, version, parameters and salt as a real hash"
+        );
     }
 }

@@ -666,6 +666,26 @@ async fn versions_are_reviewed_and_take_effect_on_their_date(t: &TestDb) {
             "{expected} missing: {actions:?}"
         );
     }
+    // Another domain reads a version and its item inside its own transaction (the cross-domain reads).
+    let (_, history) = s.catalog.history(item.id).await.unwrap();
+    let tx = t.db.begin().await.unwrap();
+    for version in &history {
+        let read = yiwang_catalog::reads::version_in(&tx, version.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (read.version_no, read.state, read.content.name.as_str()),
+            (version.version_no, version.state, version.content.name.as_str())
+        );
+    }
+    let read_item = yiwang_catalog::reads::item_in(&tx, item.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read_item.impl_code, item.impl_code);
+    assert_eq!(read_item.current_version, Some(2));
+    tx.rollback().await.unwrap();
 }
 db_test!(versions_are_reviewed_and_take_effect_on_their_date);
 

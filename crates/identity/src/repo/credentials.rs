@@ -2,7 +2,10 @@
 //! this module; callers get the plain structs below.
 
 use chrono::{DateTime, Utc};
-use yiwang_db::{ConnectionTrait, QueryResult, parse_ts, stmt, ts};
+use yiwang_db::{
+    ConnectionTrait, QueryResult, count, fetch_all, fetch_one, fetch_required, get_opt_ts, get_ts,
+    stmt, ts,
+};
 
 use crate::IdentityError;
 use crate::model::PersonId;
@@ -26,17 +29,13 @@ pub async fn resets_since<C: ConnectionTrait>(
     person: PersonId,
     since: DateTime<Utc>,
 ) -> Result<i64, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT COUNT(*) AS n FROM password_resets WHERE person_id = $1 AND created_at > $2",
-            [person.get().into(), ts(since).into()],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
+    let n = count(
+        conn,
+        "SELECT COUNT(*) FROM password_resets WHERE person_id = $1 AND created_at > $2",
+        [person.get().into(), ts(since).into()],
+    )
+    .await?;
+    Ok(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -48,22 +47,20 @@ pub async fn insert_reset<C: ConnectionTrait>(
     ip: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO password_resets (person_id, code_hash, created_at, expires_at, attempts, ip)
-             VALUES ($1, $2, $3, $4, 0, $5) RETURNING id",
-            [
-                person.get().into(),
-                code_hash.into(),
-                ts(now).into(),
-                ts(expires_at).into(),
-                ip.into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| IdentityError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(row.try_get("", "id")?)
+    fetch_required(
+        conn,
+        "INSERT INTO password_resets (person_id, code_hash, created_at, expires_at, attempts, ip)
+         VALUES ($1, $2, $3, $4, 0, $5) RETURNING id",
+        [
+            person.get().into(),
+            code_hash.into(),
+            ts(now).into(),
+            ts(expires_at).into(),
+            ip.into(),
+        ],
+        |row| row.try_get("", "id").map_err(IdentityError::from),
+    )
+    .await
 }
 
 /// The person's newest reset code (used or not); older codes are superseded by it.
@@ -72,24 +69,22 @@ pub async fn latest_reset<C: ConnectionTrait>(
     conn: &C,
     person: PersonId,
 ) -> Result<Option<ResetRow>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT id, code_hash, expires_at, used_at, attempts FROM password_resets
-             WHERE person_id = $1 ORDER BY id DESC LIMIT 1",
-            [person.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(reset_row).transpose()
+    fetch_one(
+        conn,
+        "SELECT id, code_hash, expires_at, used_at, attempts FROM password_resets
+         WHERE person_id = $1 ORDER BY id DESC LIMIT 1",
+        [person.get().into()],
+        reset_row,
+    )
+    .await
 }
 
 fn reset_row(row: &QueryResult) -> Result<ResetRow, IdentityError> {
-    let used: Option<String> = row.try_get("", "used_at")?;
     Ok(ResetRow {
         id: row.try_get("", "id")?,
         code_hash: row.try_get("", "code_hash")?,
-        expires_at: parse_ts(&row.try_get::<String>("", "expires_at")?)?,
-        used_at: used.as_deref().map(parse_ts).transpose()?,
+        expires_at: get_ts(row, "expires_at")?,
+        used_at: get_opt_ts(row, "used_at")?,
         attempts: row.try_get("", "attempts")?,
     })
 }
@@ -102,15 +97,14 @@ pub async fn record_reset_attempt<C: ConnectionTrait>(
     reset_id: i64,
 ) -> Result<Option<i64>, IdentityError> {
     // One conditional statement, so concurrent wrong guesses cannot lose a count.
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "UPDATE password_resets SET attempts = attempts + 1
-             WHERE id = $1 AND used_at IS NULL RETURNING attempts",
-            [reset_id.into()],
-        ))
-        .await?;
-    Ok(row.map(|r| r.try_get::<i64>("", "attempts")).transpose()?)
+    fetch_one(
+        conn,
+        "UPDATE password_resets SET attempts = attempts + 1
+         WHERE id = $1 AND used_at IS NULL RETURNING attempts",
+        [reset_id.into()],
+        |row| row.try_get("", "attempts").map_err(IdentityError::from),
+    )
+    .await
 }
 
 /// Mark a reset code used, if it is still live. Returns false when another request used it first, it
@@ -175,7 +169,7 @@ pub async fn insert_token<C: ConnectionTrait>(
             row.name.into(),
             row.scopes.into(),
             ts(now).into(),
-            row.expires_at.map(ts).into(),
+            yiwang_db::opt_ts(row.expires_at),
         ],
     ))
     .await?;
@@ -189,18 +183,14 @@ pub async fn live_token_count<C: ConnectionTrait>(
     person: PersonId,
     now: DateTime<Utc>,
 ) -> Result<i64, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT COUNT(*) AS n FROM api_tokens
-             WHERE person_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
-            [person.get().into(), ts(now).into()],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
+    let n = count(
+        conn,
+        "SELECT COUNT(*) FROM api_tokens
+         WHERE person_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+        [person.get().into(), ts(now).into()],
+    )
+    .await?;
+    Ok(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// A person's tokens, newest first (revoked and expired ones included, so the owner sees what ended).
@@ -209,30 +199,25 @@ pub async fn person_tokens<C: ConnectionTrait>(
     conn: &C,
     person: PersonId,
 ) -> Result<Vec<TokenRow>, IdentityError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT public_id, name, scopes, created_at, expires_at, last_used_at, revoked_at
-             FROM api_tokens WHERE person_id = $1 ORDER BY created_at DESC, id DESC",
-            [person.get().into()],
-        ))
-        .await?;
-    rows.iter().map(token_row).collect()
+    fetch_all(
+        conn,
+        "SELECT public_id, name, scopes, created_at, expires_at, last_used_at, revoked_at
+         FROM api_tokens WHERE person_id = $1 ORDER BY created_at DESC, id DESC",
+        [person.get().into()],
+        token_row,
+    )
+    .await
 }
 
 fn token_row(row: &QueryResult) -> Result<TokenRow, IdentityError> {
-    let optional = |column: &str| -> Result<Option<DateTime<Utc>>, IdentityError> {
-        let text: Option<String> = row.try_get("", column)?;
-        Ok(text.as_deref().map(parse_ts).transpose()?)
-    };
     Ok(TokenRow {
         public_id: row.try_get("", "public_id")?,
         name: row.try_get("", "name")?,
         scopes: row.try_get("", "scopes")?,
-        created_at: parse_ts(&row.try_get::<String>("", "created_at")?)?,
-        expires_at: optional("expires_at")?,
-        last_used_at: optional("last_used_at")?,
-        revoked_at: optional("revoked_at")?,
+        created_at: get_ts(row, "created_at")?,
+        expires_at: get_opt_ts(row, "expires_at")?,
+        last_used_at: get_opt_ts(row, "last_used_at")?,
+        revoked_at: get_opt_ts(row, "revoked_at")?,
     })
 }
 
@@ -281,22 +266,20 @@ pub async fn touch_token<C: ConnectionTrait>(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(PersonId, String, String)>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "UPDATE api_tokens SET last_used_at = $2
-             WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
-                 AND person_id IN (SELECT id FROM persons WHERE status = 'active')
-             RETURNING person_id, public_id, scopes",
-            [token_hash.into(), ts(now).into()],
-        ))
-        .await?;
-    row.map(|r| {
-        Ok((
-            PersonId::new(r.try_get("", "person_id")?),
-            r.try_get("", "public_id")?,
-            r.try_get("", "scopes")?,
-        ))
-    })
-    .transpose()
+    fetch_one(
+        conn,
+        "UPDATE api_tokens SET last_used_at = $2
+         WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+             AND person_id IN (SELECT id FROM persons WHERE status = 'active')
+         RETURNING person_id, public_id, scopes",
+        [token_hash.into(), ts(now).into()],
+        |r| -> Result<_, IdentityError> {
+            Ok((
+                PersonId::new(r.try_get("", "person_id")?),
+                r.try_get("", "public_id")?,
+                r.try_get("", "scopes")?,
+            ))
+        },
+    )
+    .await
 }

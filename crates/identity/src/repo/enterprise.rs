@@ -1,7 +1,9 @@
 //! SQL for enterprises and their agents.
 
 use chrono::{DateTime, Utc};
-use yiwang_db::{ConnectionTrait, QueryResult, stmt, ts};
+use yiwang_db::{
+    ConnectionTrait, QueryResult, fetch_all, fetch_one, fetch_required, get_ts, stmt, ts,
+};
 use yiwang_kernel::Uscc;
 
 use crate::IdentityError;
@@ -44,18 +46,22 @@ pub async fn insert_enterprise<C: ConnectionTrait>(
     representative: PersonId,
     now: DateTime<Utc>,
 ) -> Result<EnterpriseId, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO enterprises (public_id, uscc, name, legal_representative_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-            [public_id.into(), uscc.as_str().into(), name.into(), representative.get().into(), ts(now).into()],
-        ))
-        .await
-        .map_err(yiwang_db::DbError::from)
-        .map_err(|e| if e.is_unique_violation() { IdentityError::Duplicate { field: "uscc" } } else { IdentityError::Db(e) })?
-        .ok_or_else(|| IdentityError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(EnterpriseId::new(row.try_get("", "id")?))
+    let id: i64 = fetch_required(
+        conn,
+        "INSERT INTO enterprises (public_id, uscc, name, legal_representative_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        [public_id.into(), uscc.as_str().into(), name.into(), representative.get().into(), ts(now).into()],
+        |row| row.try_get("", "id").map_err(yiwang_db::DbError::from),
+    )
+    .await
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            IdentityError::Duplicate { field: "uscc" }
+        } else {
+            IdentityError::Db(e)
+        }
+    })?;
+    Ok(EnterpriseId::new(id))
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -63,17 +69,16 @@ pub async fn enterprise_by_public_id<C: ConnectionTrait>(
     conn: &C,
     public_id: &str,
 ) -> Result<Option<Enterprise>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {ENTERPRISE_COLUMNS} FROM enterprises e JOIN persons p ON p.id = e.legal_representative_id
-                 WHERE e.public_id = $1"
-            ),
-            [public_id.into()],
-        ))
-        .await?;
-    row.as_ref().map(enterprise_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!(
+            "SELECT {ENTERPRISE_COLUMNS} FROM enterprises e JOIN persons p ON p.id = e.legal_representative_id
+             WHERE e.public_id = $1"
+        ),
+        [public_id.into()],
+        enterprise_from_row,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -81,17 +86,16 @@ pub async fn enterprise_by_id<C: ConnectionTrait>(
     conn: &C,
     id: EnterpriseId,
 ) -> Result<Option<Enterprise>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {ENTERPRISE_COLUMNS} FROM enterprises e JOIN persons p ON p.id = e.legal_representative_id
-                 WHERE e.id = $1"
-            ),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(enterprise_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!(
+            "SELECT {ENTERPRISE_COLUMNS} FROM enterprises e JOIN persons p ON p.id = e.legal_representative_id
+             WHERE e.id = $1"
+        ),
+        [id.get().into()],
+        enterprise_from_row,
+    )
+    .await
 }
 
 /// Persons currently authorised as agents of an enterprise.
@@ -100,28 +104,25 @@ pub async fn live_agents<C: ConnectionTrait>(
     conn: &C,
     enterprise: EnterpriseId,
 ) -> Result<Vec<(PersonId, Agent)>, IdentityError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT a.person_id, a.granted_at, p.public_id, p.name, p.mobile_masked
-             FROM enterprise_agents a JOIN persons p ON p.id = a.person_id
-             WHERE a.enterprise_id = $1 AND a.revoked_at IS NULL ORDER BY a.granted_at, a.id",
-            [enterprise.get().into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
+    fetch_all(
+        conn,
+        "SELECT a.person_id, a.granted_at, p.public_id, p.name, p.mobile_masked
+         FROM enterprise_agents a JOIN persons p ON p.id = a.person_id
+         WHERE a.enterprise_id = $1 AND a.revoked_at IS NULL ORDER BY a.granted_at, a.id",
+        [enterprise.get().into()],
+        |r| -> Result<_, IdentityError> {
             Ok((
                 PersonId::new(r.try_get("", "person_id")?),
                 Agent {
                     person_public_id: r.try_get("", "public_id")?,
                     name: r.try_get("", "name")?,
                     mobile_masked: r.try_get("", "mobile_masked")?,
-                    granted_at: yiwang_db::parse_ts(&r.try_get::<String>("", "granted_at")?)?,
+                    granted_at: get_ts(r, "granted_at")?,
                 },
             ))
-        })
-        .collect()
+        },
+    )
+    .await
 }
 
 /// Authorise an agent; false when already authorised.
@@ -183,21 +184,16 @@ pub async fn enterprises_of_person<C: ConnectionTrait>(
     conn: &C,
     person: PersonId,
 ) -> Result<Vec<(Enterprise, EnterpriseRelation)>, IdentityError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {ENTERPRISE_COLUMNS}, CASE WHEN e.legal_representative_id = $1 THEN 'representative' ELSE 'agent' END AS relation
-                 FROM enterprises e JOIN persons p ON p.id = e.legal_representative_id
-                 WHERE e.legal_representative_id = $1
-                    OR e.id IN (SELECT enterprise_id FROM enterprise_agents WHERE person_id = $1 AND revoked_at IS NULL)"
-            ),
-            [person.get().into()],
-        ))
-        .await?;
-    let mut out = rows
-        .iter()
-        .map(|r| {
+    let mut out = fetch_all(
+        conn,
+        &format!(
+            "SELECT {ENTERPRISE_COLUMNS}, CASE WHEN e.legal_representative_id = $1 THEN 'representative' ELSE 'agent' END AS relation
+             FROM enterprises e JOIN persons p ON p.id = e.legal_representative_id
+             WHERE e.legal_representative_id = $1
+                OR e.id IN (SELECT enterprise_id FROM enterprise_agents WHERE person_id = $1 AND revoked_at IS NULL)"
+        ),
+        [person.get().into()],
+        |r| -> Result<_, IdentityError> {
             let relation: String = r.try_get("", "relation")?;
             Ok((
                 enterprise_from_row(r)?,
@@ -207,8 +203,9 @@ pub async fn enterprises_of_person<C: ConnectionTrait>(
                     EnterpriseRelation::Agent
                 },
             ))
-        })
-        .collect::<Result<Vec<_>, IdentityError>>()?;
+        },
+    )
+    .await?;
     out.sort_by(|a, b| a.0.uscc.as_str().cmp(b.0.uscc.as_str()));
     Ok(out)
 }

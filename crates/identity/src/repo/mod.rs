@@ -5,7 +5,10 @@ pub mod enterprise;
 pub mod staff;
 
 use chrono::{DateTime, Utc};
-use yiwang_db::{ConnectionTrait, QueryResult, stmt, ts};
+use yiwang_db::{
+    ConnectionTrait, QueryResult, count, fetch_all, fetch_one, fetch_required, get_opt_ts, get_ts,
+    like_contains, like_sql, stmt, ts,
+};
 use yiwang_kernel::{RegionCode, Uscc};
 
 use crate::IdentityError;
@@ -134,14 +137,13 @@ pub async fn department_by_code<C: ConnectionTrait>(
     conn: &C,
     code: &str,
 ) -> Result<Option<Department>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE code = $1"),
-            [code.into()],
-        ))
-        .await?;
-    row.as_ref().map(department_from_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE code = $1"),
+        [code.into()],
+        department_from_row,
+    )
+    .await
 }
 
 /// Departments whose region code starts with `region_prefix` (empty for all), ordered by region then code.
@@ -150,17 +152,16 @@ pub async fn list_departments<C: ConnectionTrait>(
     conn: &C,
     region_prefix: &str,
 ) -> Result<Vec<Department>, IdentityError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!("SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE region_code LIKE $1"),
-            [format!("{region_prefix}%").into()],
-        ))
-        .await?;
-    let departments = rows
-        .iter()
-        .map(department_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    // Region codes are digits: a plain (escaped) prefix keeps the index on region_code usable.
+    let departments = fetch_all(
+        conn,
+        &format!(
+            "SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE region_code LIKE $1 ESCAPE '\\'"
+        ),
+        [yiwang_db::like_prefix(region_prefix).into()],
+        department_from_row,
+    )
+    .await?;
     Ok(sorted(departments))
 }
 
@@ -203,25 +204,26 @@ pub async fn region_children<C: ConnectionTrait>(
     conn: &C,
     parent: Option<&str>,
 ) -> Result<Vec<Region>, IdentityError> {
-    let rows = match parent {
+    match parent {
         Some(code) => {
-            conn.query_all_raw(stmt(
+            fetch_all(
                 conn,
                 "SELECT code, name, level, parent_code FROM regions WHERE parent_code = $1 ORDER BY sort_key, code",
                 [code.into()],
-            ))
-            .await?
+                region_from_row,
+            )
+            .await
         }
         None => {
-            conn.query_all_raw(stmt(
+            fetch_all(
                 conn,
                 "SELECT code, name, level, parent_code FROM regions WHERE parent_code IS NULL ORDER BY sort_key, code",
                 [],
-            ))
-            .await?
+                region_from_row,
+            )
+            .await
         }
-    };
-    rows.iter().map(region_from_row).collect()
+    }
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -229,14 +231,13 @@ pub async fn region_by_code<C: ConnectionTrait>(
     conn: &C,
     code: &str,
 ) -> Result<Option<Region>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT code, name, level, parent_code FROM regions WHERE code = $1",
-            [code.into()],
-        ))
-        .await?;
-    row.as_ref().map(region_from_row).transpose()
+    fetch_one(
+        conn,
+        "SELECT code, name, level, parent_code FROM regions WHERE code = $1",
+        [code.into()],
+        region_from_row,
+    )
+    .await
 }
 
 fn region_from_row(row: &QueryResult) -> Result<Region, IdentityError> {
@@ -258,35 +259,17 @@ fn region_from_row(row: &QueryResult) -> Result<Region, IdentityError> {
 pub async fn org_counts<C: ConnectionTrait>(
     conn: &C,
 ) -> Result<(Vec<(String, i64)>, i64), IdentityError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT level, COUNT(*) AS n FROM regions GROUP BY level ORDER BY level",
-            [],
-        ))
-        .await?;
-    let mut levels = Vec::with_capacity(rows.len());
-    for row in rows {
-        levels.push((row.try_get("", "level")?, row.try_get("", "n")?));
-    }
-    let departments = conn
-        .query_one_raw(stmt(conn, "SELECT COUNT(*) AS n FROM departments", []))
-        .await?
-        .map(|row| row.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
-    Ok((levels, departments))
-}
-
-/// `%text%` for LIKE, with the wildcard characters in `text` escaped (use with `ESCAPE '\'`).
-fn like_pattern(text: &str) -> String {
-    // Lower-cased here and LOWER() in SQL: LIKE is case-insensitive for ASCII on SQLite but not on PostgreSQL.
-    let escaped = text
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+    let levels = fetch_all(
+        conn,
+        "SELECT level, COUNT(*) AS n FROM regions GROUP BY level ORDER BY level",
+        [],
+        |row| -> Result<_, IdentityError> {
+            Ok((row.try_get("", "level")?, row.try_get("", "n")?))
+        },
+    )
+    .await?;
+    let departments = count(conn, "SELECT COUNT(*) FROM departments", []).await?;
+    Ok((levels, i64::try_from(departments).unwrap_or(i64::MAX)))
 }
 
 /// Departments whose name, short name or former names contain `text`.
@@ -296,21 +279,19 @@ pub async fn search_departments<C: ConnectionTrait>(
     text: &str,
     limit: i64,
 ) -> Result<Vec<Department>, IdentityError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            &format!(
-                "SELECT {DEPARTMENT_COLUMNS} FROM departments
-                 WHERE LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(short_name) LIKE $1 ESCAPE '\\' OR LOWER(former_names) LIKE $1 ESCAPE '\\'
-                 ORDER BY region_code LIMIT $2"
-            ),
-            [like_pattern(text).into(), limit.into()],
-        ))
-        .await?;
-    let departments = rows
-        .iter()
-        .map(department_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let departments = fetch_all(
+        conn,
+        &format!(
+            "SELECT {DEPARTMENT_COLUMNS} FROM departments WHERE {} OR {} OR {}
+             ORDER BY region_code LIMIT $2",
+            like_sql("name", 1),
+            like_sql("short_name", 1),
+            like_sql("former_names", 1),
+        ),
+        [like_contains(text).into(), limit.into()],
+        department_from_row,
+    )
+    .await?;
     Ok(sorted(departments))
 }
 
@@ -321,15 +302,17 @@ pub async fn search_regions<C: ConnectionTrait>(
     text: &str,
     limit: i64,
 ) -> Result<Vec<Region>, IdentityError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT code, name, level, parent_code FROM regions WHERE LOWER(name) LIKE $1 ESCAPE '\\'
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT code, name, level, parent_code FROM regions WHERE {}
              ORDER BY LENGTH(code), code LIMIT $2",
-            [like_pattern(text).into(), limit.into()],
-        ))
-        .await?;
-    rows.iter().map(region_from_row).collect()
+            like_sql("name", 1)
+        ),
+        [like_contains(text).into(), limit.into()],
+        region_from_row,
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ persons
@@ -369,20 +352,20 @@ pub async fn person_conflict<C: ConnectionTrait>(
     resident_id_index: &str,
     mobile_index: &str,
 ) -> Result<Option<&'static str>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT resident_id_index FROM persons WHERE resident_id_index = $1 OR mobile_index = $2 LIMIT 1",
-            [resident_id_index.into(), mobile_index.into()],
-        ))
-        .await?;
-    Ok(match row {
-        None => None,
-        Some(row) if row.try_get::<String>("", "resident_id_index")? == resident_id_index => {
-            Some("resident_id")
+    let found: Option<String> = fetch_one(
+        conn,
+        "SELECT resident_id_index FROM persons WHERE resident_id_index = $1 OR mobile_index = $2 LIMIT 1",
+        [resident_id_index.into(), mobile_index.into()],
+        |row| row.try_get("", "resident_id_index").map_err(IdentityError::from),
+    )
+    .await?;
+    Ok(found.map(|index| {
+        if index == resident_id_index {
+            "resident_id"
+        } else {
+            "mobile"
         }
-        Some(_) => Some("mobile"),
-    })
+    }))
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -391,8 +374,7 @@ pub async fn insert_person<C: ConnectionTrait>(
     row: &NewPersonRow<'_>,
     now: DateTime<Utc>,
 ) -> Result<crate::model::PersonId, IdentityError> {
-    let inserted = conn
-        .query_one_raw(stmt(
+    let id: i64 = fetch_required(
             conn,
             "INSERT INTO persons (public_id, name, resident_id_enc, resident_id_index, resident_id_masked,
                  mobile_enc, mobile_index, mobile_masked, password_hash, status, failed_logins,
@@ -410,18 +392,16 @@ pub async fn insert_person<C: ConnectionTrait>(
                 row.password_hash.into(),
                 ts(now).into(),
             ],
-        ))
+            |row| row.try_get("", "id").map_err(yiwang_db::DbError::from),
+        )
         .await
-        .map_err(yiwang_db::DbError::from)
         // A concurrent registration won the race for the same identifier; the constraint says which.
-        .map_err(|e| duplicate_or(e, "resident_id"))?
-        .ok_or_else(|| IdentityError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(crate::model::PersonId::new(inserted.try_get("", "id")?))
+        .map_err(|e| duplicate_or(e, "resident_id"))?;
+    Ok(crate::model::PersonId::new(id))
 }
 
 fn person_row(row: &QueryResult) -> Result<PersonRow, IdentityError> {
     let status: String = row.try_get("", "status")?;
-    let locked: Option<String> = row.try_get("", "locked_until")?;
     Ok(PersonRow {
         person: crate::model::Person {
             id: crate::model::PersonId::new(row.try_get("", "id")?),
@@ -434,13 +414,13 @@ fn person_row(row: &QueryResult) -> Result<PersonRow, IdentityError> {
             } else {
                 crate::model::AccountStatus::Disabled
             },
-            created_at: yiwang_db::parse_ts(&row.try_get::<String>("", "created_at")?)?,
+            created_at: get_ts(row, "created_at")?,
         },
         resident_id_enc: row.try_get("", "resident_id_enc")?,
         mobile_enc: row.try_get("", "mobile_enc")?,
         password_hash: row.try_get("", "password_hash")?,
         failed_logins: row.try_get("", "failed_logins")?,
-        locked_until: locked.as_deref().map(yiwang_db::parse_ts).transpose()?,
+        locked_until: get_opt_ts(row, "locked_until")?,
     })
 }
 
@@ -455,14 +435,13 @@ pub async fn person_by_index<C: ConnectionTrait>(
         PersonIndex::ResidentId => "resident_id_index",
         PersonIndex::Mobile => "mobile_index",
     };
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE {column} = $1"),
-            [index.into()],
-        ))
-        .await?;
-    row.as_ref().map(person_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE {column} = $1"),
+        [index.into()],
+        person_row,
+    )
+    .await
 }
 
 /// A person by public id (masked view).
@@ -471,14 +450,13 @@ pub async fn person_by_public_id<C: ConnectionTrait>(
     conn: &C,
     public_id: &str,
 ) -> Result<Option<crate::model::Person>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE public_id = $1"),
-            [public_id.into()],
-        ))
-        .await?;
-    Ok(row.as_ref().map(person_row).transpose()?.map(|r| r.person))
+    fetch_one(
+        conn,
+        &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE public_id = $1"),
+        [public_id.into()],
+        |row| person_row(row).map(|r| r.person),
+    )
+    .await
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -492,14 +470,13 @@ pub async fn person_by_id<C: ConnectionTrait>(
     conn: &C,
     id: crate::model::PersonId,
 ) -> Result<Option<PersonRow>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = $1"),
-            [id.get().into()],
-        ))
-        .await?;
-    row.as_ref().map(person_row).transpose()
+    fetch_one(
+        conn,
+        &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = $1"),
+        [id.get().into()],
+        person_row,
+    )
+    .await
 }
 
 /// The table holding an account's credentials (a fixed name, never input).
@@ -521,17 +498,15 @@ pub async fn record_failed_login<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, IdentityError> {
     let table = credentials_table(account);
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            &format!(
-                "UPDATE {table} SET failed_logins = failed_logins + 1, updated_at = $2 WHERE id = $1 RETURNING failed_logins"
-            ),
-            [account.id().into(), ts(now).into()],
-        ))
-        .await?
-        .ok_or_else(|| IdentityError::Corrupt(format!("{table} row vanished")))?;
-    let failures: i64 = row.try_get("", "failed_logins")?;
+    let failures: i64 = fetch_required(
+        conn,
+        &format!(
+            "UPDATE {table} SET failed_logins = failed_logins + 1, updated_at = $2 WHERE id = $1 RETURNING failed_logins"
+        ),
+        [account.id().into(), ts(now).into()],
+        |row| row.try_get("", "failed_logins").map_err(IdentityError::from),
+    )
+    .await?;
     if failures >= max_failures {
         conn.execute_raw(stmt(
             conn,
@@ -661,27 +636,25 @@ pub async fn touch_session<C: ConnectionTrait>(
     now: DateTime<Utc>,
     idle_until: DateTime<Utc>,
 ) -> Result<Option<(String, i64, String, String)>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "UPDATE sessions SET last_seen_at = $2,
+    fetch_one(
+        conn,
+        "UPDATE sessions SET last_seen_at = $2,
                  idle_expires_at = CASE WHEN $3 < expires_at THEN $3 ELSE expires_at END
              WHERE token_hash = $1 AND revoked_at IS NULL AND idle_expires_at > $2 AND expires_at > $2
                  AND (account_kind <> 'person' OR EXISTS (SELECT 1 FROM persons p WHERE p.id = account_id AND p.status = 'active'))
                  AND (account_kind <> 'staff' OR EXISTS (SELECT 1 FROM staff s WHERE s.id = account_id AND s.status = 'active'))
              RETURNING account_kind, account_id, public_id, csrf_token",
-            [token_hash.into(), ts(now).into(), ts(idle_until).into()],
-        ))
-        .await?;
-    row.map(|r| {
-        Ok((
-            r.try_get("", "account_kind")?,
-            r.try_get("", "account_id")?,
-            r.try_get("", "public_id")?,
-            r.try_get("", "csrf_token")?,
-        ))
-    })
-    .transpose()
+        [token_hash.into(), ts(now).into(), ts(idle_until).into()],
+        |r| -> Result<_, IdentityError> {
+            Ok((
+                r.try_get("", "account_kind")?,
+                r.try_get("", "account_id")?,
+                r.try_get("", "public_id")?,
+                r.try_get("", "csrf_token")?,
+            ))
+        },
+    )
+    .await
 }
 
 /// Live sessions of an account, newest first.
@@ -692,28 +665,22 @@ pub async fn live_sessions<C: ConnectionTrait>(
     account_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<(crate::model::SessionInfo, String)>, IdentityError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT public_id, token_hash, created_at, last_seen_at, idle_expires_at, expires_at, ip, user_agent
-             FROM sessions
-             WHERE account_kind = $1 AND account_id = $2 AND revoked_at IS NULL
-                 AND idle_expires_at > $3 AND expires_at > $3
-             ORDER BY created_at DESC",
-            [account_kind.into(), account_id.into(), ts(now).into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let idle: DateTime<Utc> =
-                yiwang_db::parse_ts(&r.try_get::<String>("", "idle_expires_at")?)?;
-            let absolute: DateTime<Utc> =
-                yiwang_db::parse_ts(&r.try_get::<String>("", "expires_at")?)?;
+    fetch_all(
+        conn,
+        "SELECT public_id, token_hash, created_at, last_seen_at, idle_expires_at, expires_at, ip, user_agent
+         FROM sessions
+         WHERE account_kind = $1 AND account_id = $2 AND revoked_at IS NULL
+             AND idle_expires_at > $3 AND expires_at > $3
+         ORDER BY created_at DESC",
+        [account_kind.into(), account_id.into(), ts(now).into()],
+        |r| -> Result<_, IdentityError> {
+            let idle = get_ts(r, "idle_expires_at")?;
+            let absolute = get_ts(r, "expires_at")?;
             Ok((
                 crate::model::SessionInfo {
                     public_id: r.try_get("", "public_id")?,
-                    created_at: yiwang_db::parse_ts(&r.try_get::<String>("", "created_at")?)?,
-                    last_seen_at: yiwang_db::parse_ts(&r.try_get::<String>("", "last_seen_at")?)?,
+                    created_at: get_ts(r, "created_at")?,
+                    last_seen_at: get_ts(r, "last_seen_at")?,
                     expires_at: idle.min(absolute),
                     ip: r.try_get("", "ip")?,
                     user_agent: r.try_get("", "user_agent")?,
@@ -721,8 +688,9 @@ pub async fn live_sessions<C: ConnectionTrait>(
                 },
                 r.try_get("", "token_hash")?,
             ))
-        })
-        .collect()
+        },
+    )
+    .await
 }
 
 /// Revoke live sessions of an account: one (by public id), all, or all but one token hash. Returns how many.

@@ -1,7 +1,9 @@
 //! SQL for staff, posts and roles.
 
 use chrono::{DateTime, Utc};
-use yiwang_db::{ConnectionTrait, QueryResult, stmt, ts};
+use yiwang_db::{
+    ConnectionTrait, QueryResult, fetch_all, fetch_one, fetch_required, get_opt_ts, stmt, ts,
+};
 
 use crate::IdentityError;
 use crate::model::{AccountStatus, DepartmentId, Post, PostId, Role, Staff, StaffId};
@@ -35,20 +37,20 @@ pub async fn employee_no_or_mobile_taken<C: ConnectionTrait>(
     employee_no: &str,
     mobile_index: &str,
 ) -> Result<Option<&'static str>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "SELECT employee_no FROM staff WHERE employee_no = $1 OR mobile_index = $2 LIMIT 1",
-            [employee_no.into(), mobile_index.into()],
-        ))
-        .await?;
-    Ok(match row {
-        None => None,
-        Some(row) if row.try_get::<String>("", "employee_no")? == employee_no => {
-            Some("employee_no")
+    let found: Option<String> = fetch_one(
+        conn,
+        "SELECT employee_no FROM staff WHERE employee_no = $1 OR mobile_index = $2 LIMIT 1",
+        [employee_no.into(), mobile_index.into()],
+        |row| row.try_get("", "employee_no").map_err(IdentityError::from),
+    )
+    .await?;
+    Ok(found.map(|taken| {
+        if taken == employee_no {
+            "employee_no"
+        } else {
+            "mobile"
         }
-        Some(_) => Some("mobile"),
-    })
+    }))
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -57,8 +59,7 @@ pub async fn insert_staff<C: ConnectionTrait>(
     row: &NewStaffRow<'_>,
     now: DateTime<Utc>,
 ) -> Result<StaffId, IdentityError> {
-    let inserted = conn
-        .query_one_raw(stmt(
+    let id: i64 = fetch_required(
             conn,
             "INSERT INTO staff (public_id, department_id, employee_no, name, mobile_enc, mobile_index, mobile_masked,
                  password_hash, status, failed_logins, created_at, updated_at)
@@ -74,12 +75,11 @@ pub async fn insert_staff<C: ConnectionTrait>(
                 row.password_hash.into(),
                 ts(now).into(),
             ],
-        ))
+            |row| row.try_get("", "id").map_err(yiwang_db::DbError::from),
+        )
         .await
-        .map_err(yiwang_db::DbError::from)
-        .map_err(|e| super::duplicate_or(e, "employee_no"))?
-        .ok_or_else(|| IdentityError::Corrupt("insert returned no id".to_owned()))?;
-    Ok(StaffId::new(inserted.try_get("", "id")?))
+        .map_err(|e| super::duplicate_or(e, "employee_no"))?;
+    Ok(StaffId::new(id))
 }
 
 /// Replace a staff member's roles.
@@ -151,21 +151,16 @@ async fn complete<C: ConnectionTrait>(
         })
         .collect();
     roles.sort();
-    let post_rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT p.id, p.code, p.name, p.duties FROM staff_posts sp JOIN posts p ON p.id = sp.post_id
-             WHERE sp.staff_id = $1",
-            [id.get().into()],
-        ))
-        .await?;
-    let mut posts = post_rows
-        .iter()
-        .map(post_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut posts = fetch_all(
+        conn,
+        "SELECT p.id, p.code, p.name, p.duties FROM staff_posts sp JOIN posts p ON p.id = sp.post_id
+         WHERE sp.staff_id = $1",
+        [id.get().into()],
+        post_from_row,
+    )
+    .await?;
     posts.sort_by(|a, b| a.code.as_bytes().cmp(b.code.as_bytes()));
     let status: String = row.try_get("", "status")?;
-    let locked: Option<String> = row.try_get("", "locked_until")?;
     Ok(StaffCredentials {
         staff: Staff {
             id,
@@ -185,7 +180,7 @@ async fn complete<C: ConnectionTrait>(
             },
         },
         password_hash: row.try_get("", "password_hash")?,
-        locked_until: locked.as_deref().map(yiwang_db::parse_ts).transpose()?,
+        locked_until: get_opt_ts(row, "locked_until")?,
     })
 }
 
@@ -282,20 +277,18 @@ pub async fn insert_post<C: ConnectionTrait>(
     duties: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<PostId>, IdentityError> {
-    let row = conn
-        .query_one_raw(stmt(
-            conn,
-            "INSERT INTO posts (department_id, code, name, duties, created_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (department_id, code) DO NOTHING RETURNING id",
-            [department.get().into(), code.into(), name.into(), duties.into(), ts(now).into()],
-        ))
-        .await?;
-    row.map(|r| {
-        r.try_get::<i64>("", "id")
-            .map(PostId::new)
-            .map_err(IdentityError::from)
-    })
-    .transpose()
+    fetch_one(
+        conn,
+        "INSERT INTO posts (department_id, code, name, duties, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (department_id, code) DO NOTHING RETURNING id",
+        [department.get().into(), code.into(), name.into(), duties.into(), ts(now).into()],
+        |r| {
+            r.try_get::<i64>("", "id")
+                .map(PostId::new)
+                .map_err(IdentityError::from)
+        },
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -303,17 +296,13 @@ pub async fn posts_of_department<C: ConnectionTrait>(
     conn: &C,
     department: DepartmentId,
 ) -> Result<Vec<Post>, IdentityError> {
-    let rows = conn
-        .query_all_raw(stmt(
-            conn,
-            "SELECT id, code, name, duties FROM posts WHERE department_id = $1",
-            [department.get().into()],
-        ))
-        .await?;
-    let mut posts = rows
-        .iter()
-        .map(post_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut posts = fetch_all(
+        conn,
+        "SELECT id, code, name, duties FROM posts WHERE department_id = $1",
+        [department.get().into()],
+        post_from_row,
+    )
+    .await?;
     posts.sort_by(|a, b| a.code.as_bytes().cmp(b.code.as_bytes()));
     Ok(posts)
 }

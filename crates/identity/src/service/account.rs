@@ -161,7 +161,7 @@ impl Accounts {
             .pii
             .blind_index(PiiField::ResidentId, reg.resident_id.as_str());
         let mobile_index = self.pii.blind_index(PiiField::Mobile, reg.mobile.as_str());
-        let password_hash = password::hash(&reg.password, self.cost, rng)?;
+        let password_hash = password::hash(&reg.password, self.cost, rng).await?;
         let public_id = random_hex(rng, 16);
         let rid_enc = self
             .pii
@@ -576,7 +576,7 @@ impl Accounts {
             code: p.code(),
             message: p.message(),
         })?;
-        let hash = password::hash(new, self.cost, rng)?;
+        let hash = password::hash(new, self.cost, rng).await?;
         let now = self.clock.now();
         let tx = self.db.begin().await?;
         repo::set_password(&tx, profile.person.id, &hash, now).await?;
@@ -625,10 +625,7 @@ impl Accounts {
 
 /// Check a password on a blocking thread: argon2 is deliberately slow and must not stall the runtime.
 pub(crate) async fn verify_off_thread(password: &str, stored: String) -> bool {
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || password::verify(&password, &stored))
-        .await
-        .unwrap_or(false)
+    password::verify(password, stored).await
 }
 
 /// The person behind a session; staff sessions are refused (they have no personal profile here).

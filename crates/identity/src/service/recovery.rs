@@ -288,7 +288,7 @@ impl Recovery {
                 message: p.message(),
             }
         })?;
-        let hash = password::hash(new_password, self.cost, rng)?;
+        let hash = password::hash(new_password, self.cost, rng).await?;
         let tx = self.db.begin().await?;
         // Conditional: of two requests racing with the same code, only one gets here.
         if !credentials::use_reset(&tx, reset.id, self.policy.max_attempts, now).await? {

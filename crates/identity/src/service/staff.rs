@@ -296,7 +296,7 @@ impl Accounts {
         let mobile_index = self.pii.blind_index(PiiField::Mobile, new.mobile.as_str());
         let public_id = random_hex(rng, 16);
         let mobile_enc = self.pii.seal(PiiField::Mobile, new.mobile.as_str(), rng);
-        let password_hash = password::hash(&new.password, self.cost, rng)?;
+        let password_hash = password::hash(&new.password, self.cost, rng).await?;
         let now = self.clock.now();
         let tx = self.db.begin().await?;
         if let Some(field) =

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod org;
+mod reads;
 mod recovery;
 mod staff;
 mod tokens;

@@ -418,10 +418,15 @@ async fn pages_register_log_in_and_out(t: &TestDb) {
     assert!(bad.body.contains("姓名至少 2 个字"));
     assert!(bad.body.contains("校验位不正确"));
     assert!(bad.body.contains("两次输入的密码不一致"));
-    assert!(
-        bad.body.contains(r#"value="110105194912310021""#),
-        "input is kept"
+    bad.assert_has(
+        r#"input#resident_id[value="110105194912310021"]"#,
+        "input is kept",
     );
+    bad.assert_lacks(
+        "input[type=password][value]",
+        "password fields are never refilled",
+    );
+    // Nowhere else either: a secret is checked across the whole page, not only in elements.
     assert!(!bad.body.contains(PASSWORD), "passwords are never echoed");
 
     let ok = post_form(

@@ -259,3 +259,289 @@ pub async fn load_fixture_catalog(catalog: &Catalog) {
         .await
         .expect("fixture life events import");
 }
+
+// ------------------------------------------------------------------ selecting elements
+
+/// One element's start tag: its name and attributes (names lower-cased, values with entities decoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    pub tag: String,
+    pub attrs: Vec<(String, String)>,
+}
+
+impl Element {
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has_class(&self, class: &str) -> bool {
+        self.attr("class")
+            .is_some_and(|c| c.split_ascii_whitespace().any(|c| c == class))
+    }
+}
+
+/// One compound selector: `tag`, `#id`, `.class`, `[attr]`, `[attr=value]` (value quoted or not),
+/// combined without spaces, e.g. `a.button[href="/login"]`. No combinators: page tests name the
+/// element itself, and an id or attribute is precise enough.
+#[derive(Debug, Default)]
+struct Selector {
+    tag: Option<String>,
+    id: Option<String>,
+    classes: Vec<String>,
+    attrs: Vec<(String, Option<String>)>,
+}
+
+impl Selector {
+    fn parse(text: &str) -> Selector {
+        let mut selector = Selector::default();
+        let mut rest = text.trim();
+        assert!(
+            !rest.is_empty() && !rest.contains(char::is_whitespace) && !rest.contains('>'),
+            "unsupported selector {text:?}: one compound selector (tag#id.class[attr=value])"
+        );
+        let name_end = |s: &str| s.find(['#', '.', '[']).unwrap_or(s.len());
+        if !rest.starts_with(['#', '.', '[']) {
+            let end = name_end(rest);
+            selector.tag = Some(rest[..end].to_ascii_lowercase());
+            rest = &rest[end..];
+        }
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix('#') {
+                let end = name_end(after);
+                selector.id = Some(after[..end].to_owned());
+                rest = &after[end..];
+            } else if let Some(after) = rest.strip_prefix('.') {
+                let end = name_end(after);
+                selector.classes.push(after[..end].to_owned());
+                rest = &after[end..];
+            } else if let Some(after) = rest.strip_prefix('[') {
+                let end = after
+                    .find(']')
+                    .unwrap_or_else(|| panic!("unclosed [ in selector {text:?}"));
+                let inner = &after[..end];
+                let condition = match inner.split_once('=') {
+                    Some((name, value)) => (
+                        name.trim().to_ascii_lowercase(),
+                        Some(value.trim().trim_matches(['"', '\'']).to_owned()),
+                    ),
+                    None => (inner.trim().to_ascii_lowercase(), None),
+                };
+                selector.attrs.push(condition);
+                rest = &after[end + 1..];
+            } else {
+                panic!("unsupported selector {text:?}");
+            }
+        }
+        selector
+    }
+
+    fn matches(&self, element: &Element) -> bool {
+        self.tag.as_ref().is_none_or(|t| *t == element.tag)
+            && self
+                .id
+                .as_ref()
+                .is_none_or(|id| element.attr("id") == Some(id.as_str()))
+            && self.classes.iter().all(|c| element.has_class(c))
+            && self.attrs.iter().all(|(name, value)| match value {
+                Some(value) => element.attr(name) == Some(value.as_str()),
+                None => element.attr(name).is_some(),
+            })
+    }
+}
+
+/// Every element of `html` matching `selector`, in document order. Comments are skipped and the
+/// contents of `script`, `style` and `textarea` are text, as a browser reads them.
+pub fn select(html: &str, selector: &str) -> Vec<Element> {
+    let selector = Selector::parse(selector);
+    elements(html)
+        .into_iter()
+        .filter(|e| selector.matches(e))
+        .collect()
+}
+
+fn elements(html: &str) -> Vec<Element> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open..];
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            rest = comment.find("-->").map_or("", |end| &comment[end + 3..]);
+            continue;
+        }
+        let Some((element, after)) = start_tag(rest) else {
+            rest = &rest[1..];
+            continue;
+        };
+        rest = after;
+        if matches!(element.tag.as_str(), "script" | "style" | "textarea") {
+            let close = format!("</{}", element.tag);
+            let lower = rest.to_ascii_lowercase();
+            rest = lower.find(&close).map_or("", |end| &rest[end..]);
+        }
+        found.push(element);
+    }
+    found
+}
+
+/// A start tag at the start of `text` (which begins with `<`), and the text after it.
+fn start_tag(text: &str) -> Option<(Element, &str)> {
+    let body = &text[1..];
+    let name_len = body
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or(body.len());
+    if name_len == 0 || !body.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let tag = body[..name_len].to_ascii_lowercase();
+    let mut rest = &body[name_len..];
+    let mut attrs = Vec::new();
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix("/>").or_else(|| rest.strip_prefix('>')) {
+            return Some((Element { tag, attrs }, after));
+        }
+        if rest.is_empty() {
+            return None;
+        }
+        let name_end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, '=' | '>' | '/'))
+            .unwrap_or(rest.len());
+        if name_end == 0 {
+            // A stray '/' inside the tag.
+            rest = &rest[1..];
+            continue;
+        }
+        let name = rest[..name_end].to_ascii_lowercase();
+        rest = rest[name_end..].trim_start();
+        let value = if let Some(after) = rest.strip_prefix('=') {
+            let after = after.trim_start();
+            let (raw, remaining) = if let Some(quote @ ('"' | '\'')) = after.chars().next() {
+                let end = after[1..].find(quote)? + 1;
+                (&after[1..end], &after[end + 1..])
+            } else {
+                let end = after
+                    .find(|c: char| c.is_whitespace() || c == '>')
+                    .unwrap_or(after.len());
+                (&after[..end], &after[end..])
+            };
+            rest = remaining;
+            decode_entities(raw)
+        } else {
+            String::new()
+        };
+        attrs.push((name, value));
+    }
+}
+
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let Some(semi) = rest.find(';').filter(|s| *s <= 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .or_else(|| entity.strip_prefix("#X"))
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        if let Some(c) = decoded {
+            out.push(c);
+            rest = &rest[semi + 1..];
+        } else {
+            out.push('&');
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Reply {
+    /// The elements of the page matching a selector (see [`select`]).
+    pub fn select(&self, selector: &str) -> Vec<Element> {
+        select(&self.body, selector)
+    }
+
+    /// Panics unless the page has an element matching `selector`.
+    #[track_caller]
+    pub fn assert_has(&self, selector: &str, why: &str) {
+        assert!(
+            !self.select(selector).is_empty(),
+            "expected an element {selector} ({why}) in:\n{}",
+            self.body
+        );
+    }
+
+    /// Panics if the page has an element matching `selector`.
+    #[track_caller]
+    pub fn assert_lacks(&self, selector: &str, why: &str) {
+        let found = self.select(selector);
+        assert!(
+            found.is_empty(),
+            "expected no element {selector} ({why}), found {found:?}"
+        );
+    }
+}
+
+#[test]
+fn selectors_find_elements_by_tag_id_class_and_attribute() {
+    let html = r#"<!doctype html><html lang="zh-CN" class="elder"><body>
+        <!-- <a id="commented" href="/x"> -->
+        <nav id=top class="bar  main"><a class="btn primary" href="/login?next=%2F&amp;x=1">登录</a>
+        <a href='/departments/hf-mzj' data-kind=dept>合肥市民政局</a></nav>
+        <input type="password" name="password" required>
+        <script src="/static/app.js"></script>
+        <script>let fake = '<a id="in-script">';</script>
+        <p>1 &lt; 2 <b/></p></body></html>"#;
+    let names = |sel: &str| {
+        select(html, sel)
+            .iter()
+            .map(|e| e.tag.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("a"), ["a", "a"]);
+    assert_eq!(names("#top"), ["nav"]);
+    assert_eq!(names("nav.bar.main"), ["nav"]);
+    assert_eq!(names(".primary"), ["a"]);
+    assert_eq!(
+        names(".prim"),
+        Vec::<String>::new(),
+        "whole class names only"
+    );
+    assert_eq!(names(r#"a[href="/login?next=%2F&x=1"]"#), ["a"]);
+    assert_eq!(
+        names("a[href='/departments/hf-mzj'][data-kind=dept]"),
+        ["a"]
+    );
+    assert_eq!(names("input[required]"), ["input"]);
+    assert_eq!(names("input[type=password][name=password]"), ["input"]);
+    assert_eq!(names("script[src]"), ["script"]);
+    assert_eq!(names("script"), ["script", "script"]);
+    assert_eq!(names("html.elder[lang=zh-CN]"), ["html"]);
+    assert_eq!(names("b"), ["b"]);
+    assert!(
+        select(html, "#commented").is_empty(),
+        "comments are skipped"
+    );
+    assert!(select(html, "#in-script").is_empty(), "script text is text");
+    let link = &select(html, "a.btn")[0];
+    assert_eq!(link.attr("href"), Some("/login?next=%2F&x=1"));
+    assert_eq!(decode_entities("&#x2f;&#47;&lt;&bogus;&"), "//<&bogus;&");
+}
