@@ -96,10 +96,6 @@ pub struct Given {
 
 /// Everything [`decide`] needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "independent facts about one case, each a rule's input"
-)]
 pub struct Facts {
     pub status: CaseStatus,
     pub mode: Mode,
@@ -708,3 +704,6 @@ impl Transition {
         stopped
     }
 }
+
+#[cfg(test)]
+mod tests;
