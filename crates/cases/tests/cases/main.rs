@@ -1973,10 +1973,17 @@ async fn an_application_refused_at_submission_leaves_nothing(t: &TestDb) {
         .unwrap_err();
     assert!(matches!(refused, CaseError::Corrupt(_)), "{refused:?}");
     assert_eq!(count(t, "SELECT COUNT(*) AS n FROM cases").await, 0);
-    assert_eq!(count(t, "SELECT COUNT(*) AS n FROM case_materials").await, 0);
+    assert_eq!(
+        count(t, "SELECT COUNT(*) AS n FROM case_materials").await,
+        0
+    );
     assert_eq!(count(t, "SELECT COUNT(*) AS n FROM case_tasks").await, 0);
     assert_eq!(
-        count(t, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'case.draft'").await,
+        count(
+            t,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'case.draft'"
+        )
+        .await,
         0
     );
     let mine = w
