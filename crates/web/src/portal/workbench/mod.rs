@@ -7,6 +7,7 @@
 
 mod case;
 mod counter;
+mod diagram;
 mod inbox;
 mod supervision;
 mod workflows;

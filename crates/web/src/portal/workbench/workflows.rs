@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 
+use super::diagram::{DiagramLabels, svg};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use yiwang_cases::diagram::{DiagramLabels, svg};
 use yiwang_cases::workflow::{PostRef, WorkflowDef, WorkflowProblem};
 use yiwang_cases::{CaseError, Origin};
 use yiwang_catalog::model::ItemId;
