@@ -106,10 +106,10 @@ pub fn layout(def: &WorkflowDef) -> Layout {
     }
 
     // Rows: one per layer, then the delivery box.
-    let top = if !has_badges(def) {
-        TOP_PLAIN
-    } else {
+    let top = if has_badges(def) {
         TOP_BADGES
+    } else {
+        TOP_PLAIN
     };
     let mut nodes: Vec<Option<Node>> = vec![None; n + 1];
     let mut order: Vec<Vec<usize>> = Vec::new();
@@ -171,8 +171,6 @@ fn place_row(nodes: &mut [Option<Node>], members: &[usize], row: usize, top: i64
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
-
     use super::*;
 
     const PARALLEL: &str = r#"

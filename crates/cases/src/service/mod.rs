@@ -40,10 +40,15 @@ mod apply;
 mod deadlines;
 mod engine;
 mod files;
+mod form;
 mod notifications;
 mod view;
 mod workflows;
 
+pub use form::{
+    ApplicationForm, MaterialUpload, Problem, Resubmission, SavedApplication, answer_problems,
+    completeness,
+};
 pub use notifications::register_handlers;
 
 /// Characters of query codes: no 0/O, 1/I/L that are confused on paper.

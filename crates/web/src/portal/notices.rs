@@ -19,8 +19,9 @@ use yiwang_cases::service::due_date;
 use yiwang_cases::{CaseError, CaseView, Origin, PublicProgress};
 use yiwang_kernel::PageRequest;
 
-use crate::auth::{Client, PageUser, anonymous_csrf};
+use crate::auth::{Client, anonymous_csrf};
 use crate::error::AppError;
+use crate::extract::{Caller, PageCaller};
 use crate::page::PageCtx;
 use crate::portal::account::{CsrfCookie, check_anonymous_csrf, message_for, with_cookie};
 use crate::portal::cases::{EventRow, case_view, date_text, event_rows, missing_of, status_label};
@@ -223,12 +224,11 @@ fn notice_data(kind: NoticeKind, view: &CaseView, case_href: String) -> NoticeDa
 async fn notice(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageCaller,
     Client(meta): Client,
     Path((key, kind)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let kind = NoticeKind::parse(&kind).ok_or(AppError::NotFound)?;
-    let principal = state.accounts().principal(Some(&user.session)).await?;
     let view = case_view(&state, &principal, &key, &Origin { ip: meta.ip }).await?;
     if !notice_kinds(&view).contains(&kind) {
         return Err(AppError::NotFound);

@@ -5,9 +5,8 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::Form;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -18,14 +17,16 @@ use yiwang_identity::policy::{Action, Principal, authorize};
 use yiwang_kernel::ResidentId;
 
 use super::inbox::{Links, links};
-use super::{principal, refusal, with_status};
-use crate::auth::{Client, PageUser, request_rng};
+use super::{refusal, with_status};
+use crate::auth::{Client, request_rng};
 use crate::error::AppError;
+use crate::extract::{Caller, CsrfForm, CsrfMultipart, PageStaff};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::{check_session_csrf, message_for, see_other};
+use crate::portal::account::{message_for, see_other};
 use crate::portal::render;
 use crate::state::AppState;
+use crate::upload::MultiUpload;
 
 #[derive(Debug)]
 struct ItemChoice {
@@ -117,9 +118,10 @@ async fn item_choices(
 pub(super) async fn start(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller {
+        user, principal, ..
+    }: PageStaff,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     forbidden_unless_counter(&principal)?;
     render(&StartPage {
         csrf: user.session.csrf_token.clone(),
@@ -232,11 +234,11 @@ async fn form_page(
 pub(super) async fn find(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
-    Form(form): Form<FindForm>,
+    Caller {
+        user, principal, ..
+    }: PageStaff,
+    CsrfForm(form): CsrfForm<FindForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
     forbidden_unless_counter(&principal)?;
     let tr = page.tr;
     let item = form.item.parse::<i64>().ok();
@@ -297,35 +299,21 @@ struct CounterUpload {
     files: Vec<(usize, String, Bytes)>,
 }
 
-async fn read_counter(mut multipart: Multipart) -> Result<CounterUpload, AppError> {
-    let unreadable = |e: axum::extract::multipart::MultipartError| AppError::Invalid {
-        field: "file".to_owned(),
-        code: if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            "file_too_large".to_owned()
-        } else {
-            "upload_unreadable".to_owned()
-        },
-        message: e.body_text(),
-    };
-    let mut upload = CounterUpload::default();
-    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if let Some(file_name) = field.file_name().map(str::to_owned) {
-            let bytes = field.bytes().await.map_err(unreadable)?;
-            if let Some(index) = name
-                .strip_prefix("material.")
-                .and_then(|i| i.parse::<usize>().ok())
-                && !bytes.is_empty()
-                && !file_name.is_empty()
-            {
-                upload.files.push((index, file_name, bytes));
-            }
-        } else {
-            let text = field.text().await.map_err(unreadable)?;
-            upload.fields.push((name, text));
-        }
+/// The material files of a registration form (`material.<index>` inputs with a file chosen).
+fn counter_upload(upload: MultiUpload) -> CounterUpload {
+    let files = upload
+        .files
+        .into_iter()
+        .filter_map(|(input, file_name, bytes)| {
+            let index = input.strip_prefix("material.")?.parse::<usize>().ok()?;
+            (!bytes.is_empty() && !file_name.is_empty())
+                .then(|| (index, file_name, Bytes::from(bytes)))
+        })
+        .collect();
+    CounterUpload {
+        fields: upload.fields,
+        files,
     }
-    Ok(upload)
 }
 
 fn field_messages(tr: Tr, error: &CaseError) -> Vec<(String, String)> {
@@ -341,11 +329,13 @@ fn field_messages(tr: Tr, error: &CaseError) -> Vec<(String, String)> {
 pub(super) async fn register(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller {
+        user, principal, ..
+    }: PageStaff,
     Client(meta): Client,
-    multipart: Multipart,
+    CsrfMultipart(upload): CsrfMultipart,
 ) -> Result<Response, AppError> {
-    let upload = read_counter(multipart).await?;
+    let upload = counter_upload(upload);
     let field = |name: &str| -> String {
         upload
             .fields
@@ -354,8 +344,6 @@ pub(super) async fn register(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    check_session_csrf(&user, &field("csrf"))?;
-    let principal = principal(&state, &user).await?;
     forbidden_unless_counter(&principal)?;
     let tr = page.tr;
     let resident_id =
@@ -496,11 +484,10 @@ struct ReceiptPage {
 pub(super) async fn receipt(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageStaff,
     Client(meta): Client,
     Path(key): Path<String>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let id = state
         .cases()
         .find(&principal, &key)

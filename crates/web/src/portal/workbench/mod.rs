@@ -19,11 +19,8 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use yiwang_cases::CaseError;
 use yiwang_cases::model::{CaseStatus, Warning};
-use yiwang_identity::policy::Principal;
 use yiwang_kernel::{ErrorCode, PageRequest};
 
-use crate::auth::PageUser;
-use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::page::PageCtx;
 use crate::portal::account::message_for;
@@ -66,14 +63,6 @@ pub fn routes() -> Router<AppState> {
 /// Routes that take material files (mounted with the upload body limit).
 pub fn upload_routes() -> Router<AppState> {
     Router::new().route("/staff/counter/register", post(counter::register))
-}
-
-/// The signed-in staff member; these pages are not for citizens (403).
-async fn principal(state: &AppState, user: &PageUser) -> Result<Principal, AppError> {
-    match state.accounts().principal(Some(&user.session)).await? {
-        staff @ Principal::Staff(_) => Ok(staff),
-        _ => Err(yiwang_identity::IdentityError::Forbidden.into()),
-    }
 }
 
 fn with_status(mut response: Response, status: StatusCode) -> Response {

@@ -12,11 +12,11 @@ use yiwang_identity::policy::{Action, Principal, authorize};
 
 use super::inbox::{Links, links};
 use super::{
-    Choice, DueView, PageLink, choices, due_view, page_request, pager, principal, status_choices,
-    status_name, warning_choices,
+    Choice, DueView, PageLink, choices, due_view, page_request, pager, status_choices, status_name,
+    warning_choices,
 };
-use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::extract::{Caller, PageStaff};
 use crate::page::PageCtx;
 use crate::portal::render;
 use crate::state::AppState;
@@ -80,10 +80,9 @@ struct SupervisionPage {
 pub(super) async fn supervision(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageStaff,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let counts = state.cases().supervision_counts(&principal).await?;
     let department = query.department.parse::<i64>().ok().map(DepartmentId::new);
     let filter = CaseFilter {
@@ -158,10 +157,9 @@ const DEPARTMENT_STATUSES: &[CaseStatus] = &[
 pub(super) async fn department_cases(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageStaff,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let filter = CaseFilter {
         status: CaseStatus::parse(&query.status),
         warning: Warning::parse(&query.warning),
@@ -214,10 +212,9 @@ struct VerificationsPage {
 pub(super) async fn verifications(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageStaff,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let filter = InboxFilter {
         kind: Some(TaskKind::Verify),
         ..InboxFilter::default()
