@@ -23,11 +23,11 @@ use yiwang_kernel::{RegionCode, SharedClock};
 use crate::CaseError;
 use crate::deadline::Deadlines;
 use crate::files::FileStore;
-use crate::form::FormData;
+use crate::form::{FieldProblem, FormData};
 use crate::model::{
     Applicant, Case, CaseEvent, CaseMaterial, CaseStatus, Outcome, Task, TaskId, Workflow,
 };
-use crate::repo::{self};
+use crate::repo;
 use crate::workflow::{PostRef, ResolvedPost, WorkflowDef};
 
 /// The outbox job that tells the applicant about a change of their case.
@@ -50,6 +50,26 @@ pub use form::{
     completeness,
 };
 pub use notifications::register_handlers;
+
+/// The longest search text (case number prefix, name fragment, step name) a list accepts, in
+/// characters; longer is refused as a form problem (422), so no request sends the database an
+/// unbounded pattern.
+pub const MAX_FILTER_CHARS: usize = 100;
+/// The longest case key (public id or case number) and query code looked up; a longer key cannot
+/// name a case.
+pub const MAX_KEY_CHARS: usize = 64;
+
+/// `field_too_long` for `key` when `text` is longer than `max` characters.
+fn bounded(key: &str, text: Option<&str>, max: usize) -> Result<(), CaseError> {
+    if text.is_some_and(|t| t.chars().nth(max).is_some()) {
+        Err(CaseError::FormInvalid(vec![FieldProblem {
+            key: key.to_owned(),
+            code: "field_too_long",
+        }]))
+    } else {
+        Ok(())
+    }
+}
 
 /// Characters of query codes: no 0/O, 1/I/L that are confused on paper.
 const QUERY_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";

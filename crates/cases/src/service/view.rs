@@ -10,8 +10,8 @@ use yiwang_identity::{IdentityError, repo as id_repo};
 use yiwang_kernel::{Page, PageRequest, sm3_hex};
 
 use super::{
-    CaseView, Cases, Origin, PublicProgress, person_of, posts_of_staff, region_of, staff_of,
-    supervised_prefix,
+    CaseView, Cases, MAX_FILTER_CHARS, MAX_KEY_CHARS, Origin, PublicProgress, bounded, person_of,
+    posts_of_staff, region_of, staff_of, supervised_prefix,
 };
 use crate::CaseError;
 use crate::form::{FormData, masked};
@@ -77,6 +77,9 @@ impl Cases {
         principal: &Principal,
         key: &str,
     ) -> Result<Option<CaseId>, CaseError> {
+        if key.chars().nth(MAX_KEY_CHARS).is_some() {
+            return Ok(None);
+        }
         let key = key.trim();
         let found = match repo::case_by_public_id(self.db.conn(), key).await? {
             Some(case) => Some(case),
@@ -99,6 +102,9 @@ impl Cases {
         principal: &Principal,
         case_no: &str,
     ) -> Result<Option<CaseId>, CaseError> {
+        if case_no.chars().nth(MAX_KEY_CHARS).is_some() {
+            return Ok(None);
+        }
         let Some(case) = repo::case_by_no(self.db.conn(), case_no.trim()).await? else {
             return Ok(None);
         };
@@ -200,6 +206,7 @@ impl Cases {
         filter: &CaseFilter,
         page: PageRequest,
     ) -> Result<Page<Case>, CaseError> {
+        bounded("q", filter.text.as_deref(), MAX_FILTER_CHARS)?;
         let person = person_of(principal)?;
         repo::cases_of_person(self.db.conn(), person, filter, page).await
     }
@@ -210,6 +217,8 @@ impl Cases {
         case_no: &str,
         query_code: &str,
     ) -> Result<PublicProgress, CaseError> {
+        bounded("case_no", Some(case_no), MAX_KEY_CHARS)?;
+        bounded("query_code", Some(query_code), MAX_KEY_CHARS)?;
         let case = repo::case_by_no(self.db.conn(), case_no.trim())
             .await?
             .ok_or(CaseError::QueryMismatch)?;
@@ -250,6 +259,8 @@ impl Cases {
         filter: &InboxFilter,
         page: PageRequest,
     ) -> Result<Page<InboxEntry>, CaseError> {
+        bounded("q", filter.text.as_deref(), MAX_FILTER_CHARS)?;
+        bounded("step", filter.step.as_deref(), MAX_FILTER_CHARS)?;
         let staff = staff_of(principal)?;
         let posts = self.posts_of(staff.id).await?;
         repo::inbox(self.db.conn(), &posts, staff.id, filter, page).await
@@ -287,6 +298,7 @@ impl Cases {
         filter: &CaseFilter,
         page: PageRequest,
     ) -> Result<Page<Case>, CaseError> {
+        bounded("q", filter.text.as_deref(), MAX_FILTER_CHARS)?;
         let staff = staff_of(principal)?;
         if !(staff.has(Role::DepartmentAdmin) || staff.has(Role::PlatformAdmin)) {
             return Err(IdentityError::Forbidden.into());
@@ -312,6 +324,7 @@ impl Cases {
         filter: &CaseFilter,
         page: PageRequest,
     ) -> Result<Page<Case>, CaseError> {
+        bounded("q", filter.text.as_deref(), MAX_FILTER_CHARS)?;
         let prefix = supervised_prefix(principal)?;
         repo::warned_cases(self.db.conn(), &prefix, department, filter, page).await
     }

@@ -10,7 +10,7 @@ use yiwang_identity::policy::{Action, Principal, authorize};
 use super::{Cases, Origin, actor};
 use crate::CaseError;
 use crate::model::Workflow;
-use crate::repo::{self};
+use crate::repo;
 use crate::workflow::{PostRef, ResolvedPost, WorkflowDef};
 
 impl Cases {
@@ -112,5 +112,25 @@ impl Cases {
             .await?
             .ok_or(CaseError::NoWorkflow)?;
         Ok((guide, workflow))
+    }
+
+    /// Items that can be applied for now (a published workflow, the item in service), read in one
+    /// query: the counter offers them.
+    pub async fn applicable_items(
+        &self,
+    ) -> Result<Vec<yiwang_catalog::repo::CurrentItem>, CaseError> {
+        let ids: Vec<ItemId> = self
+            .items_with_workflows()
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        Ok(self
+            .catalog
+            .items_in_effect(&ids)
+            .await?
+            .into_iter()
+            .filter(|c| c.content.status == ItemStatus::InUse)
+            .collect())
     }
 }

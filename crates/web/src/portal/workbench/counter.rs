@@ -98,19 +98,18 @@ async fn item_choices(
     state: &AppState,
     selected: Option<i64>,
 ) -> Result<Vec<ItemChoice>, AppError> {
-    let mut items = Vec::new();
-    for (id, _) in state.cases().items_with_workflows().await? {
-        match state.cases().application_form(id).await {
-            Ok((guide, _)) => items.push(ItemChoice {
-                id: id.get(),
-                name: guide.version.content.name.clone(),
-                department: guide.item.department_name.clone(),
-                selected: selected == Some(id.get()),
-            }),
-            Err(CaseError::ItemNotInService | CaseError::NoWorkflow) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let mut items: Vec<ItemChoice> = state
+        .cases()
+        .applicable_items()
+        .await?
+        .into_iter()
+        .map(|c| ItemChoice {
+            id: c.item.id.get(),
+            selected: selected == Some(c.item.id.get()),
+            name: c.content.name,
+            department: c.item.department_name,
+        })
+        .collect();
     items.sort_by(|a, b| (&a.department, &a.name).cmp(&(&b.department, &b.name)));
     Ok(items)
 }

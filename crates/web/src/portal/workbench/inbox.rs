@@ -144,7 +144,7 @@ pub(super) async fn inbox(
     };
     let found = state
         .cases()
-        .inbox(&principal, &filter, page_request(query.page))
+        .inbox(&principal, &filter, page_request(query.page)?)
         .await?;
     let counts = state.cases().inbox_counts(&principal).await?;
     let steps = state.cases().inbox_steps(&principal).await?;

@@ -21,6 +21,7 @@ use yiwang_cases::CaseError;
 use yiwang_cases::model::{CaseStatus, Warning};
 use yiwang_kernel::{ErrorCode, PageRequest};
 
+use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::page::PageCtx;
 use crate::portal::account::message_for;
@@ -166,8 +167,14 @@ fn due_view(
     }
 }
 
-fn page_request(page: Option<u32>) -> PageRequest {
-    PageRequest::new(page.filter(|p| *p > 0), Some(20)).unwrap_or_default()
+/// The list page asked for (20 rows a page); a page beyond `yiwang_kernel::paging::MAX_PAGE` is
+/// refused (422) rather than read.
+fn page_request(page: Option<u32>) -> Result<PageRequest, AppError> {
+    PageRequest::new(page.filter(|p| *p > 0), Some(20)).map_err(|e| AppError::Invalid {
+        field: "page".to_owned(),
+        code: "page_invalid".to_owned(),
+        message: e.to_string(),
+    })
 }
 
 /// A choice of a select: value, label, selected.

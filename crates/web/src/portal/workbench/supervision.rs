@@ -92,11 +92,11 @@ pub(super) async fn supervision(
     };
     let found = state
         .cases()
-        .supervision_of(&principal, department, &filter, page_request(query.page))
+        .supervision_of(&principal, department, &filter, page_request(query.page)?)
         .await?;
     let pending = state
         .cases()
-        .pending_verifications(&principal, page_request(None))
+        .pending_verifications(&principal, page_request(None)?)
         .await?;
     let tr = page.tr;
     let department_choices = choices(
@@ -168,7 +168,7 @@ pub(super) async fn department_cases(
     };
     let found = state
         .cases()
-        .department_cases(&principal, &filter, page_request(query.page))
+        .department_cases(&principal, &filter, page_request(query.page)?)
         .await?;
     let tr = page.tr;
     let params = [
@@ -221,7 +221,7 @@ pub(super) async fn verifications(
     };
     let found = state
         .cases()
-        .inbox(&principal, &filter, page_request(query.page))
+        .inbox(&principal, &filter, page_request(query.page)?)
         .await?;
     let supervises = match &principal {
         Principal::Staff(s) => {
@@ -232,7 +232,7 @@ pub(super) async fn verifications(
     let region = if supervises {
         let pending = state
             .cases()
-            .pending_verifications(&principal, page_request(None))
+            .pending_verifications(&principal, page_request(None)?)
             .await?;
         Some(rows(&page, &state, &pending.items))
     } else {
