@@ -17,7 +17,10 @@ use super::form::{
     FieldView, MaterialSlot, accept_attr, answers_of, field_views, file_limits, material_slots,
     material_uploads, problem_errors, reused_files,
 };
-use super::*;
+use super::{
+    EventRow, case_href, case_message, case_view, date_text, event_rows, missing_of, origin,
+    status_label,
+};
 use crate::auth::{Client, request_rng};
 use crate::error::AppError;
 use crate::extract::{Caller, CsrfForm, CsrfMultipart, IdPath, PageCaller};

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use serde::de::IgnoredAny;
 use yiwang_cases::CaseError;
 use yiwang_cases::form::FieldKind;
 use yiwang_cases::model::Case;
@@ -13,7 +14,7 @@ use yiwang_cases::service::completeness;
 use yiwang_cases::workflow::WorkflowDef;
 
 use super::form::{MaterialSlot, draft_view, material_slots, problem_errors};
-use super::*;
+use super::{case_href, case_view, date_text, origin};
 use crate::auth::{Client, request_rng};
 use crate::error::AppError;
 use crate::extract::{Caller, CsrfForm, IdPath, PageCaller};

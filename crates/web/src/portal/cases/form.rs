@@ -17,7 +17,7 @@ use yiwang_cases::{CaseError, CaseView};
 use yiwang_catalog::model::{ItemId, ItemVersion};
 use yiwang_identity::policy::Principal;
 
-use super::*;
+use super::{case_href, case_message, case_view, origin};
 use crate::api::catalog::file_url;
 use crate::auth::{Client, PageUser, request_rng};
 use crate::error::AppError;

@@ -8,7 +8,7 @@ use yiwang_cases::model::CaseStatus;
 use yiwang_cases::repo::CaseFilter;
 use yiwang_kernel::PageRequest;
 
-use super::*;
+use super::{PAGE_SIZE, case_href, date_text, status_label};
 use crate::error::AppError;
 use crate::extract::{Caller, PageCaller};
 use crate::page::PageCtx;

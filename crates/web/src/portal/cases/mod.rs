@@ -14,7 +14,6 @@ mod mine;
 
 use axum::Router;
 use axum::routing::{get, post};
-use serde::de::IgnoredAny;
 use yiwang_cases::model::{Case, CaseEvent, CaseStatus};
 use yiwang_cases::service::due_date;
 use yiwang_cases::{CaseError, CaseView, Origin};
