@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use rand::CryptoRng;
 use yiwang_catalog::model::{ItemId, ItemVersion};
+use yiwang_identity::model::PersonId;
 use yiwang_identity::policy::Principal;
 
 use super::{Application, Cases, Origin, person_of, require_materials};
@@ -293,5 +294,51 @@ impl Cases {
             }
         }
         Ok((materials, files, problems))
+    }
+
+    /// Keep the files window staff received with a counter application, for the person they serve:
+    /// each becomes the file of the item's material at its index (an index past the materials is
+    /// ignored). The first refused file comes back as a problem, and nothing after it is kept.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn counter_files(
+        &self,
+        principal: &Principal,
+        person: PersonId,
+        item: ItemId,
+        uploads: &[MaterialUpload],
+        rng: &mut (impl CryptoRng + Send),
+    ) -> Result<Result<Vec<(String, String)>, Problem>, CaseError> {
+        let (guide, _) = self.application_form(item).await?;
+        let mut kept = Vec::new();
+        for upload in uploads {
+            let Some(material) = guide.version.content.materials.get(upload.index) else {
+                continue;
+            };
+            match self
+                .upload_material(
+                    principal,
+                    Some(person),
+                    &upload.name,
+                    upload.content.clone(),
+                    rng,
+                )
+                .await
+            {
+                Ok(file) => kept.push((material.name.clone(), file.public_id)),
+                Err(
+                    error @ (CaseError::FileTooLarge { .. }
+                    | CaseError::FileTypeRefused(_)
+                    | CaseError::FileContentMismatch(_)),
+                ) => {
+                    return Ok(Err(Problem::Upload {
+                        index: upload.index,
+                        file: upload.name.clone(),
+                        error,
+                    }));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(Ok(kept))
     }
 }

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use yiwang_cases::form::FieldDef;
+use yiwang_cases::service::{MaterialUpload, Problem};
 use yiwang_cases::{Application, CaseError, Origin};
 use yiwang_catalog::model::ItemId;
 use yiwang_identity::policy::{Action, Principal, authorize};
@@ -291,22 +292,25 @@ pub(super) async fn find(
     }
 }
 
-/// The registration form read whole: text fields and one file per material (`material.<index>`).
+/// The registration form: its text fields and the file of each material input
+/// (`material.<index>`).
 #[derive(Debug, Default)]
 struct CounterUpload {
     fields: Vec<(String, String)>,
-    files: Vec<(usize, String, Bytes)>,
+    files: Vec<MaterialUpload>,
 }
 
-/// The material files of a registration form (`material.<index>` inputs with a file chosen).
 fn counter_upload(upload: MultiUpload) -> CounterUpload {
     let files = upload
         .files
         .into_iter()
-        .filter_map(|(input, file_name, bytes)| {
+        .filter_map(|(input, name, bytes)| {
             let index = input.strip_prefix("material.")?.parse::<usize>().ok()?;
-            (!bytes.is_empty() && !file_name.is_empty())
-                .then(|| (index, file_name, Bytes::from(bytes)))
+            (!bytes.is_empty() && !name.is_empty()).then(|| MaterialUpload {
+                index,
+                name,
+                content: Bytes::from(bytes),
+            })
         })
         .collect();
     CounterUpload {
@@ -394,34 +398,34 @@ pub(super) async fn register(
             None => return Err(e.into()),
         },
     };
-    let (guide, _) = state.cases().application_form(item).await?;
-    let names: Vec<String> = guide
-        .version
-        .content
-        .materials
-        .iter()
-        .map(|m| m.name.clone())
-        .collect();
-    let mut materials = Vec::new();
     let mut rng = request_rng();
-    for (index, file_name, bytes) in upload.files {
-        let Some(material) = names.get(index) else {
-            continue;
-        };
-        match state
-            .cases()
-            .upload_material(&principal, Some(person), &file_name, bytes, &mut rng)
-            .await
-        {
-            Ok(file) => materials.push((material.clone(), file.public_id)),
-            Err(e) => match refusal(tr, &e) {
-                Some((_, message)) => {
-                    return again(vec![format!("{material}：{message}")], Vec::new(), page).await;
-                }
-                None => return Err(e.into()),
-            },
+    let materials = match state
+        .cases()
+        .counter_files(&principal, person, item, &upload.files, &mut rng)
+        .await
+    {
+        Ok(Ok(kept)) => kept,
+        Ok(Err(Problem::Upload { index, error, .. })) => {
+            let material = state
+                .cases()
+                .application_form(item)
+                .await?
+                .0
+                .version
+                .content
+                .materials
+                .get(index)
+                .map(|m| m.name.clone())
+                .unwrap_or_default();
+            let message = refusal(tr, &error).map_or_else(|| error.to_string(), |(_, m)| m);
+            return again(vec![format!("{material}：{message}")], Vec::new(), page).await;
         }
-    }
+        Ok(Err(_)) => Vec::new(),
+        Err(e) => match refusal(tr, &e) {
+            Some((_, message)) => return again(vec![message], Vec::new(), page).await,
+            None => return Err(e.into()),
+        },
+    };
     let application = Application {
         item: Some(item),
         enterprise: None,
