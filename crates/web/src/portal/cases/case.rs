@@ -18,8 +18,8 @@ use super::form::{
     material_uploads, problem_errors, reused_files,
 };
 use super::{
-    EventRow, case_href, case_message, case_view, date_text, event_rows, missing_of, origin,
-    status_label,
+    EventRow, case_href, case_message, case_view, date_text, event_rows, missing_of, notice_kinds,
+    origin, status_label,
 };
 use crate::auth::{Client, request_rng};
 use crate::error::AppError;
@@ -27,7 +27,6 @@ use crate::extract::{Caller, CsrfForm, CsrfMultipart, IdPath, PageCaller};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
 use crate::portal::account::{FormErrors, see_other};
-use crate::portal::notices::notice_kinds;
 use crate::portal::render;
 use crate::state::AppState;
 

@@ -14,7 +14,7 @@ mod mine;
 
 use axum::Router;
 use axum::routing::{get, post};
-use yiwang_cases::model::{Case, CaseEvent, CaseStatus};
+use yiwang_cases::model::{Case, CaseEvent, CaseStatus, Outcome};
 use yiwang_cases::service::due_date;
 use yiwang_cases::{CaseError, CaseView, Origin};
 use yiwang_identity::policy::Principal;
@@ -134,6 +134,82 @@ pub(crate) fn event_rows(page: &PageCtx, events: &[CaseEvent]) -> Vec<EventRow> 
             step: e.step_name.clone(),
             note: e.note.clone(),
             missing: missing_of(e),
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------------------- notices
+
+/// The written notices a case can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// 受理通知书 (Art. 32)
+    Accepted,
+    /// 补正告知书 (Art. 32, one-time notice)
+    Supplement,
+    /// 不予受理决定书 (Art. 32)
+    Declined,
+    /// 准予行政许可决定书 (Art. 38)
+    Granted,
+    /// 不予行政许可决定书 (Art. 38)
+    Denied,
+}
+
+impl NoticeKind {
+    pub const ALL: [NoticeKind; 5] = [
+        NoticeKind::Accepted,
+        NoticeKind::Supplement,
+        NoticeKind::Declined,
+        NoticeKind::Granted,
+        NoticeKind::Denied,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            NoticeKind::Accepted => "accepted",
+            NoticeKind::Supplement => "supplement",
+            NoticeKind::Declined => "declined",
+            NoticeKind::Granted => "granted",
+            NoticeKind::Denied => "denied",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The notice's name in the page's language (links and page titles).
+    pub fn title_key(self) -> &'static str {
+        match self {
+            NoticeKind::Accepted => "notice.title.accepted",
+            NoticeKind::Supplement => "notice.title.supplement",
+            NoticeKind::Declined => "notice.title.declined",
+            NoticeKind::Granted => "notice.title.granted",
+            NoticeKind::Denied => "notice.title.denied",
+        }
+    }
+}
+
+/// The latest history line with an action.
+pub(crate) fn last_event<'a>(view: &'a CaseView, action: &str) -> Option<&'a CaseEvent> {
+    view.events.iter().rev().find(|e| e.action == action)
+}
+
+/// The notices a case has now: acceptance once accepted, the supplement notice once one was issued,
+/// the decline, grant or denial once decided that way.
+pub(crate) fn notice_kinds(view: &CaseView) -> Vec<NoticeKind> {
+    let case = &view.case;
+    NoticeKind::ALL
+        .into_iter()
+        .filter(|kind| match kind {
+            NoticeKind::Accepted => case.accepted_at.is_some(),
+            NoticeKind::Supplement => last_event(view, "supplement").is_some(),
+            NoticeKind::Declined => case.outcome == Some(Outcome::Declined),
+            NoticeKind::Granted => {
+                matches!(case.outcome, Some(Outcome::Granted | Outcome::Voided))
+                    && case.decided_at.is_some()
+            }
+            NoticeKind::Denied => case.outcome == Some(Outcome::Denied),
         })
         .collect()
 }
