@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -387,7 +387,7 @@ pub struct DownloadQuery {
 async fn download_material(
     State(state): State<AppState>,
     Caller { principal, .. }: ApiCaller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<String>,
     Query(query): Query<DownloadQuery>,
 ) -> Result<Response, AppError> {
     let case = match query.case.as_deref() {

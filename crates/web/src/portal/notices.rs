@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -21,7 +21,7 @@ use yiwang_kernel::PageRequest;
 
 use crate::auth::{Client, anonymous_csrf};
 use crate::error::AppError;
-use crate::extract::{Caller, PageCaller};
+use crate::extract::{Caller, IdPath, PageCaller};
 use crate::page::PageCtx;
 use crate::portal::account::{CsrfCookie, check_anonymous_csrf, message_for, with_cookie};
 use crate::portal::cases::{
@@ -155,7 +155,7 @@ async fn notice(
     page: PageCtx,
     Caller { principal, .. }: PageCaller,
     Client(meta): Client,
-    Path((key, kind)): Path<(String, String)>,
+    IdPath((key, kind)): IdPath<(String, String)>,
 ) -> Result<Response, AppError> {
     let kind = NoticeKind::parse(&kind).ok_or(AppError::NotFound)?;
     let view = case_view(&state, &principal, &key, &Origin { ip: meta.ip }).await?;

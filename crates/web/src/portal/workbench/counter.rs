@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use super::inbox::{Links, links};
 use super::{refusal, with_status};
 use crate::auth::{Client, request_rng};
 use crate::error::AppError;
-use crate::extract::{Caller, CsrfForm, CsrfMultipart, PageStaff};
+use crate::extract::{Caller, CsrfForm, CsrfMultipart, IdPath, PageStaff};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
 use crate::portal::account::{message_for, see_other};
@@ -489,7 +489,7 @@ pub(super) async fn receipt(
     page: PageCtx,
     Caller { principal, .. }: PageStaff,
     Client(meta): Client,
-    Path(key): Path<String>,
+    IdPath(key): IdPath<String>,
 ) -> Result<Response, AppError> {
     let id = state
         .cases()
