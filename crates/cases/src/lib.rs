@@ -6,6 +6,7 @@
 //! - [`form`]: application forms (typed fields with rules).
 //! - [`deadline`]: time limits and warning levels.
 //! - [`files`]: material files in `object_store`.
+//! - [`machine`]: the engine's rules as one pure function (status, task, action, actor → effects).
 //! - [`service`]: the use cases; [`repo`]: all SQL.
 
 pub mod deadline;
@@ -13,6 +14,7 @@ pub mod diagram;
 pub mod error;
 pub mod files;
 pub mod form;
+pub mod machine;
 pub mod model;
 pub mod repo;
 pub mod service;

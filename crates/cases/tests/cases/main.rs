@@ -523,6 +523,7 @@ db_test!(
     counter_registration_and_send_back,
     concurrent_actions_apply_once,
     more_concurrent_actions_than_pooled_connections,
+    an_application_refused_at_submission_leaves_nothing,
 );
 
 async fn single_post_flow_from_application_to_conclusion(t: &TestDb) {
@@ -1945,4 +1946,50 @@ async fn more_concurrent_actions_than_pooled_connections(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(inbox.total, 24);
+}
+
+/// Applying is one transaction: when submission fails after the draft's rows were written (here the
+/// intake post disappeared from the organisation after the workflow was published), no case, draft
+/// or attached material remains, as the refusal says.
+async fn an_application_refused_at_submission_leaves_nothing(t: &TestDb) {
+    use yiwang_db::ConnectionTrait;
+    let mut w = world(t, local(2026, 3, 2, 10)).await;
+    let item = publish(&w, FOOD_RENEWAL, SINGLE).await;
+    let app = food_application(&mut w, item).await;
+    assert!(!app.materials.is_empty());
+    let conn = t.db.conn();
+    conn.execute_raw(yiwang_db::stmt(
+        conn,
+        "UPDATE posts SET code = 'window-closed' WHERE code = 'window'
+           AND department_id = (SELECT id FROM departments WHERE code = 'hf-scjgj')",
+        [],
+    ))
+    .await
+    .unwrap();
+    let refused = w
+        .cases
+        .apply(&w.applicant, &app, &origin(), &mut w.rng)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, CaseError::Corrupt(_)), "{refused:?}");
+    assert_eq!(count(t, "SELECT COUNT(*) AS n FROM cases").await, 0);
+    assert_eq!(
+        count(t, "SELECT COUNT(*) AS n FROM case_materials").await,
+        0
+    );
+    assert_eq!(count(t, "SELECT COUNT(*) AS n FROM case_tasks").await, 0);
+    assert_eq!(
+        count(
+            t,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'case.draft'"
+        )
+        .await,
+        0
+    );
+    let mine = w
+        .cases
+        .my_cases(&w.applicant, &CaseFilter::default(), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(mine.total, 0);
 }

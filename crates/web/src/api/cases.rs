@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,8 +27,9 @@ use yiwang_identity::policy::Principal;
 use yiwang_kernel::{Page, PageRequest, ResidentId};
 
 use crate::api::ApiErrorBody;
-use crate::auth::{ApiUser, Client, request_rng};
+use crate::auth::{Client, request_rng};
 use crate::error::AppError;
+use crate::extract::{ApiCaller, Caller, IdPath};
 use crate::prefs::encode_component;
 use crate::state::AppState;
 
@@ -73,28 +74,10 @@ fn invalid(field: &str, code: &str, message: &str) -> AppError {
     }
 }
 
-async fn principal(state: &AppState, user: &ApiUser) -> Result<Principal, AppError> {
-    Ok(state.accounts().principal(Some(&user.session)).await?)
-}
-
 fn origin(meta: &yiwang_identity::model::ClientMeta) -> Origin {
     Origin {
         ip: meta.ip.clone(),
     }
-}
-
-fn item_id(text: &str) -> Result<ItemId, AppError> {
-    text.trim()
-        .parse::<i64>()
-        .map(ItemId::new)
-        .map_err(|_| AppError::NotFound)
-}
-
-fn task_id(text: &str) -> Result<TaskId, AppError> {
-    text.trim()
-        .parse::<i64>()
-        .map(TaskId::new)
-        .map_err(|_| AppError::NotFound)
 }
 
 async fn case_id(state: &AppState, principal: &Principal, key: &str) -> Result<CaseId, AppError> {
@@ -282,9 +265,9 @@ pub struct MaterialOut {
         (status = 409, body = ApiErrorBody, description = "`item_no_workflow` or `item_not_in_service`")))]
 async fn application_form(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
 ) -> Result<Json<ApplicationForm>, AppError> {
-    let (guide, workflow) = state.cases().application_form(item_id(&id)?).await?;
+    let (guide, workflow) = state.cases().application_form(id).await?;
     let def = workflow.definition;
     Ok(Json(ApplicationForm {
         item: guide.item.id.get(),
@@ -346,11 +329,10 @@ impl From<MaterialFile> for FileOut {
         (status = 422, body = ApiErrorBody, description = "`file_too_large`, `file_type_refused`, `file_content_mismatch`")))]
 async fn upload_material(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<FileOut>), AppError> {
     let upload = crate::upload::read_upload(multipart).await?;
-    let principal = principal(&state, &user).await?;
     let (name, bytes) = upload
         .file
         .ok_or_else(|| invalid("file", "file_missing", "no file was sent"))?;
@@ -386,9 +368,8 @@ async fn upload_material(
     responses((status = 200, body = Vec<FileOut>), (status = 401, body = ApiErrorBody)))]
 async fn my_materials(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
 ) -> Result<Json<Vec<FileOut>>, AppError> {
-    let principal = principal(&state, &user).await?;
     let files = state.cases().my_files(&principal).await?;
     Ok(Json(files.into_iter().map(FileOut::from).collect()))
 }
@@ -405,11 +386,10 @@ pub struct DownloadQuery {
     responses((status = 200, description = "the file"), (status = 404, body = ApiErrorBody)))]
 async fn download_material(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    Caller { principal, .. }: ApiCaller,
+    IdPath(id): IdPath<String>,
     Query(query): Query<DownloadQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let case = match query.case.as_deref() {
         Some(key) => Some(case_id(&state, &principal, key).await?),
         None => None,
@@ -484,11 +464,10 @@ fn submitted(case: Case) -> Submitted {
         (status = 422, body = ApiErrorBody, description = "`field` names the first bad answer; `reason` lists every one")))]
 async fn apply(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Client(meta): Client,
     Json(body): Json<ApplyBody>,
 ) -> Result<(StatusCode, Json<Submitted>), AppError> {
-    let principal = principal(&state, &user).await?;
     let case = state
         .cases()
         .apply(
@@ -515,11 +494,10 @@ pub struct CounterBody {
     responses((status = 201, body = Submitted), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn register_at_counter(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Client(meta): Client,
     Json(body): Json<CounterBody>,
 ) -> Result<(StatusCode, Json<Submitted>), AppError> {
-    let principal = principal(&state, &user).await?;
     let resident_id = ResidentId::parse(&body.resident_id)
         .map_err(|e| invalid("resident_id", "resident_id_invalid", &e.to_string()))?;
     let case = state
@@ -541,10 +519,9 @@ async fn register_at_counter(
     responses((status = 200, body = CaseList), (status = 401, body = ApiErrorBody)))]
 async fn my_cases(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<CaseList>, AppError> {
-    let principal = principal(&state, &user).await?;
     let page = state
         .cases()
         .my_cases(&principal, &query.filter()?, query.page()?)
@@ -557,11 +534,10 @@ async fn my_cases(
     responses((status = 200, body = CaseDetail), (status = 404, body = ApiErrorBody)))]
 async fn get_case(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Client(meta): Client,
-    Path(key): Path<String>,
+    IdPath(key): IdPath<String>,
 ) -> Result<Json<CaseDetail>, AppError> {
-    let principal = principal(&state, &user).await?;
     let id = case_id(&state, &principal, &key).await?;
     let view = state.cases().view(&principal, id, &origin(&meta)).await?;
     Ok(Json(view.into()))
@@ -578,12 +554,11 @@ pub struct ReasonBody {
     responses((status = 200, body = CaseOut), (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody)))]
 async fn withdraw(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Client(meta): Client,
-    Path(key): Path<String>,
+    IdPath(key): IdPath<String>,
     Json(body): Json<ReasonBody>,
 ) -> Result<Json<CaseOut>, AppError> {
-    let principal = principal(&state, &user).await?;
     let id = case_id(&state, &principal, &key).await?;
     let case = state
         .cases()
@@ -606,12 +581,11 @@ pub struct ResubmitBody {
     responses((status = 200, body = CaseOut), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn resubmit(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Client(meta): Client,
-    Path(key): Path<String>,
+    IdPath(key): IdPath<String>,
     Json(body): Json<ResubmitBody>,
 ) -> Result<Json<CaseOut>, AppError> {
-    let principal = principal(&state, &user).await?;
     let id = case_id(&state, &principal, &key).await?;
     let materials: Vec<(String, String)> = body
         .materials
@@ -758,10 +732,9 @@ impl From<InboxEntry> for InboxItem {
     responses((status = 200, body = InboxOut), (status = 403, body = ApiErrorBody)))]
 async fn inbox(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<InboxOut>, AppError> {
-    let principal = principal(&state, &user).await?;
     let filter = InboxFilter {
         warning: query.warning()?,
         text: query.q.clone(),
@@ -785,11 +758,10 @@ async fn inbox(
     responses((status = 204), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody)))]
 async fn claim(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    Caller { principal, .. }: ApiCaller,
+    IdPath(id): IdPath<TaskId>,
 ) -> Result<StatusCode, AppError> {
-    let principal = principal(&state, &user).await?;
-    state.cases().claim(&principal, task_id(&id)?).await?;
+    state.cases().claim(&principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -798,11 +770,10 @@ async fn claim(
     responses((status = 204), (status = 409, body = ApiErrorBody)))]
 async fn release(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    Caller { principal, .. }: ApiCaller,
+    IdPath(id): IdPath<TaskId>,
 ) -> Result<StatusCode, AppError> {
-    let principal = principal(&state, &user).await?;
-    state.cases().release(&principal, task_id(&id)?).await?;
+    state.cases().release(&principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -862,16 +833,15 @@ fn parse_act(body: &ActBody) -> Result<(Act, ActInput), AppError> {
         (status = 409, body = ApiErrorBody, description = "`case_wrong_state`, `task_closed`, `review_disagreed`…"), (status = 422, body = ApiErrorBody)))]
 async fn act(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<TaskId>,
     Json(body): Json<ActBody>,
 ) -> Result<Json<CaseOut>, AppError> {
-    let principal = principal(&state, &user).await?;
     let (act, input) = parse_act(&body)?;
     let case = state
         .cases()
-        .act(&principal, task_id(&id)?, &act, &input, &origin(&meta))
+        .act(&principal, id, &act, &input, &origin(&meta))
         .await?;
     Ok(Json(case.into()))
 }
@@ -887,15 +857,14 @@ pub struct NoteBody {
     responses((status = 200, body = CaseOut), (status = 409, body = ApiErrorBody)))]
 async fn resume(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<TaskId>,
     Json(body): Json<NoteBody>,
 ) -> Result<Json<CaseOut>, AppError> {
-    let principal = principal(&state, &user).await?;
     let case = state
         .cases()
-        .end_special(&principal, task_id(&id)?, &body.note, &origin(&meta))
+        .end_special(&principal, id, &body.note, &origin(&meta))
         .await?;
     Ok(Json(case.into()))
 }
@@ -905,12 +874,11 @@ async fn resume(
     responses((status = 200, body = CaseOut), (status = 409, body = ApiErrorBody)))]
 async fn request_extension(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Client(meta): Client,
-    Path(key): Path<String>,
+    IdPath(key): IdPath<String>,
     Json(body): Json<ReasonBody>,
 ) -> Result<Json<CaseOut>, AppError> {
-    let principal = principal(&state, &user).await?;
     let id = case_id(&state, &principal, &key).await?;
     let case = state
         .cases()
@@ -931,12 +899,11 @@ pub struct ExtensionDecision {
     responses((status = 200, body = CaseOut), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody)))]
 async fn decide_extension(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Client(meta): Client,
-    Path(key): Path<String>,
+    IdPath(key): IdPath<String>,
     Json(body): Json<ExtensionDecision>,
 ) -> Result<Json<CaseOut>, AppError> {
-    let principal = principal(&state, &user).await?;
     let id = case_id(&state, &principal, &key).await?;
     let case = state
         .cases()
@@ -951,10 +918,9 @@ async fn decide_extension(
     responses((status = 200, body = CaseList), (status = 403, body = ApiErrorBody)))]
 async fn supervision(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<CaseList>, AppError> {
-    let principal = principal(&state, &user).await?;
     let page = state
         .cases()
         .supervision(&principal, &query.filter()?, query.page()?)
@@ -978,11 +944,11 @@ pub struct WorkflowOut {
     responses((status = 200, body = WorkflowOut), (status = 404, body = ApiErrorBody)))]
 async fn get_workflow(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
 ) -> Result<Json<WorkflowOut>, AppError> {
     let workflow = state
         .cases()
-        .current_workflow(item_id(&id)?)
+        .current_workflow(id)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(Json(WorkflowOut {
@@ -1000,13 +966,12 @@ async fn get_workflow(
     responses((status = 201, body = WorkflowOut), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn publish_workflow(
     State(state): State<AppState>,
-    user: ApiUser,
+    Caller { principal, .. }: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<WorkflowOut>), AppError> {
-    let principal = principal(&state, &user).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| invalid("workflow", "workflow_unreadable", "the body is not UTF-8"))?;
     let is_toml = headers
@@ -1021,7 +986,7 @@ async fn publish_workflow(
     .map_err(|p| invalid("workflow", p.code, &p.message))?;
     let workflow = state
         .cases()
-        .publish_workflow(&principal, item_id(&id)?, &def, &origin(&meta))
+        .publish_workflow(&principal, id, &def, &origin(&meta))
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -8,22 +8,26 @@
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Datelike, Utc};
 use serde::Deserialize;
-use yiwang_cases::model::{CaseEvent, Disclosure, Outcome};
+use yiwang_cases::model::Disclosure;
 use yiwang_cases::service::due_date;
 use yiwang_cases::{CaseError, CaseView, Origin, PublicProgress};
 use yiwang_kernel::PageRequest;
 
-use crate::auth::{Client, PageUser, anonymous_csrf};
+use crate::auth::{Client, anonymous_csrf};
 use crate::error::AppError;
+use crate::extract::{Caller, IdPath, PageCaller};
 use crate::page::PageCtx;
 use crate::portal::account::{CsrfCookie, check_anonymous_csrf, message_for, with_cookie};
-use crate::portal::cases::{EventRow, case_view, date_text, event_rows, missing_of, status_label};
+use crate::portal::cases::{
+    EventRow, NoticeKind, case_view, date_text, event_rows, last_event, missing_of, notice_kinds,
+    status_label,
+};
 use crate::portal::catalog::{PageLink, pager};
 use crate::portal::render;
 use crate::state::AppState;
@@ -36,80 +40,6 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{key}/notices/{kind}", get(notice))
         .route("/progress", get(progress_form).post(progress))
         .route("/disclosures", get(disclosures))
-}
-
-/// The written notices a case can have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeKind {
-    /// 受理通知书 (Art. 32)
-    Accepted,
-    /// 补正告知书 (Art. 32, one-time notice)
-    Supplement,
-    /// 不予受理决定书 (Art. 32)
-    Declined,
-    /// 准予行政许可决定书 (Art. 38)
-    Granted,
-    /// 不予行政许可决定书 (Art. 38)
-    Denied,
-}
-
-impl NoticeKind {
-    pub const ALL: [NoticeKind; 5] = [
-        NoticeKind::Accepted,
-        NoticeKind::Supplement,
-        NoticeKind::Declined,
-        NoticeKind::Granted,
-        NoticeKind::Denied,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            NoticeKind::Accepted => "accepted",
-            NoticeKind::Supplement => "supplement",
-            NoticeKind::Declined => "declined",
-            NoticeKind::Granted => "granted",
-            NoticeKind::Denied => "denied",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    /// The notice's name in the page's language (links and page titles).
-    pub fn title_key(self) -> &'static str {
-        match self {
-            NoticeKind::Accepted => "notice.title.accepted",
-            NoticeKind::Supplement => "notice.title.supplement",
-            NoticeKind::Declined => "notice.title.declined",
-            NoticeKind::Granted => "notice.title.granted",
-            NoticeKind::Denied => "notice.title.denied",
-        }
-    }
-}
-
-/// The latest history line with an action.
-fn last_event<'a>(view: &'a CaseView, action: &str) -> Option<&'a CaseEvent> {
-    view.events.iter().rev().find(|e| e.action == action)
-}
-
-/// The notices a case has now: acceptance once accepted, the supplement notice once one was issued,
-/// the decline, grant or denial once decided that way.
-pub fn notice_kinds(view: &CaseView) -> Vec<NoticeKind> {
-    let case = &view.case;
-    NoticeKind::ALL
-        .into_iter()
-        .filter(|kind| match kind {
-            NoticeKind::Accepted => case.accepted_at.is_some(),
-            NoticeKind::Supplement => last_event(view, "supplement").is_some(),
-            NoticeKind::Declined => case.outcome == Some(Outcome::Declined),
-            NoticeKind::Granted => {
-                matches!(case.outcome, Some(Outcome::Granted | Outcome::Voided))
-                    && case.decided_at.is_some()
-            }
-            NoticeKind::Denied => case.outcome == Some(Outcome::Denied),
-        })
-        .collect()
 }
 
 /// A date as official documents write it (GB/T 9704: 2026年2月13日).
@@ -223,12 +153,11 @@ fn notice_data(kind: NoticeKind, view: &CaseView, case_href: String) -> NoticeDa
 async fn notice(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageCaller,
     Client(meta): Client,
-    Path((key, kind)): Path<(String, String)>,
+    IdPath((key, kind)): IdPath<(String, String)>,
 ) -> Result<Response, AppError> {
     let kind = NoticeKind::parse(&kind).ok_or(AppError::NotFound)?;
-    let principal = state.accounts().principal(Some(&user.session)).await?;
     let view = case_view(&state, &principal, &key, &Origin { ip: meta.ip }).await?;
     if !notice_kinds(&view).contains(&kind) {
         return Err(AppError::NotFound);

@@ -182,7 +182,10 @@ pub(crate) async fn act(
     .await
 }
 
-db_test!(api_application_to_conclusion);
+db_test!(
+    api_application_to_conclusion,
+    case_routes_bound_what_callers_control
+);
 
 async fn api_application_to_conclusion(t: &TestDb) {
     let state = state(t).await;
@@ -467,4 +470,70 @@ async fn api_application_to_conclusion(t: &TestDb) {
             "{path} missing from the OpenAPI document"
         );
     }
+}
+
+/// Every paging and search parameter of the case routes has a documented maximum (page ≤ 1000,
+/// page size ≤ 100, search text ≤ 100 characters, case keys ≤ 64): beyond it the answer is 422
+/// naming the parameter, never a read sized by the caller.
+async fn case_routes_bound_what_callers_control(t: &TestDb) {
+    let state = state(t).await;
+    seed(&state).await;
+    let app = app(state);
+    let applicant = person_token(&app, "张晓明", RID_A, MOBILE_A).await;
+    let window = staff_token(&app, "SC0101").await;
+    let long = "x".repeat(101);
+    for (uri, token, field) in [
+        ("/api/v1/cases?page=1001".to_owned(), &applicant, "page"),
+        ("/api/v1/cases?page_size=101".to_owned(), &applicant, "page"),
+        (
+            "/api/v1/cases?page=4294967295".to_owned(),
+            &applicant,
+            "page",
+        ),
+        (format!("/api/v1/cases?q={long}"), &applicant, "q"),
+        ("/api/v1/inbox?page=1001".to_owned(), &window, "page"),
+        (format!("/api/v1/inbox?q={long}"), &window, "q"),
+        (
+            "/api/v1/disclosures?page=1001".to_owned(),
+            &applicant,
+            "page",
+        ),
+        (
+            format!("/api/v1/progress?case_no={}&code=ABCD", "3".repeat(65)),
+            &applicant,
+            "case_no",
+        ),
+    ] {
+        let r = call(&app, "GET", &uri, Some(token), None).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri}: {}",
+            r.body
+        );
+        assert_eq!(r.json()["error"]["field"], field, "{uri}");
+    }
+    // At the maximum everything is still answered.
+    for (uri, token) in [
+        (
+            "/api/v1/cases?page=1000&page_size=100".to_owned(),
+            &applicant,
+        ),
+        (format!("/api/v1/cases?q={}", "x".repeat(100)), &applicant),
+        ("/api/v1/inbox?page=1000".to_owned(), &window),
+    ] {
+        let r = call(&app, "GET", &uri, Some(token), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+        assert_eq!(r.json()["items"].as_array().map(Vec::len), Some(0), "{uri}");
+    }
+    // A key longer than any case's is the same answer as an unknown one.
+    let r = call(
+        &app,
+        "GET",
+        &format!("/api/v1/cases/{}", "k".repeat(500)),
+        Some(&applicant),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 }

@@ -330,7 +330,10 @@ async fn apply(app: &axum::Router, token: &str, item: i64) -> (String, Vec<Strin
     )
 }
 
-db_test!(workbench_case_through_the_pages);
+db_test!(
+    workbench_case_through_the_pages,
+    workbench_lists_refuse_pages_beyond_the_last
+);
 
 #[expect(
     clippy::too_many_lines,
@@ -1028,4 +1031,43 @@ async fn counter_registration_with_receipt(t: &TestDb) {
         other.get(&app, registered.header("location")).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// The workbench lists read at most page 1000 (20 rows a page); a page beyond is refused with 422,
+/// not silently replaced by the first.
+async fn workbench_lists_refuse_pages_beyond_the_last(t: &TestDb) {
+    let clock = TestClock::new(t0());
+    let state = state_with_clock(t, WebConfig::default(), &clock).await;
+    seed(&state).await;
+    let app = app(state);
+    let window = staff(&app, "WB0101").await;
+    let admin = staff(&app, "WB0001").await;
+    let citizen = session(&app, person_token(&app, "张晓明", RID_A, MOBILE_A).await).await;
+    for (who, uri) in [
+        (&window, "/staff/cases?page=1001"),
+        (&admin, "/staff/department-cases?page=1001"),
+        (&citizen, "/my/cases?page=1001"),
+        (&window, "/staff/cases?page=4294967295"),
+    ] {
+        let r = who.get(&app, uri).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri}: {}",
+            r.body
+        );
+    }
+    for (who, uri) in [
+        (&window, "/staff/cases?page=1000"),
+        (&admin, "/staff/department-cases?page=1000"),
+        (&citizen, "/my/cases?page=1000"),
+    ] {
+        let r = who.get(&app, uri).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+    }
+    let long = "案".repeat(101);
+    let r = window
+        .get(&app, &format!("/staff/cases?q={}", encode_component(&long)))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 }

@@ -4,8 +4,7 @@
 //! procedure, return an unanswered case, ask for the extension and decide it.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,12 +19,13 @@ use yiwang_cases::{CaseError, CaseView, Origin};
 use yiwang_identity::model::ClientMeta;
 use yiwang_identity::policy::{Action, Principal, authorize};
 
-use super::{DueView, due_view, principal, refusal, status_name, with_status};
-use crate::auth::{Client, PageUser};
+use super::{DueView, due_view, refusal, status_name, with_status};
+use crate::auth::Client;
 use crate::error::AppError;
+use crate::extract::{Caller, CsrfForm, IdPath, PageStaff};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::{check_session_csrf, see_other};
+use crate::portal::account::see_other;
 use crate::portal::render;
 use crate::prefs::encode_component;
 use crate::state::AppState;
@@ -246,14 +246,14 @@ fn notice_links(view: &CaseView) -> Vec<NoticeLink> {
 async fn show(
     state: &AppState,
     page: PageCtx,
-    user: &PageUser,
+    who: &PageStaff,
     key: &str,
     meta: &ClientMeta,
     kept: &Kept,
     refused: Option<(StatusCode, String)>,
     done: bool,
 ) -> Result<Response, AppError> {
-    let principal = principal(state, user).await?;
+    let principal = who.principal.clone();
     let id = case_id(state, &principal, key).await?;
     let view = state.cases().view(&principal, id, &origin(meta)).await?;
     let tr = page.tr;
@@ -539,7 +539,7 @@ async fn show(
 
     let status = refused.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let response = render(&CasePage {
-        csrf: user.session.csrf_token.clone(),
+        csrf: who.user.session.csrf_token.clone(),
         key: case_key,
         case_no: case.case_no.clone().unwrap_or_default(),
         item_name: case.item_name.clone(),
@@ -573,15 +573,15 @@ pub(super) struct CaseQuery {
 pub(super) async fn case_page(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
     Client(meta): Client,
-    Path(key): Path<String>,
+    IdPath(key): IdPath<String>,
     axum::extract::Query(query): axum::extract::Query<CaseQuery>,
 ) -> Result<Response, AppError> {
     show(
         &state,
         page,
-        &user,
+        &who,
         &key,
         &meta,
         &Kept::default(),
@@ -594,10 +594,9 @@ pub(super) async fn case_page(
 /// A material file of the case, for staff who may see the case.
 pub(super) async fn material(
     State(state): State<AppState>,
-    user: PageUser,
-    Path((key, file)): Path<(String, String)>,
+    Caller { principal, .. }: PageStaff,
+    IdPath((key, file)): IdPath<(String, String)>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let id = case_id(&state, &principal, &key).await?;
     let (file, content) = state
         .cases()
@@ -627,31 +626,23 @@ fn changed(key: &str) -> Response {
 async fn refused_or_error(
     state: &AppState,
     page: PageCtx,
-    user: &PageUser,
+    who: &PageStaff,
     key: &str,
     meta: &ClientMeta,
     kept: &Kept,
     error: CaseError,
 ) -> Result<Response, AppError> {
     match refusal(page.tr, &error) {
-        Some(refused) => show(state, page, user, key, meta, kept, Some(refused), false).await,
+        Some(refused) => show(state, page, who, key, meta, kept, Some(refused), false).await,
         None => Err(error.into()),
     }
 }
 
-fn task_id(raw: &str) -> Result<TaskId, AppError> {
-    raw.parse::<i64>()
-        .map(TaskId::new)
-        .map_err(|_| AppError::NotFound)
-}
-
 /// The act form: repeated `missing` checkboxes, so read as pairs.
-fn act_form(pairs: Vec<(String, String)>) -> (String, Kept) {
-    let mut csrf = String::new();
+fn act_form(pairs: Vec<(String, String)>) -> Kept {
     let mut kept = Kept::default();
     for (key, value) in pairs {
         match key.as_str() {
-            "csrf" => csrf = value,
             "action" => kept.action = value,
             "opinion" => kept.opinion = value,
             "missing" => kept.missing.push(value),
@@ -661,7 +652,7 @@ fn act_form(pairs: Vec<(String, String)>) -> (String, Kept) {
             _ => {}
         }
     }
-    (csrf, kept)
+    kept
 }
 
 /// The engine's act from the form, or the refusal message of an unreadable field.
@@ -706,23 +697,20 @@ fn parse_act(tr: Tr, kept: &Kept) -> Result<(Act, ActInput), String> {
 pub(super) async fn act(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
     Client(meta): Client,
-    Path((key, task)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    IdPath((key, task)): IdPath<(String, TaskId)>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let (csrf, mut kept) = act_form(pairs);
-    check_session_csrf(&user, &csrf)?;
-    let task = task_id(&task)?;
+    let mut kept = act_form(pairs);
     kept.task = Some(task.get());
-    let principal = principal(&state, &user).await?;
     let (act, input) = match parse_act(page.tr, &kept) {
         Ok(parsed) => parsed,
         Err(message) => {
             return show(
                 &state,
                 page,
-                &user,
+                &who,
                 &key,
                 &meta,
                 &kept,
@@ -734,18 +722,17 @@ pub(super) async fn act(
     };
     match state
         .cases()
-        .act(&principal, task, &act, &input, &origin(&meta))
+        .act(&who.principal, task, &act, &input, &origin(&meta))
         .await
     {
         Ok(_) => Ok(changed(&key)),
-        Err(e) => refused_or_error(&state, page, &user, &key, &meta, &kept, e).await,
+        Err(e) => refused_or_error(&state, page, &who, &key, &meta, &kept, e).await,
     }
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct NoteForm {
-    csrf: String,
     note: String,
     reason: String,
     decision: String,
@@ -754,83 +741,75 @@ pub(super) struct NoteForm {
 pub(super) async fn resume(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
     Client(meta): Client,
-    Path((key, task)): Path<(String, String)>,
-    Form(form): Form<NoteForm>,
+    IdPath((key, task)): IdPath<(String, TaskId)>,
+    CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
     match state
         .cases()
-        .end_special(&principal, task_id(&task)?, &form.note, &origin(&meta))
+        .end_special(&who.principal, task, &form.note, &origin(&meta))
         .await
     {
         Ok(_) => Ok(changed(&key)),
-        Err(e) => refused_or_error(&state, page, &user, &key, &meta, &Kept::default(), e).await,
+        Err(e) => refused_or_error(&state, page, &who, &key, &meta, &Kept::default(), e).await,
     }
 }
 
 pub(super) async fn return_case(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
     Client(meta): Client,
-    Path(key): Path<String>,
-    Form(form): Form<NoteForm>,
+    IdPath(key): IdPath<String>,
+    CsrfForm(_form): CsrfForm<NoteForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let id = case_id(&state, &principal, &key).await?;
+    let id = case_id(&state, &who.principal, &key).await?;
     match state
         .cases()
-        .return_case(&principal, id, &origin(&meta))
+        .return_case(&who.principal, id, &origin(&meta))
         .await
     {
         Ok(_) => Ok(changed(&key)),
-        Err(e) => refused_or_error(&state, page, &user, &key, &meta, &Kept::default(), e).await,
+        Err(e) => refused_or_error(&state, page, &who, &key, &meta, &Kept::default(), e).await,
     }
 }
 
 pub(super) async fn request_extension(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
     Client(meta): Client,
-    Path(key): Path<String>,
-    Form(form): Form<NoteForm>,
+    IdPath(key): IdPath<String>,
+    CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let id = case_id(&state, &principal, &key).await?;
+    let id = case_id(&state, &who.principal, &key).await?;
     match state
         .cases()
-        .request_extension(&principal, id, &form.reason, &origin(&meta))
+        .request_extension(&who.principal, id, &form.reason, &origin(&meta))
         .await
     {
         Ok(_) => Ok(changed(&key)),
-        Err(e) => refused_or_error(&state, page, &user, &key, &meta, &Kept::default(), e).await,
+        Err(e) => refused_or_error(&state, page, &who, &key, &meta, &Kept::default(), e).await,
     }
 }
 
 pub(super) async fn decide_extension(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
     Client(meta): Client,
-    Path(key): Path<String>,
-    Form(form): Form<NoteForm>,
+    IdPath(key): IdPath<String>,
+    CsrfForm(form): CsrfForm<NoteForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let id = case_id(&state, &principal, &key).await?;
+    let id = case_id(&state, &who.principal, &key).await?;
     let approve = form.decision == "approve";
     match state
         .cases()
-        .decide_extension(&principal, id, approve, &form.note, &origin(&meta))
+        .decide_extension(&who.principal, id, approve, &form.note, &origin(&meta))
         .await
     {
         Ok(_) => Ok(changed(&key)),
-        Err(e) => refused_or_error(&state, page, &user, &key, &meta, &Kept::default(), e).await,
+        Err(e) => refused_or_error(&state, page, &who, &key, &meta, &Kept::default(), e).await,
     }
 }

@@ -5,27 +5,29 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::Form;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use yiwang_cases::form::FieldDef;
+use yiwang_cases::service::{MaterialUpload, Problem};
 use yiwang_cases::{Application, CaseError, Origin};
 use yiwang_catalog::model::ItemId;
 use yiwang_identity::policy::{Action, Principal, authorize};
 use yiwang_kernel::ResidentId;
 
 use super::inbox::{Links, links};
-use super::{principal, refusal, with_status};
-use crate::auth::{Client, PageUser, request_rng};
+use super::{refusal, with_status};
+use crate::auth::{Client, request_rng};
 use crate::error::AppError;
+use crate::extract::{Caller, CsrfForm, CsrfMultipart, IdPath, PageStaff};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::{check_session_csrf, message_for, see_other};
+use crate::portal::account::{message_for, see_other};
 use crate::portal::render;
 use crate::state::AppState;
+use crate::upload::MultiUpload;
 
 #[derive(Debug)]
 struct ItemChoice {
@@ -97,19 +99,18 @@ async fn item_choices(
     state: &AppState,
     selected: Option<i64>,
 ) -> Result<Vec<ItemChoice>, AppError> {
-    let mut items = Vec::new();
-    for (id, _) in state.cases().items_with_workflows().await? {
-        match state.cases().application_form(id).await {
-            Ok((guide, _)) => items.push(ItemChoice {
-                id: id.get(),
-                name: guide.version.content.name.clone(),
-                department: guide.item.department_name.clone(),
-                selected: selected == Some(id.get()),
-            }),
-            Err(CaseError::ItemNotInService | CaseError::NoWorkflow) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let mut items: Vec<ItemChoice> = state
+        .cases()
+        .applicable_items()
+        .await?
+        .into_iter()
+        .map(|c| ItemChoice {
+            id: c.item.id.get(),
+            selected: selected == Some(c.item.id.get()),
+            name: c.content.name,
+            department: c.item.department_name,
+        })
+        .collect();
     items.sort_by(|a, b| (&a.department, &a.name).cmp(&(&b.department, &b.name)));
     Ok(items)
 }
@@ -117,9 +118,10 @@ async fn item_choices(
 pub(super) async fn start(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller {
+        user, principal, ..
+    }: PageStaff,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     forbidden_unless_counter(&principal)?;
     render(&StartPage {
         csrf: user.session.csrf_token.clone(),
@@ -232,11 +234,11 @@ async fn form_page(
 pub(super) async fn find(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
-    Form(form): Form<FindForm>,
+    Caller {
+        user, principal, ..
+    }: PageStaff,
+    CsrfForm(form): CsrfForm<FindForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
     forbidden_unless_counter(&principal)?;
     let tr = page.tr;
     let item = form.item.parse::<i64>().ok();
@@ -290,42 +292,31 @@ pub(super) async fn find(
     }
 }
 
-/// The registration form read whole: text fields and one file per material (`material.<index>`).
+/// The registration form: its text fields and the file of each material input
+/// (`material.<index>`).
 #[derive(Debug, Default)]
 struct CounterUpload {
     fields: Vec<(String, String)>,
-    files: Vec<(usize, String, Bytes)>,
+    files: Vec<MaterialUpload>,
 }
 
-async fn read_counter(mut multipart: Multipart) -> Result<CounterUpload, AppError> {
-    let unreadable = |e: axum::extract::multipart::MultipartError| AppError::Invalid {
-        field: "file".to_owned(),
-        code: if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            "file_too_large".to_owned()
-        } else {
-            "upload_unreadable".to_owned()
-        },
-        message: e.body_text(),
-    };
-    let mut upload = CounterUpload::default();
-    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if let Some(file_name) = field.file_name().map(str::to_owned) {
-            let bytes = field.bytes().await.map_err(unreadable)?;
-            if let Some(index) = name
-                .strip_prefix("material.")
-                .and_then(|i| i.parse::<usize>().ok())
-                && !bytes.is_empty()
-                && !file_name.is_empty()
-            {
-                upload.files.push((index, file_name, bytes));
-            }
-        } else {
-            let text = field.text().await.map_err(unreadable)?;
-            upload.fields.push((name, text));
-        }
+fn counter_upload(upload: MultiUpload) -> CounterUpload {
+    let files = upload
+        .files
+        .into_iter()
+        .filter_map(|(input, name, bytes)| {
+            let index = input.strip_prefix("material.")?.parse::<usize>().ok()?;
+            (!bytes.is_empty() && !name.is_empty()).then(|| MaterialUpload {
+                index,
+                name,
+                content: Bytes::from(bytes),
+            })
+        })
+        .collect();
+    CounterUpload {
+        fields: upload.fields,
+        files,
     }
-    Ok(upload)
 }
 
 fn field_messages(tr: Tr, error: &CaseError) -> Vec<(String, String)> {
@@ -341,11 +332,13 @@ fn field_messages(tr: Tr, error: &CaseError) -> Vec<(String, String)> {
 pub(super) async fn register(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller {
+        user, principal, ..
+    }: PageStaff,
     Client(meta): Client,
-    multipart: Multipart,
+    CsrfMultipart(upload): CsrfMultipart,
 ) -> Result<Response, AppError> {
-    let upload = read_counter(multipart).await?;
+    let upload = counter_upload(upload);
     let field = |name: &str| -> String {
         upload
             .fields
@@ -354,8 +347,6 @@ pub(super) async fn register(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    check_session_csrf(&user, &field("csrf"))?;
-    let principal = principal(&state, &user).await?;
     forbidden_unless_counter(&principal)?;
     let tr = page.tr;
     let resident_id =
@@ -407,34 +398,34 @@ pub(super) async fn register(
             None => return Err(e.into()),
         },
     };
-    let (guide, _) = state.cases().application_form(item).await?;
-    let names: Vec<String> = guide
-        .version
-        .content
-        .materials
-        .iter()
-        .map(|m| m.name.clone())
-        .collect();
-    let mut materials = Vec::new();
     let mut rng = request_rng();
-    for (index, file_name, bytes) in upload.files {
-        let Some(material) = names.get(index) else {
-            continue;
-        };
-        match state
-            .cases()
-            .upload_material(&principal, Some(person), &file_name, bytes, &mut rng)
-            .await
-        {
-            Ok(file) => materials.push((material.clone(), file.public_id)),
-            Err(e) => match refusal(tr, &e) {
-                Some((_, message)) => {
-                    return again(vec![format!("{material}：{message}")], Vec::new(), page).await;
-                }
-                None => return Err(e.into()),
-            },
+    let materials = match state
+        .cases()
+        .counter_files(&principal, person, item, &upload.files, &mut rng)
+        .await
+    {
+        Ok(Ok(kept)) => kept,
+        Ok(Err(Problem::Upload { index, error, .. })) => {
+            let material = state
+                .cases()
+                .application_form(item)
+                .await?
+                .0
+                .version
+                .content
+                .materials
+                .get(index)
+                .map(|m| m.name.clone())
+                .unwrap_or_default();
+            let message = refusal(tr, &error).map_or_else(|| error.to_string(), |(_, m)| m);
+            return again(vec![format!("{material}：{message}")], Vec::new(), page).await;
         }
-    }
+        Ok(Err(_)) => Vec::new(),
+        Err(e) => match refusal(tr, &e) {
+            Some((_, message)) => return again(vec![message], Vec::new(), page).await,
+            None => return Err(e.into()),
+        },
+    };
     let application = Application {
         item: Some(item),
         enterprise: None,
@@ -496,11 +487,10 @@ struct ReceiptPage {
 pub(super) async fn receipt(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageStaff,
     Client(meta): Client,
-    Path(key): Path<String>,
+    IdPath(key): IdPath<String>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let id = state
         .cases()
         .find(&principal, &key)

@@ -2,8 +2,7 @@
 //! deadline of every row in colour and words, claiming and releasing.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use yiwang_cases::model::{CaseStatus, InboxCounts, TaskId, TaskKind, Warning};
@@ -12,13 +11,13 @@ use yiwang_identity::model::PostId;
 use yiwang_identity::policy::{Action, Principal, authorize};
 
 use super::{
-    Choice, DueView, PageLink, due_view, page_request, pager, principal, refusal, status_choices,
-    status_name, warning_choices,
+    Choice, DueView, PageLink, due_view, page_request, pager, refusal, status_choices, status_name,
+    warning_choices,
 };
-use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::extract::{Caller, CsrfForm, IdPath, PageStaff};
 use crate::page::PageCtx;
-use crate::portal::account::{check_session_csrf, see_other};
+use crate::portal::account::see_other;
 use crate::portal::render;
 use crate::prefs::safe_next;
 use crate::state::AppState;
@@ -128,10 +127,11 @@ const INBOX_STATUSES: &[CaseStatus] = &[
 pub(super) async fn inbox(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller {
+        user, principal, ..
+    }: PageStaff,
     Query(query): Query<InboxQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let tr = page.tr;
     let filter = InboxFilter {
         warning: Warning::parse(&query.warning),
@@ -144,7 +144,7 @@ pub(super) async fn inbox(
     };
     let found = state
         .cases()
-        .inbox(&principal, &filter, page_request(query.page))
+        .inbox(&principal, &filter, page_request(query.page)?)
         .await?;
     let counts = state.cases().inbox_counts(&principal).await?;
     let steps = state.cases().inbox_steps(&principal).await?;
@@ -255,15 +255,8 @@ pub(super) async fn inbox(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct ClaimForm {
-    csrf: String,
     /// The inbox address to come back to (a local path).
     next: String,
-}
-
-fn task_id(raw: &str) -> Result<TaskId, AppError> {
-    raw.parse::<i64>()
-        .map(TaskId::new)
-        .map_err(|_| AppError::NotFound)
 }
 
 /// Back to the page the form was on, with the outcome in the address.
@@ -281,13 +274,11 @@ fn back(next: &str, key: &str, value: &str) -> Response {
 pub(super) async fn claim(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
-    Path(task): Path<String>,
-    Form(form): Form<ClaimForm>,
+    Caller { principal, .. }: PageStaff,
+    IdPath(task): IdPath<TaskId>,
+    CsrfForm(form): CsrfForm<ClaimForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    match state.cases().claim(&principal, task_id(&task)?).await {
+    match state.cases().claim(&principal, task).await {
         Ok(()) => Ok(back(&form.next, "done", "claim")),
         Err(e) => match refusal(page.tr, &e) {
             Some(_) => Ok(back(
@@ -303,13 +294,11 @@ pub(super) async fn claim(
 pub(super) async fn release(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
-    Path(task): Path<String>,
-    Form(form): Form<ClaimForm>,
+    Caller { principal, .. }: PageStaff,
+    IdPath(task): IdPath<TaskId>,
+    CsrfForm(form): CsrfForm<ClaimForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    match state.cases().release(&principal, task_id(&task)?).await {
+    match state.cases().release(&principal, task).await {
         Ok(()) => Ok(back(&form.next, "done", "release")),
         Err(e) => match refusal(page.tr, &e) {
             Some(_) => Ok(back(

@@ -7,6 +7,7 @@
 
 mod case;
 mod counter;
+mod diagram;
 mod inbox;
 mod supervision;
 mod workflows;
@@ -18,10 +19,8 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use yiwang_cases::CaseError;
 use yiwang_cases::model::{CaseStatus, Warning};
-use yiwang_identity::policy::Principal;
 use yiwang_kernel::{ErrorCode, PageRequest};
 
-use crate::auth::PageUser;
 use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::page::PageCtx;
@@ -65,14 +64,6 @@ pub fn routes() -> Router<AppState> {
 /// Routes that take material files (mounted with the upload body limit).
 pub fn upload_routes() -> Router<AppState> {
     Router::new().route("/staff/counter/register", post(counter::register))
-}
-
-/// The signed-in staff member; these pages are not for citizens (403).
-async fn principal(state: &AppState, user: &PageUser) -> Result<Principal, AppError> {
-    match state.accounts().principal(Some(&user.session)).await? {
-        staff @ Principal::Staff(_) => Ok(staff),
-        _ => Err(yiwang_identity::IdentityError::Forbidden.into()),
-    }
 }
 
 fn with_status(mut response: Response, status: StatusCode) -> Response {
@@ -176,8 +167,14 @@ fn due_view(
     }
 }
 
-fn page_request(page: Option<u32>) -> PageRequest {
-    PageRequest::new(page.filter(|p| *p > 0), Some(20)).unwrap_or_default()
+/// The list page asked for (20 rows a page); a page beyond `yiwang_kernel::paging::MAX_PAGE` is
+/// refused (422) rather than read.
+fn page_request(page: Option<u32>) -> Result<PageRequest, AppError> {
+    PageRequest::new(page.filter(|p| *p > 0), Some(20)).map_err(|e| AppError::Invalid {
+        field: "page".to_owned(),
+        code: "page_invalid".to_owned(),
+        message: e.to_string(),
+    })
 }
 
 /// A choice of a select: value, label, selected.

@@ -12,11 +12,11 @@ use yiwang_identity::policy::{Action, Principal, authorize};
 
 use super::inbox::{Links, links};
 use super::{
-    Choice, DueView, PageLink, choices, due_view, page_request, pager, principal, status_choices,
-    status_name, warning_choices,
+    Choice, DueView, PageLink, choices, due_view, page_request, pager, status_choices, status_name,
+    warning_choices,
 };
-use crate::auth::PageUser;
 use crate::error::AppError;
+use crate::extract::{Caller, PageStaff};
 use crate::page::PageCtx;
 use crate::portal::render;
 use crate::state::AppState;
@@ -80,10 +80,9 @@ struct SupervisionPage {
 pub(super) async fn supervision(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageStaff,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let counts = state.cases().supervision_counts(&principal).await?;
     let department = query.department.parse::<i64>().ok().map(DepartmentId::new);
     let filter = CaseFilter {
@@ -93,11 +92,11 @@ pub(super) async fn supervision(
     };
     let found = state
         .cases()
-        .supervision_of(&principal, department, &filter, page_request(query.page))
+        .supervision_of(&principal, department, &filter, page_request(query.page)?)
         .await?;
     let pending = state
         .cases()
-        .pending_verifications(&principal, page_request(None))
+        .pending_verifications(&principal, page_request(None)?)
         .await?;
     let tr = page.tr;
     let department_choices = choices(
@@ -158,10 +157,9 @@ const DEPARTMENT_STATUSES: &[CaseStatus] = &[
 pub(super) async fn department_cases(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageStaff,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let filter = CaseFilter {
         status: CaseStatus::parse(&query.status),
         warning: Warning::parse(&query.warning),
@@ -170,7 +168,7 @@ pub(super) async fn department_cases(
     };
     let found = state
         .cases()
-        .department_cases(&principal, &filter, page_request(query.page))
+        .department_cases(&principal, &filter, page_request(query.page)?)
         .await?;
     let tr = page.tr;
     let params = [
@@ -214,17 +212,16 @@ struct VerificationsPage {
 pub(super) async fn verifications(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageStaff,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let filter = InboxFilter {
         kind: Some(TaskKind::Verify),
         ..InboxFilter::default()
     };
     let found = state
         .cases()
-        .inbox(&principal, &filter, page_request(query.page))
+        .inbox(&principal, &filter, page_request(query.page)?)
         .await?;
     let supervises = match &principal {
         Principal::Staff(s) => {
@@ -235,7 +232,7 @@ pub(super) async fn verifications(
     let region = if supervises {
         let pending = state
             .cases()
-            .pending_verifications(&principal, page_request(None))
+            .pending_verifications(&principal, page_request(None)?)
             .await?;
         Some(rows(&page, &state, &pending.items))
     } else {

@@ -4,24 +4,24 @@
 
 use std::collections::HashMap;
 
+use super::diagram::{DiagramLabels, svg};
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use yiwang_cases::diagram::{DiagramLabels, svg};
 use yiwang_cases::workflow::{PostRef, WorkflowDef, WorkflowProblem};
 use yiwang_cases::{CaseError, Origin};
 use yiwang_catalog::model::ItemId;
 
 use super::inbox::{Links, links};
-use super::{principal, refusal, with_status};
-use crate::auth::{Client, PageUser};
+use super::{refusal, with_status};
+use crate::auth::Client;
 use crate::error::AppError;
+use crate::extract::{Caller, CsrfForm, IdPath, PageStaff};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::{check_session_csrf, message_for, see_other};
+use crate::portal::account::{message_for, see_other};
 use crate::portal::render;
 use crate::state::AppState;
 
@@ -45,9 +45,8 @@ struct ListPage {
 pub(super) async fn list(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    Caller { principal, .. }: PageStaff,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
     let items = state.catalog().staff_items(&principal, false).await?;
     let versions: HashMap<ItemId, u32> = state
         .cases()
@@ -157,17 +156,15 @@ async fn diagram(state: &AppState, tr: Tr, def: &WorkflowDef) -> Result<String, 
 async fn show(
     state: &AppState,
     page: PageCtx,
-    user: &PageUser,
-    raw_id: &str,
+    who: &PageStaff,
+    id: ItemId,
     text: Option<String>,
     problems: Vec<String>,
     published: Option<u32>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let principal = principal(state, user).await?;
-    let id = ItemId::new(raw_id.parse::<i64>().map_err(|_| AppError::NotFound)?);
     // The catalog decides who manages the item (its department's administrators and approvers).
-    let (item, versions) = state.catalog().staff_item(&principal, id).await?;
+    let (item, versions) = state.catalog().staff_item(&who.principal, id).await?;
     let item_name = versions
         .iter()
         .rev()
@@ -202,8 +199,8 @@ async fn show(
     let mut history = history;
     history.sort_by_key(|v| std::cmp::Reverse(v.version));
     let response = render(&ItemPage {
-        links: links(&principal),
-        csrf: user.session.csrf_token.clone(),
+        links: links(&who.principal),
+        csrf: who.user.session.csrf_token.clone(),
         id: id.get(),
         item_name,
         impl_code: item.impl_code,
@@ -228,15 +225,15 @@ pub(super) struct ItemQuery {
 pub(super) async fn item_page(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
-    Path(id): Path<String>,
+    who: PageStaff,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<ItemQuery>,
 ) -> Result<Response, AppError> {
     show(
         &state,
         page,
-        &user,
-        &id,
+        &who,
+        id,
         None,
         Vec::new(),
         query.published,
@@ -248,33 +245,28 @@ pub(super) async fn item_page(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct PublishForm {
-    csrf: String,
     definition: String,
 }
 
 pub(super) async fn publish(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
-    Form(form): Form<PublishForm>,
+    IdPath(item): IdPath<ItemId>,
+    CsrfForm(form): CsrfForm<PublishForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let item = ItemId::new(id.parse::<i64>().map_err(|_| AppError::NotFound)?);
     let tr = page.tr;
     let unprocessable = |problems: Vec<String>, page: PageCtx| {
         let state = state.clone();
-        let user = user.clone();
-        let id = id.clone();
+        let who = who.clone();
         let text = form.definition.clone();
         async move {
             show(
                 &state,
                 page,
-                &user,
-                &id,
+                &who,
+                item,
                 Some(text),
                 problems,
                 None,
@@ -289,7 +281,7 @@ pub(super) async fn publish(
     };
     match state
         .cases()
-        .publish_workflow(&principal, item, &def, &Origin { ip: meta.ip })
+        .publish_workflow(&who.principal, item, &def, &Origin { ip: meta.ip })
         .await
     {
         Ok(workflow) => Ok(see_other(&format!(
