@@ -40,6 +40,20 @@ impl MultiUpload {
     }
 }
 
+impl MultiUpload {
+    /// The form as one with a single file, the one sent in the input named `file`.
+    pub fn single(self) -> Upload {
+        Upload {
+            file: self
+                .files
+                .into_iter()
+                .find(|(input, _, _)| input == "file")
+                .map(|(_, name, bytes)| (name, bytes)),
+            fields: self.fields,
+        }
+    }
+}
+
 fn unreadable_upload(error: &MultipartError) -> AppError {
     AppError::Invalid {
         field: "file".to_owned(),
@@ -53,15 +67,7 @@ fn unreadable_upload(error: &MultipartError) -> AppError {
 }
 
 pub async fn read_upload(multipart: Multipart) -> Result<Upload, AppError> {
-    let all = read_multi_upload(multipart).await?;
-    Ok(Upload {
-        file: all
-            .files
-            .into_iter()
-            .find(|(input, _, _)| input == "file")
-            .map(|(_, name, bytes)| (name, bytes)),
-        fields: all.fields,
-    })
+    Ok(read_multi_upload(multipart).await?.single())
 }
 
 pub async fn read_multi_upload(mut multipart: Multipart) -> Result<MultiUpload, AppError> {

@@ -6,14 +6,14 @@
 //! Authorization is the catalog service's: these handlers only decide what to offer on a page.
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use yiwang_catalog::diff::{Change, diff};
 use yiwang_catalog::model::{
     AdminLevel, AudienceType, CaseType, Faq, Fee, FileRef, HandlingForm, ItemContent, ItemId,
@@ -28,16 +28,14 @@ use yiwang_identity::policy::{Action, Principal, authorize};
 use yiwang_kernel::{ErrorCode, TimeLimit, TimeUnit};
 
 use crate::api::catalog::{download, file_url, limit_text};
-use crate::auth::{Client, PageUser};
+use crate::auth::Client;
 use crate::error::AppError;
+use crate::extract::{CsrfForm, CsrfMultipart, IdPath, PageStaff};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::{
-    FormErrors, check_session_csrf, identity_message, message_for, see_other,
-};
+use crate::portal::account::{FormErrors, identity_message, message_for, see_other};
 use crate::portal::render;
 use crate::state::AppState;
-use crate::upload::read_upload;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -58,16 +56,8 @@ pub fn routes() -> Router<AppState> {
 
 // ----- shared helpers -----
 
-async fn principal(state: &AppState, user: &PageUser) -> Result<Principal, AppError> {
-    Ok(state.accounts().principal(Some(&user.session)).await?)
-}
-
 fn allowed(principal: &Principal, action: &Action<'_>) -> bool {
     authorize(principal, action).is_ok()
-}
-
-fn item_id(raw: &str) -> Result<ItemId, AppError> {
-    raw.parse().map_err(|_| AppError::NotFound)
 }
 
 fn with_status(mut response: Response, status: StatusCode) -> Response {
@@ -967,15 +957,15 @@ fn version_text(tr: Tr, version: Option<u32>) -> String {
 async fn list(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    let items = state.catalog().staff_items(&principal, false).await?;
+    let principal = &who.principal;
+    let items = state.catalog().staff_items(principal, false).await?;
     let tr = page.tr;
-    let can_manage = allowed(&principal, &Action::ManageCatalog);
-    let can_create = match &principal {
+    let can_manage = allowed(principal, &Action::ManageCatalog);
+    let can_create = match principal {
         Principal::Staff(s) => allowed(
-            &principal,
+            principal,
             &Action::EditCatalog {
                 department: s.department,
             },
@@ -999,20 +989,20 @@ async fn list(
         // The queue: versions in review that this person may decide (never their own).
         if row.open_state == Some(VersionState::InReview)
             && allowed(
-                &principal,
+                principal,
                 &Action::ReviewCatalog {
                     department,
                     author: None,
                 },
             )
         {
-            let (_, versions) = state.catalog().staff_item(&principal, row.item.id).await?;
+            let (_, versions) = state.catalog().staff_item(principal, row.item.id).await?;
             let author = versions
                 .iter()
                 .find(|v| v.state == VersionState::InReview)
                 .and_then(|v| v.author.clone());
             if allowed(
-                &principal,
+                principal,
                 &Action::ReviewCatalog {
                     department,
                     author: author.as_ref().map(|a| a.id),
@@ -1057,19 +1047,19 @@ struct NewPage {
 async fn new_page(
     state: &AppState,
     page: PageCtx,
-    user: &PageUser,
+    who: &PageStaff,
     impl_code: String,
     department: &str,
     ed: Editor,
 ) -> Result<NewPage, AppError> {
-    let me = state.accounts().staff(&user.session).await?;
-    let principal = principal(state, user).await?;
+    let me = state.accounts().staff(who.session()).await?;
+    let principal = &who.principal;
     let chosen = if department.is_empty() {
         me.department_code.as_str()
     } else {
         department
     };
-    let departments = if allowed(&principal, &Action::ManageCatalog) {
+    let departments = if allowed(principal, &Action::ManageCatalog) {
         yiwang_identity::service::departments(state.db(), "")
             .await?
             .into_iter()
@@ -1085,7 +1075,7 @@ async fn new_page(
     let own = yiwang_identity::service::department(state.db(), &me.department_code).await?;
     Ok(NewPage {
         page,
-        csrf: user.session.csrf_token.clone(),
+        csrf: who.session().csrf_token.clone(),
         impl_code,
         departments,
         own_department: own.name,
@@ -1096,18 +1086,18 @@ async fn new_page(
 async fn new_form(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    let me = state.accounts().staff(&user.session).await?;
+    let principal = &who.principal;
+    let me = state.accounts().staff(who.session()).await?;
     authorize(
-        &principal,
+        principal,
         &Action::EditCatalog {
             department: me.department_id,
         },
     )?;
     let ed = Editor::new(page.tr, ContentForm::blank(), FormErrors::default());
-    render(&new_page(&state, page, &user, String::new(), "", ed).await?)
+    render(&new_page(&state, page, &who, String::new(), "", ed).await?)
 }
 
 /// The value of a single form key.
@@ -1122,12 +1112,11 @@ async fn create(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Form(pairs): Form<Vec<(String, String)>>,
+    who: PageStaff,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, value_of(&pairs, "csrf"))?;
-    let principal = principal(&state, &user).await?;
-    let me = state.accounts().staff(&user.session).await?;
+    let principal = &who.principal;
+    let me = state.accounts().staff(who.session()).await?;
     let tr = page.tr;
     let impl_code = value_of(&pairs, "impl_code").trim().to_owned();
     let department_code = match value_of(&pairs, "department") {
@@ -1138,12 +1127,12 @@ async fn create(
     let show = |form: ContentForm, errors: FormErrors, status: StatusCode| {
         let state = state.clone();
         let page = page.clone();
-        let user = user.clone();
+        let who = who.clone();
         let impl_code = impl_code.clone();
         let department_code = department_code.clone();
         async move {
             let ed = Editor::new(tr, form, errors);
-            let new = new_page(&state, page, &user, impl_code, &department_code, ed).await?;
+            let new = new_page(&state, page, &who, impl_code, &department_code, ed).await?;
             Ok::<_, AppError>(with_status(render(&new)?, status))
         }
     };
@@ -1158,7 +1147,7 @@ async fn create(
     match state
         .catalog()
         .create_item(
-            &principal,
+            principal,
             &impl_code,
             &department,
             &content,
@@ -1201,7 +1190,6 @@ struct ChangeRow {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ReviewForm {
-    csrf: String,
     decision: String,
     effective_from: String,
     note: String,
@@ -1383,23 +1371,21 @@ impl ItemQuery {
 async fn show_item(
     state: &AppState,
     page: PageCtx,
-    user: &PageUser,
+    who: &PageStaff,
     id: ItemId,
     review: ReviewForm,
     errors: Vec<String>,
     notice: Option<String>,
 ) -> Result<ItemPage, AppError> {
-    let principal = principal(state, user).await?;
-    let (item, versions) = state.catalog().staff_item(&principal, id).await?;
+    let principal = &who.principal;
+    let (item, versions) = state.catalog().staff_item(principal, id).await?;
     let tr = page.tr;
     let department = item.department_id;
     let open = versions.iter().find(|v| v.state.is_open());
     let author = open.and_then(|v| v.author.as_ref()).map(|a| a.id);
     let in_review = open.is_some_and(|v| v.state == VersionState::InReview);
-    let can_review =
-        in_review && allowed(&principal, &Action::ReviewCatalog { department, author });
-    let own_version =
-        in_review && matches!(&principal, Principal::Staff(s) if Some(s.id) == author);
+    let can_review = in_review && allowed(principal, &Action::ReviewCatalog { department, author });
+    let own_version = in_review && matches!(principal, Principal::Staff(s) if Some(s.id) == author);
     let (changes, compared_with) = match open {
         None => (Vec::new(), None),
         Some(open) => {
@@ -1440,7 +1426,7 @@ async fn show_item(
         ..review
     };
     Ok(ItemPage {
-        csrf: user.session.csrf_token.clone(),
+        csrf: who.session().csrf_token.clone(),
         id: item.id.get(),
         impl_code: item.impl_code.clone(),
         name,
@@ -1451,7 +1437,7 @@ async fn show_item(
             .map(|v| version_row(tr, v, item.current_version))
             .collect(),
         open: open.map(|v| version_row(tr, v, item.current_version)),
-        can_edit: allowed(&principal, &Action::EditCatalog { department }),
+        can_edit: allowed(principal, &Action::EditCatalog { department }),
         can_review,
         own_version,
         changes: changes
@@ -1474,16 +1460,16 @@ async fn show_item(
 async fn item_page(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
-    Path(id): Path<String>,
+    who: PageStaff,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<ItemQuery>,
 ) -> Result<Response, AppError> {
     let notice = query.notice(page.tr);
     let item = show_item(
         &state,
         page,
-        &user,
-        item_id(&id)?,
+        &who,
+        id,
         ReviewForm::default(),
         Vec::new(),
         notice,
@@ -1497,7 +1483,7 @@ async fn item_page(
 async fn refused(
     state: &AppState,
     page: PageCtx,
-    user: &PageUser,
+    who: &PageStaff,
     id: ItemId,
     review: ReviewForm,
     error: CatalogError,
@@ -1506,14 +1492,8 @@ async fn refused(
         return Err(error.into());
     };
     let errors = refusal_messages(page.tr, &error);
-    let item = show_item(state, page, user, id, review, errors, None).await?;
+    let item = show_item(state, page, who, id, review, errors, None).await?;
     Ok(with_status(render(&item)?, status))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CsrfForm {
-    csrf: String,
 }
 
 /// A one-button step on an item's open version.
@@ -1527,52 +1507,50 @@ async fn start_draft(
     state: State<AppState>,
     page: PageCtx,
     client: Client,
-    user: PageUser,
-    id: Path<String>,
-    form: Form<CsrfForm>,
+    who: PageStaff,
+    id: IdPath<ItemId>,
+    form: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    step(state, page, client, user, id, form, Step::StartDraft).await
+    step(state, page, client, who, id, form, Step::StartDraft).await
 }
 
 async fn submit(
     state: State<AppState>,
     page: PageCtx,
     client: Client,
-    user: PageUser,
-    id: Path<String>,
-    form: Form<CsrfForm>,
+    who: PageStaff,
+    id: IdPath<ItemId>,
+    form: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    step(state, page, client, user, id, form, Step::Submit).await
+    step(state, page, client, who, id, form, Step::Submit).await
 }
 
 async fn step(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    who: PageStaff,
+    IdPath(id): IdPath<ItemId>,
+    _: CsrfForm<IgnoredAny>,
     step: Step,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let id = item_id(&id)?;
+    let principal = &who.principal;
     let origin = Origin { ip: meta.ip };
     let done = match step {
         Step::StartDraft => state
             .catalog()
-            .start_draft(&principal, id, &origin)
+            .start_draft(principal, id, &origin)
             .await
             .map(|_| format!("/staff/catalog/{id}/edit?drafted=1")),
         Step::Submit => state
             .catalog()
-            .submit(&principal, id, &origin)
+            .submit(principal, id, &origin)
             .await
             .map(|()| format!("/staff/catalog/{id}?submitted=1")),
     };
     match done {
         Ok(next) => Ok(see_other(&next)),
-        Err(error) => refused(&state, page, &user, id, ReviewForm::default(), error).await,
+        Err(error) => refused(&state, page, &who, id, ReviewForm::default(), error).await,
     }
 }
 
@@ -1580,18 +1558,16 @@ async fn review(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Path(id): Path<String>,
-    Form(form): Form<ReviewForm>,
+    who: PageStaff,
+    IdPath(id): IdPath<ItemId>,
+    CsrfForm(form): CsrfForm<ReviewForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let id = item_id(&id)?;
+    let principal = &who.principal;
     let origin = Origin { ip: meta.ip };
     let result = if form.decision == "reject" {
         state
             .catalog()
-            .reject(&principal, id, &form.note, &origin)
+            .reject(principal, id, &form.note, &origin)
             .await
             .map(|()| "rejected=1".to_owned())
     } else {
@@ -1601,7 +1577,7 @@ async fn review(
         };
         let Some(effective) = effective else {
             let errors = vec![message_for(page.tr, "date_invalid", "a date is YYYY-MM-DD")];
-            let item = show_item(&state, page, &user, id, form, errors, None).await?;
+            let item = show_item(&state, page, &who, id, form, errors, None).await?;
             return Ok(with_status(
                 render(&item)?,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -1609,13 +1585,13 @@ async fn review(
         };
         state
             .catalog()
-            .approve(&principal, id, effective, &form.note, &origin)
+            .approve(principal, id, effective, &form.note, &origin)
             .await
             .map(|n| format!("published={n}"))
     };
     match result {
         Ok(query) => Ok(see_other(&format!("/staff/catalog/{id}?{query}"))),
-        Err(error) => refused(&state, page, &user, id, form, error).await,
+        Err(error) => refused(&state, page, &who, id, form, error).await,
     }
 }
 
@@ -1685,7 +1661,7 @@ async fn editable(
 #[expect(clippy::too_many_arguments, reason = "one page, its parts passed once")]
 fn edit_page(
     page: PageCtx,
-    user: &PageUser,
+    who: &PageStaff,
     item: &yiwang_catalog::model::Item,
     open: &ItemVersion,
     form: ContentForm,
@@ -1695,7 +1671,7 @@ fn edit_page(
 ) -> EditPage {
     let tr = page.tr;
     EditPage {
-        csrf: user.session.csrf_token.clone(),
+        csrf: who.session().csrf_token.clone(),
         id: item.id.get(),
         impl_code: item.impl_code.clone(),
         name: open.content.name.clone(),
@@ -1751,13 +1727,12 @@ struct EditQuery {
 async fn edit_form(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
-    Path(id): Path<String>,
+    who: PageStaff,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<EditQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    let id = item_id(&id)?;
-    let (item, open) = editable(&state, &principal, id).await?;
+    let principal = &who.principal;
+    let (item, open) = editable(&state, principal, id).await?;
     let Some(open) = open else {
         return Ok(see_other(&format!("/staff/catalog/{id}")));
     };
@@ -1772,7 +1747,7 @@ async fn edit_form(
     let change_note = open.change_note.clone();
     render(&edit_page(
         page,
-        &user,
+        &who,
         &item,
         &open,
         form,
@@ -1786,20 +1761,18 @@ async fn save(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    who: PageStaff,
+    IdPath(id): IdPath<ItemId>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, value_of(&pairs, "csrf"))?;
-    let principal = principal(&state, &user).await?;
-    let id = item_id(&id)?;
-    let (item, open) = editable(&state, &principal, id).await?;
+    let principal = &who.principal;
+    let (item, open) = editable(&state, principal, id).await?;
     let Some(open) = open else {
         let error = CatalogError::WrongState {
             state: "in_review",
             action: "edited",
         };
-        return refused(&state, page, &user, id, ReviewForm::default(), error).await;
+        return refused(&state, page, &who, id, ReviewForm::default(), error).await;
     };
     let tr = page.tr;
     let form = ContentForm::from_pairs(&pairs);
@@ -1807,7 +1780,7 @@ async fn save(
     let read = read_form(&form, &open.content.materials);
     if !read.problems.is_empty() {
         let errors = read_errors(tr, &read, Vec::new());
-        let edit = edit_page(page, &user, &item, &open, form, change_note, errors, None);
+        let edit = edit_page(page, &who, &item, &open, form, change_note, errors, None);
         return Ok(with_status(
             render(&edit)?,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1817,7 +1790,7 @@ async fn save(
     match state
         .catalog()
         .save_draft(
-            &principal,
+            principal,
             id,
             &content,
             &change_note,
@@ -1829,7 +1802,7 @@ async fn save(
         Err(error) => match refusal_status(&error) {
             Some(status) if !matches!(error, CatalogError::Identity(_)) => {
                 let errors = refusal_form_errors(tr, &error, Some(&lines));
-                let edit = edit_page(page, &user, &item, &open, form, change_note, errors, None);
+                let edit = edit_page(page, &who, &item, &open, form, change_note, errors, None);
                 Ok(with_status(render(&edit)?, status))
             }
             _ => Err(error.into()),
@@ -1841,15 +1814,13 @@ async fn upload(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Path((id, index, which)): Path<(String, usize, String)>,
-    multipart: Multipart,
+    who: PageStaff,
+    IdPath((id, index, which)): IdPath<(ItemId, usize, String)>,
+    CsrfMultipart(upload): CsrfMultipart,
 ) -> Result<Response, AppError> {
-    let upload = read_upload(multipart).await?;
-    check_session_csrf(&user, value_of(&upload.fields, "csrf"))?;
-    let principal = principal(&state, &user).await?;
-    let id = item_id(&id)?;
-    let (item, open) = editable(&state, &principal, id).await?;
+    let upload = upload.single();
+    let principal = &who.principal;
+    let (item, open) = editable(&state, principal, id).await?;
     let Some(open) = open else {
         return Ok(see_other(&format!("/staff/catalog/{id}")));
     };
@@ -1863,7 +1834,7 @@ async fn upload(
     let (name, bytes) = upload.file.unwrap_or_default();
     let result = match state
         .catalog()
-        .upload_file(&principal, &name, &bytes, &origin)
+        .upload_file(principal, &name, &bytes, &origin)
         .await
     {
         Ok(file) => {
@@ -1877,7 +1848,7 @@ async fn upload(
             }
             state
                 .catalog()
-                .save_draft(&principal, id, &content, &open.change_note, &origin)
+                .save_draft(principal, id, &content, &open.change_note, &origin)
                 .await
         }
         Err(error) => Err(error),
@@ -1895,7 +1866,7 @@ async fn upload(
                 }
                 let form = saved_form(tr, &open);
                 let note = open.change_note.clone();
-                let edit = edit_page(page, &user, &item, &open, form, note, errors, None);
+                let edit = edit_page(page, &who, &item, &open, form, note, errors, None);
                 Ok(with_status(render(&edit)?, status))
             }
             _ => Err(error.into()),
@@ -1932,19 +1903,17 @@ struct TransferQuery {
     unchanged: Option<usize>,
 }
 
-async fn manager(state: &AppState, user: &PageUser) -> Result<Principal, AppError> {
-    let principal = principal(state, user).await?;
-    authorize(&principal, &Action::ManageCatalog)?;
-    Ok(principal)
+/// Import and export are for platform administrators only.
+fn manager(who: &PageStaff) -> Result<(), AppError> {
+    Ok(authorize(&who.principal, &Action::ManageCatalog)?)
 }
 
 async fn transfer(
-    State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
     Query(query): Query<TransferQuery>,
 ) -> Result<Response, AppError> {
-    manager(&state, &user).await?;
+    manager(&who)?;
     let report = match (query.created, query.updated, query.unchanged) {
         (Some(created), Some(updated), Some(unchanged)) => Some(ImportReport {
             created,
@@ -1955,7 +1924,7 @@ async fn transfer(
     };
     render(&TransferPage {
         page,
-        csrf: user.session.csrf_token.clone(),
+        csrf: who.session().csrf_token.clone(),
         report,
         rows: Vec::new(),
         error: None,
@@ -1970,10 +1939,10 @@ struct ExportQuery {
 
 async fn export(
     State(state): State<AppState>,
-    user: PageUser,
+    who: PageStaff,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
-    manager(&state, &user).await?;
+    manager(&who)?;
     let format = Format::parse(query.format.as_deref().unwrap_or("json")).ok_or_else(|| {
         AppError::Invalid {
             field: "format".to_owned(),
@@ -1993,14 +1962,14 @@ async fn import(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    multipart: Multipart,
+    who: PageStaff,
+    CsrfMultipart(upload): CsrfMultipart,
 ) -> Result<Response, AppError> {
-    let upload = read_upload(multipart).await?;
-    check_session_csrf(&user, value_of(&upload.fields, "csrf"))?;
-    let principal = manager(&state, &user).await?;
+    let upload = upload.single();
+    manager(&who)?;
+    let principal = &who.principal;
     let tr = page.tr;
-    let csrf = user.session.csrf_token.clone();
+    let csrf = who.session().csrf_token.clone();
     let refuse = |page: PageCtx, rows: Vec<BadRow>, error: String| {
         render(&TransferPage {
             page,
@@ -2028,7 +1997,7 @@ async fn import(
     };
     match state
         .catalog()
-        .import(&principal, format, &bytes, &Origin { ip: meta.ip })
+        .import(principal, format, &bytes, &Origin { ip: meta.ip })
         .await
     {
         Ok(r) => Ok(see_other(&format!(

@@ -5,6 +5,7 @@ pub mod appointments;
 pub mod cases;
 pub mod catalog;
 pub mod catalog_staff;
+pub mod form;
 pub mod notices;
 pub mod queue;
 pub mod recovery;
