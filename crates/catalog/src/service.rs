@@ -15,7 +15,8 @@ use yiwang_db::{DatabaseTransaction, Db, DbError};
 use yiwang_identity::Department;
 use yiwang_identity::model::StaffId;
 use yiwang_identity::policy::{Action, Principal, authorize};
-use yiwang_kernel::{Page, SharedClock, china_date, china_local_to_utc, sm3_hex};
+use yiwang_kernel::paging::MAX_PAGE_SIZE;
+use yiwang_kernel::{Page, PageRequest, SharedClock, china_date, china_local_to_utc, sm3_hex};
 
 use crate::CatalogError;
 use crate::diff::{Change, diff};
@@ -263,6 +264,29 @@ impl Catalog {
 
     pub fn suggest(&self, prefix: &str, limit: u32) -> Result<Vec<ItemHit>, CatalogError> {
         self.index.suggest(prefix, limit)
+    }
+
+    /// Codes of the departments performing at least one item in effect of a theme (read from the
+    /// search index, page by page, no database query; as deep as paging goes, `MAX_PAGE` pages).
+    pub fn departments_of_theme(&self, theme: &str) -> Result<HashSet<String>, CatalogError> {
+        let mut codes = HashSet::new();
+        let mut page_no = 1;
+        loop {
+            let Ok(page) = PageRequest::new(Some(page_no), Some(MAX_PAGE_SIZE)) else {
+                return Ok(codes);
+            };
+            let found = self.index.search(&SearchParams {
+                theme: Some(theme.to_owned()),
+                page,
+                ..SearchParams::default()
+            })?;
+            let more = found.has_next();
+            codes.extend(found.items.into_iter().map(|hit| hit.department_code));
+            if !more {
+                return Ok(codes);
+            }
+            page_no += 1;
+        }
     }
 
     // ----- public reads -----

@@ -165,17 +165,22 @@ async fn search(
         (Vec::new(), Vec::new())
     } else {
         let found = yiwang_identity::service::search_org(state.db(), &text, 20).await?;
-        let mut regions = Vec::with_capacity(found.regions.len());
-        for region in found.regions {
-            let path = yiwang_identity::service::region_path(state.db(), &region.code).await?;
-            let trail = path
-                .iter()
-                .take(path.len().saturating_sub(1))
-                .map(|r| r.name.as_str())
-                .collect::<Vec<_>>()
-                .join(" › ");
-            regions.push((region, trail));
-        }
+        let codes: Vec<&str> = found.regions.iter().map(|r| r.code.as_str()).collect();
+        let mut paths = yiwang_identity::service::region_paths(state.db(), &codes).await?;
+        let regions = found
+            .regions
+            .into_iter()
+            .map(|region| {
+                let path = paths.remove(&region.code).unwrap_or_default();
+                let trail = path
+                    .iter()
+                    .take(path.len().saturating_sub(1))
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" › ");
+                (region, trail)
+            })
+            .collect();
         (found.departments, regions)
     };
     let link_params = [
