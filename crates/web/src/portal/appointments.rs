@@ -14,7 +14,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -23,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use yiwang_appointments::model::{
     BookRequest, BookingDetails, BookingId, BookingPolicy, BookingStatus, DailyStats, DayCount,
     DayRule, Group, GroupKind, LimitScope, Period, Resource, ResourceId, Schedule, SlotId,
@@ -33,11 +33,12 @@ use yiwang_identity::policy::{Action, Principal, authorize};
 use yiwang_kernel::ErrorCode;
 use yiwang_kernel::clock::china_offset;
 
-use crate::auth::{Client, PageUser, request_rng};
+use crate::auth::{Client, request_rng};
 use crate::error::AppError;
+use crate::extract::{CsrfForm, IdPath, PageCaller, PageStaff};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::{check_session_csrf, message_for, see_other};
+use crate::portal::form::{message_for, see_other};
 use crate::portal::render;
 use crate::state::AppState;
 
@@ -71,10 +72,6 @@ pub fn routes() -> Router<AppState> {
 
 /// How many days ahead the booking pages look for slots.
 const LOOK_AHEAD_DAYS: i64 = 14;
-
-pub(crate) async fn principal(state: &AppState, user: &PageUser) -> Result<Principal, AppError> {
-    Ok(state.accounts().principal(Some(&user.session)).await?)
-}
 
 pub(crate) fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, AppError> {
     raw.parse().map_err(|_| AppError::NotFound)
@@ -185,12 +182,6 @@ fn idempotency_key() -> String {
     let mut bytes = [0_u8; 16];
     rand::Rng::fill_bytes(&mut request_rng(), &mut bytes);
     hex::encode(bytes)
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct CsrfForm {
-    pub csrf: String,
 }
 
 // ----- citizen: choosing -----
@@ -421,7 +412,7 @@ async fn slot_view(state: &AppState, group: &Group, slot: SlotId) -> Result<Slot
 async fn confirm_page(
     state: &AppState,
     page: PageCtx,
-    user: &PageUser,
+    who: &PageCaller,
     code: &str,
     slot: SlotId,
     item: String,
@@ -444,7 +435,7 @@ async fn confirm_page(
         slot,
         items,
         item,
-        csrf: user.session.csrf_token.clone(),
+        csrf: who.session().csrf_token.clone(),
         key,
         error,
     })
@@ -453,7 +444,7 @@ async fn confirm_page(
 async fn confirm_form(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageCaller,
     Path(code): Path<String>,
     Query(query): Query<SlotQuery>,
 ) -> Result<Response, AppError> {
@@ -461,7 +452,7 @@ async fn confirm_form(
     confirm_page(
         &state,
         page,
-        &user,
+        &who,
         &code,
         slot,
         String::new(),
@@ -474,7 +465,6 @@ async fn confirm_form(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct BookForm {
-    csrf: String,
     slot: String,
     item: String,
     idempotency_key: String,
@@ -484,12 +474,11 @@ async fn book(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
+    who: PageCaller,
     Path(code): Path<String>,
-    Form(form): Form<BookForm>,
+    CsrfForm(form): CsrfForm<BookForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let slot: SlotId = parse_id(&form.slot)?;
     let request = BookRequest {
         slot: Some(slot),
@@ -499,7 +488,7 @@ async fn book(
     let mut rng = request_rng();
     match state
         .appointments()
-        .book(&principal, &request, &origin(&meta), &mut rng)
+        .book(principal, &request, &origin(&meta), &mut rng)
         .await
     {
         Ok(done) => Ok(see_other(&format!(
@@ -514,7 +503,7 @@ async fn book(
             let response = confirm_page(
                 &state,
                 page,
-                &user,
+                &who,
                 &code,
                 slot,
                 form.item,
@@ -530,7 +519,6 @@ async fn book(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct WaitlistForm {
-    csrf: String,
     slot: String,
     item: String,
 }
@@ -539,17 +527,16 @@ async fn join_waitlist(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
+    who: PageCaller,
     Path(code): Path<String>,
-    Form(form): Form<WaitlistForm>,
+    CsrfForm(form): CsrfForm<WaitlistForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let slot: SlotId = parse_id(&form.slot)?;
     let item = Some(form.item.as_str()).filter(|i| !i.is_empty());
     match state
         .appointments()
-        .join_waitlist(&principal, slot, item, &origin(&meta))
+        .join_waitlist(principal, slot, item, &origin(&meta))
         .await
     {
         Ok(_) => Ok(see_other("/my/appointments?waitlisted=1")),
@@ -560,7 +547,7 @@ async fn join_waitlist(
             let response = confirm_page(
                 &state,
                 page,
-                &user,
+                &who,
                 &code,
                 slot,
                 form.item,
@@ -635,16 +622,16 @@ struct MineQuery {
 async fn mine_page(
     state: &AppState,
     page: PageCtx,
-    user: &PageUser,
+    who: &PageCaller,
     notice: Option<&'static str>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let principal = principal(state, user).await?;
+    let principal = &who.principal;
     let service = state.appointments();
     let now = state.clock().now();
     let mut upcoming = Vec::new();
     let mut past = Vec::new();
-    for details in service.my_bookings(&principal).await? {
+    for details in service.my_bookings(principal).await? {
         let open = matches!(
             details.booking.status,
             BookingStatus::Booked | BookingStatus::CheckedIn
@@ -662,7 +649,7 @@ async fn mine_page(
     }
     upcoming.sort_by_key(|r| r.details.booking.starts_at);
     let mut waitlist = Vec::new();
-    for entry in service.my_waitlist(&principal).await? {
+    for entry in service.my_waitlist(principal).await? {
         let slot = service.slot(entry.slot_id).await?;
         let group = service.group(slot.group_id).await?;
         let resource_name = service
@@ -687,7 +674,7 @@ async fn mine_page(
         upcoming,
         past,
         waitlist,
-        csrf: user.session.csrf_token.clone(),
+        csrf: who.session().csrf_token.clone(),
         notice,
         error,
     })
@@ -696,7 +683,7 @@ async fn mine_page(
 async fn mine(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageCaller,
     Query(query): Query<MineQuery>,
 ) -> Result<Response, AppError> {
     let notice = if query.cancelled.is_some() {
@@ -708,7 +695,7 @@ async fn mine(
     } else {
         None
     };
-    mine_page(&state, page, &user, notice, None).await
+    mine_page(&state, page, &who, notice, None).await
 }
 
 #[derive(Template)]
@@ -751,13 +738,12 @@ struct BookedQuery {
 async fn booking_page(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
-    Path(id): Path<String>,
+    who: PageCaller,
+    IdPath(id): IdPath<BookingId>,
     Query(query): Query<BookedQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    let id: BookingId = parse_id(&id)?;
-    let details = state.appointments().booking(&principal, id).await?;
+    let principal = &who.principal;
+    let details = state.appointments().booking(principal, id).await?;
     let cancellable = details.booking.status == BookingStatus::Booked
         && state.clock().now() <= details.cancel_until;
     render(&BookingPage {
@@ -765,18 +751,17 @@ async fn booking_page(
         details,
         just_booked: query.booked.is_some(),
         cancellable,
-        csrf: user.session.csrf_token,
+        csrf: who.session().csrf_token.clone(),
     })
 }
 
 async fn calendar_file(
     State(state): State<AppState>,
-    user: PageUser,
-    Path(id): Path<String>,
+    who: PageCaller,
+    IdPath(id): IdPath<BookingId>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    let id: BookingId = parse_id(&id)?;
-    let ics = state.appointments().booking_ics(&principal, id).await?;
+    let principal = &who.principal;
+    let ics = state.appointments().booking_ics(principal, id).await?;
     Ok((
         [
             (
@@ -797,17 +782,15 @@ async fn cancel(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    who: PageCaller,
+    IdPath(id): IdPath<BookingId>,
+    _: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let id: BookingId = parse_id(&id)?;
+    let principal = &who.principal;
     let mut rng = request_rng();
     match state
         .appointments()
-        .cancel(&principal, id, &origin(&meta), &mut rng)
+        .cancel(principal, id, &origin(&meta), &mut rng)
         .await
     {
         Ok(_) => Ok(see_other("/my/appointments?cancelled=1")),
@@ -815,7 +798,7 @@ async fn cancel(
             let Some((status, message)) = refusal(page.tr, &error) else {
                 return Err(error.into());
             };
-            let response = mine_page(&state, page, &user, None, Some(message)).await?;
+            let response = mine_page(&state, page, &who, None, Some(message)).await?;
             Ok(with_status(response, status))
         }
     }
@@ -824,16 +807,14 @@ async fn cancel(
 async fn leave_waitlist(
     State(state): State<AppState>,
     Client(meta): Client,
-    user: PageUser,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    who: PageCaller,
+    IdPath(id): IdPath<WaitlistId>,
+    _: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let id: WaitlistId = parse_id(&id)?;
+    let principal = &who.principal;
     state
         .appointments()
-        .leave_waitlist(&principal, id, &origin(&meta))
+        .leave_waitlist(principal, id, &origin(&meta))
         .await?;
     Ok(see_other("/my/appointments?left=1"))
 }
@@ -876,21 +857,21 @@ fn may_work(principal: &Principal, group: &Group) -> bool {
 async fn staff_list(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    let Principal::Staff(_) = &principal else {
+    let principal = &who.principal;
+    let Principal::Staff(_) = principal else {
         return Err(AppError::Forbidden {
             code: "forbidden".to_owned(),
         });
     };
     let mut groups = Vec::new();
     for group in state.appointments().groups(None).await? {
-        if !may_work(&principal, &group) {
+        if !may_work(principal, &group) {
             continue;
         }
         let can_manage = may(
-            &principal,
+            principal,
             &Action::ManageSchedules {
                 department: group.department_id,
             },
@@ -915,7 +896,6 @@ async fn staff_list(
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 struct PolicyForm {
-    csrf: String,
     release_days: String,
     release_counting: String,
     release_at: String,
@@ -933,7 +913,6 @@ struct PolicyForm {
 impl PolicyForm {
     fn of(policy: &BookingPolicy) -> Self {
         Self {
-            csrf: String::new(),
             release_days: policy.release.days_ahead.to_string(),
             release_counting: policy.release.counting.code().to_owned(),
             release_at: policy.release.at.format("%H:%M").to_string(),
@@ -978,7 +957,6 @@ impl PolicyForm {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 struct ScheduleForm {
-    csrf: String,
     days: String,
     periods: String,
     slot_minutes: String,
@@ -999,7 +977,6 @@ impl ScheduleForm {
             };
         };
         Self {
-            csrf: String::new(),
             days: s.days.code().to_owned(),
             periods: s
                 .periods
@@ -1121,28 +1098,28 @@ struct StaffGroupInput {
 async fn staff_group_page(
     state: &AppState,
     page: PageCtx,
-    user: &PageUser,
+    who: &PageStaff,
     code: &str,
     input: StaffGroupInput,
 ) -> Result<Response, AppError> {
-    let principal = principal(state, user).await?;
+    let principal = &who.principal;
     let service = state.appointments();
     let group = service.group_by_code(code).await?;
-    if !may_work(&principal, &group) {
+    if !may_work(principal, &group) {
         return Err(AppError::Forbidden {
             code: "forbidden".to_owned(),
         });
     }
     let can_manage = may(
-        &principal,
+        principal,
         &Action::ManageSchedules {
             department: group.department_id,
         },
     );
     let day = input.day.unwrap_or_else(|| service.today());
-    let bookings = service.day_bookings(&principal, group.id, day).await?;
+    let bookings = service.day_bookings(principal, group.id, day).await?;
     let slot_count = service
-        .staff_slots(&principal, group.id, day, day)
+        .staff_slots(principal, group.id, day, day)
         .await?
         .len();
     let resources = service
@@ -1168,7 +1145,7 @@ async fn staff_group_page(
         day,
         bookings,
         slot_count,
-        csrf: user.session.csrf_token.clone(),
+        csrf: who.session().csrf_token.clone(),
         notice: input.notice,
         error: input.error,
         group,
@@ -1178,7 +1155,7 @@ async fn staff_group_page(
 async fn staff_group(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
     Path(code): Path<String>,
     Query(query): Query<StaffGroupQuery>,
 ) -> Result<Response, AppError> {
@@ -1196,7 +1173,7 @@ async fn staff_group(
     staff_group_page(
         &state,
         page,
-        &user,
+        &who,
         &code,
         StaffGroupInput {
             policy: None,
@@ -1220,19 +1197,18 @@ async fn save_policy(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
+    who: PageStaff,
     Path(code): Path<String>,
-    Form(form): Form<PolicyForm>,
+    CsrfForm(form): CsrfForm<PolicyForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let group = state.appointments().group_by_code(&code).await?;
     let tr = page.tr;
     let message = match form.read(&group.policy) {
         Err(field) => field_message(tr, field),
         Ok(policy) => match state
             .appointments()
-            .set_policy(&principal, group.id, &policy, &origin(&meta))
+            .set_policy(principal, group.id, &policy, &origin(&meta))
             .await
         {
             Ok(_) => return Ok(see_other(&format!("/staff/appointments/{code}?saved=1"))),
@@ -1245,7 +1221,7 @@ async fn save_policy(
     let response = staff_group_page(
         &state,
         page,
-        &user,
+        &who,
         &code,
         StaffGroupInput {
             policy: Some(form),
@@ -1263,19 +1239,17 @@ async fn save_schedule(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Path((code, id)): Path<(String, String)>,
-    Form(form): Form<ScheduleForm>,
+    who: PageStaff,
+    IdPath((code, resource)): IdPath<(String, ResourceId)>,
+    CsrfForm(form): CsrfForm<ScheduleForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let resource: ResourceId = parse_id(&id)?;
+    let principal = &who.principal;
     let tr = page.tr;
     let message = match form.read() {
         Err(field) => field_message(tr, field),
         Ok(schedule) => match state
             .appointments()
-            .set_schedule(&principal, resource, Some(&schedule), &origin(&meta))
+            .set_schedule(principal, resource, Some(&schedule), &origin(&meta))
             .await
         {
             Ok(_) => return Ok(see_other(&format!("/staff/appointments/{code}?saved=1"))),
@@ -1288,7 +1262,7 @@ async fn save_schedule(
     let response = staff_group_page(
         &state,
         page,
-        &user,
+        &who,
         &code,
         StaffGroupInput {
             policy: None,
@@ -1305,7 +1279,6 @@ async fn save_schedule(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct GenerateForm {
-    csrf: String,
     days: String,
 }
 
@@ -1313,19 +1286,18 @@ async fn generate(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
+    who: PageStaff,
     Path(code): Path<String>,
-    Form(form): Form<GenerateForm>,
+    CsrfForm(form): CsrfForm<GenerateForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let group = state.appointments().group_by_code(&code).await?;
     let tr = page.tr;
     let message = match form.days.trim().parse::<u32>() {
         Err(_) => field_message(tr, "days_ahead"),
         Ok(days) => match state
             .appointments()
-            .generate_slots(&principal, group.id, days, &origin(&meta))
+            .generate_slots(principal, group.id, days, &origin(&meta))
             .await
         {
             Ok(n) => {
@@ -1342,7 +1314,7 @@ async fn generate(
     let response = staff_group_page(
         &state,
         page,
-        &user,
+        &who,
         &code,
         StaffGroupInput {
             policy: None,
@@ -1359,7 +1331,6 @@ async fn generate(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct NoShowForm {
-    csrf: String,
     /// The day of the bookings list to come back to.
     day: String,
 }
@@ -1368,17 +1339,15 @@ async fn no_show(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Path((code, id)): Path<(String, String)>,
-    Form(form): Form<NoShowForm>,
+    who: PageStaff,
+    IdPath((code, booking)): IdPath<(String, BookingId)>,
+    CsrfForm(form): CsrfForm<NoShowForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let booking: BookingId = parse_id(&id)?;
+    let principal = &who.principal;
     let day = NaiveDate::parse_from_str(form.day.trim(), "%Y-%m-%d").ok();
     match state
         .appointments()
-        .mark_no_show(&principal, booking, &origin(&meta))
+        .mark_no_show(principal, booking, &origin(&meta))
         .await
     {
         Ok(_) => {
@@ -1394,7 +1363,7 @@ async fn no_show(
             let response = staff_group_page(
                 &state,
                 page,
-                &user,
+                &who,
                 &code,
                 StaffGroupInput {
                     policy: None,
@@ -1460,17 +1429,17 @@ struct DayQuery {
 async fn stats(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
     Path(code): Path<String>,
     Query(query): Query<DayQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let group = state.appointments().group_by_code(&code).await?;
     let day = NaiveDate::parse_from_str(&query.day, "%Y-%m-%d")
         .unwrap_or_else(|_| state.appointments().today());
     let daily = state
         .appointments()
-        .daily_stats(&principal, group.id, day)
+        .daily_stats(principal, group.id, day)
         .await?;
     render(&StatsPage {
         page,
