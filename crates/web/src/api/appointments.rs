@@ -11,7 +11,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use chrono::{Duration, NaiveDate};
@@ -30,8 +30,9 @@ use yiwang_identity::policy::Principal;
 use yiwang_kernel::{PageRequest, ResidentId};
 
 use crate::api::ApiErrorBody;
-use crate::auth::{ApiUser, CSRF_HEADER, Client, MaybeUser, Via, constant_time_eq, request_rng};
+use crate::auth::{Client, request_rng};
 use crate::error::AppError;
+use crate::extract::{ApiCaller, ApiMaybeCaller, IdPath};
 use crate::state::AppState;
 
 /// The request header that makes a booking safe to send again.
@@ -116,36 +117,6 @@ fn invalid(field: &str, code: &str, message: &str) -> AppError {
 
 fn svc(state: &AppState) -> &Appointments {
     state.appointments()
-}
-
-async fn principal(state: &AppState, user: &ApiUser) -> Result<Principal, AppError> {
-    Ok(state.accounts().principal(Some(&user.session)).await?)
-}
-
-/// The caller of a route that anonymous callers may use too (the hall's ticket machine). A browser
-/// session that changes something must prove itself with the CSRF header, as [`ApiUser`] requires.
-async fn optional_principal(
-    state: &AppState,
-    user: MaybeUser,
-    method: &Method,
-    headers: &HeaderMap,
-) -> Result<Principal, AppError> {
-    let Some((session, via)) = user.0 else {
-        return Ok(Principal::Anonymous);
-    };
-    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if via == Via::Cookie && !safe {
-        let sent = headers
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if !constant_time_eq(sent, &session.csrf_token) {
-            return Err(AppError::Forbidden {
-                code: "csrf_token_invalid".to_owned(),
-            });
-        }
-    }
-    Ok(state.accounts().principal(Some(&session)).await?)
 }
 
 fn origin(meta: &yiwang_identity::model::ClientMeta) -> Origin {
@@ -383,12 +354,12 @@ pub struct CreateGroup {
         (status = 409, body = ApiErrorBody, description = "`appt_code_taken`"), (status = 422, body = ApiErrorBody)))]
 async fn create_group(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
     Path(code): Path<String>,
     Json(body): Json<CreateGroup>,
 ) -> Result<(StatusCode, Json<GroupOut>), AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let department = yiwang_identity::service::department(state.db(), &code).await?;
     let kind = GroupKind::parse(body.kind.trim()).ok_or_else(|| {
         invalid(
@@ -399,7 +370,7 @@ async fn create_group(
     })?;
     let group = svc(&state)
         .create_group(
-            &principal,
+            principal,
             &department,
             &NewGroup {
                 code: body.code,
@@ -424,15 +395,15 @@ async fn create_group(
     responses((status = 200, body = GroupOut), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn set_policy(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
     Path(key): Path<String>,
     Json(policy): Json<BookingPolicy>,
 ) -> Result<Json<GroupOut>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let group = group_of(&state, &key).await?;
     let group = svc(&state)
-        .set_policy(&principal, group.id, &policy, &origin(&meta))
+        .set_policy(principal, group.id, &policy, &origin(&meta))
         .await?;
     Ok(Json(group_out(&state, group).await?))
 }
@@ -459,12 +430,12 @@ pub struct AddResource {
         (status = 409, body = ApiErrorBody, description = "`appt_code_taken`"), (status = 422, body = ApiErrorBody)))]
 async fn add_resource(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
     Path(key): Path<String>,
     Json(body): Json<AddResource>,
 ) -> Result<(StatusCode, Json<ResourceOut>), AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let group = group_of(&state, &key).await?;
     let kind = match body
         .kind
@@ -480,7 +451,7 @@ async fn add_resource(
     };
     let resource = svc(&state)
         .add_resource(
-            &principal,
+            principal,
             group.id,
             &NewResource {
                 code: body.code,
@@ -513,16 +484,16 @@ pub struct UpdateResource {
         (status = 422, body = ApiErrorBody)))]
 async fn update_resource(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ResourceId>,
     Json(body): Json<UpdateResource>,
 ) -> Result<Json<ResourceOut>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let resource = svc(&state)
         .update_resource(
-            &principal,
-            number::<ResourceId>(&id)?,
+            principal,
+            id,
             &ResourceUpdate {
                 items: body.items,
                 categories: body.categories,
@@ -550,19 +521,14 @@ pub struct SetSchedule {
         (status = 422, body = ApiErrorBody, description = "`schedule_slot_length`, `schedule_period_overlap`…")))]
 async fn set_schedule(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ResourceId>,
     Json(body): Json<SetSchedule>,
 ) -> Result<Json<ResourceOut>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let resource = svc(&state)
-        .set_schedule(
-            &principal,
-            number::<ResourceId>(&id)?,
-            body.schedule.as_ref(),
-            &origin(&meta),
-        )
+        .set_schedule(principal, id, body.schedule.as_ref(), &origin(&meta))
         .await?;
     Ok(Json(resource.into()))
 }
@@ -617,7 +583,7 @@ pub struct SlotQuery {
         (status = 422, body = ApiErrorBody)))]
 async fn list_slots(
     State(state): State<AppState>,
-    user: MaybeUser,
+    who: ApiMaybeCaller,
     Path(key): Path<String>,
     Query(query): Query<SlotQuery>,
 ) -> Result<Json<SlotList>, AppError> {
@@ -634,14 +600,13 @@ async fn list_slots(
     }
     let all = matches!(query.all.as_deref(), Some("1" | "true" | "on"));
     let slots = if all {
-        let Some((session, _)) = &user.0 else {
+        if who.principal == Principal::Anonymous {
             return Err(AppError::Unauthenticated {
                 code: "unauthenticated".to_owned(),
             });
-        };
-        let principal = state.accounts().principal(Some(session)).await?;
+        }
         svc(&state)
-            .staff_slots(&principal, group.id, from, to)
+            .staff_slots(&who.principal, group.id, from, to)
             .await?
     } else {
         svc(&state).available_slots(group.id, from, to).await?
@@ -682,15 +647,15 @@ pub struct Generated {
     responses((status = 200, body = Generated), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn generate_slots(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
     Path(key): Path<String>,
     Json(body): Json<GenerateSlots>,
 ) -> Result<Json<Generated>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let group = group_of(&state, &key).await?;
     let created = svc(&state)
-        .generate_slots(&principal, group.id, body.days, &origin(&meta))
+        .generate_slots(principal, group.id, body.days, &origin(&meta))
         .await?;
     Ok(Json(Generated { created }))
 }
@@ -759,12 +724,12 @@ pub struct BookBody {
         (status = 503, body = ApiErrorBody, description = "`appointments_busy`: nothing was booked; send again")))]
 async fn book(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
     headers: HeaderMap,
     Json(body): Json<BookBody>,
 ) -> Result<(StatusCode, Json<BookingOut>), AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let key = headers
         .get(IDEMPOTENCY_KEY)
         .map(|v| {
@@ -787,7 +752,7 @@ async fn book(
         })?;
     let details = svc(&state)
         .book(
-            &principal,
+            principal,
             &BookRequest {
                 slot: Some(SlotId::new(body.slot)),
                 item_code: body.item_code,
@@ -806,12 +771,12 @@ async fn book(
     responses((status = 200, body = BookingList), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
 async fn my_bookings(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<BookingList>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let page = query.page()?;
-    let all = svc(&state).my_bookings(&principal).await?;
+    let all = svc(&state).my_bookings(principal).await?;
     Ok(Json(BookingList::new(all, page)))
 }
 
@@ -820,13 +785,11 @@ async fn my_bookings(
     responses((status = 200, body = BookingOut), (status = 401, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
 async fn get_booking(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    who: ApiCaller,
+    IdPath(id): IdPath<BookingId>,
 ) -> Result<Json<BookingOut>, AppError> {
-    let principal = principal(&state, &user).await?;
-    let details = svc(&state)
-        .booking(&principal, number::<BookingId>(&id)?)
-        .await?;
+    let principal = &who.principal;
+    let details = svc(&state).booking(principal, id).await?;
     Ok(Json(details.into()))
 }
 
@@ -836,18 +799,13 @@ async fn get_booking(
         (status = 409, body = ApiErrorBody, description = "`cancel_too_late`, `booking_wrong_state`")))]
 async fn cancel(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<BookingId>,
 ) -> Result<Json<BookingOut>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let details = svc(&state)
-        .cancel(
-            &principal,
-            number::<BookingId>(&id)?,
-            &origin(&meta),
-            &mut request_rng(),
-        )
+        .cancel(principal, id, &origin(&meta), &mut request_rng())
         .await?;
     Ok(Json(details.into()))
 }
@@ -858,12 +816,11 @@ async fn cancel(
         (status = 404, body = ApiErrorBody)))]
 async fn booking_ics(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    who: ApiCaller,
+    IdPath(id): IdPath<BookingId>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    let id = number::<BookingId>(&id)?;
-    let ics = svc(&state).booking_ics(&principal, id).await?;
+    let principal = &who.principal;
+    let ics = svc(&state).booking_ics(principal, id).await?;
     let mut response = ics.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -898,16 +855,16 @@ impl DayQuery {
     responses((status = 200, body = BookingList), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
 async fn day_bookings(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Path(key): Path<String>,
     Query(query): Query<DayQuery>,
 ) -> Result<Json<BookingList>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let group = group_of(&state, &key).await?;
     let page = PageRequest::new(query.page, query.page_size)
         .map_err(|e| invalid("page", "page_invalid", &e.to_string()))?;
     let all = svc(&state)
-        .day_bookings(&principal, group.id, query.day(&state)?)
+        .day_bookings(principal, group.id, query.day(&state)?)
         .await?;
     Ok(Json(BookingList::new(all, page)))
 }
@@ -925,13 +882,13 @@ pub struct NoShowOut {
         (status = 409, body = ApiErrorBody, description = "`no_show_too_early`")))]
 async fn mark_no_show(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<BookingId>,
 ) -> Result<Json<NoShowOut>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let suspension = svc(&state)
-        .mark_no_show(&principal, number::<BookingId>(&id)?, &origin(&meta))
+        .mark_no_show(principal, id, &origin(&meta))
         .await?;
     Ok(Json(NoShowOut { suspension }))
 }
@@ -962,14 +919,14 @@ impl From<WaitlistEntry> for WaitlistOut {
         (status = 409, body = ApiErrorBody, description = "`slot_available`, `already_waitlisted`, `waitlist_full`, `waitlist_closed`…")))]
 async fn join_waitlist(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
     Json(body): Json<BookBody>,
 ) -> Result<(StatusCode, Json<WaitlistOut>), AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let entry = svc(&state)
         .join_waitlist(
-            &principal,
+            principal,
             SlotId::new(body.slot),
             body.item_code.as_deref(),
             &origin(&meta),
@@ -983,10 +940,10 @@ async fn join_waitlist(
     responses((status = 200, body = Vec<WaitlistOut>), (status = 401, body = ApiErrorBody)))]
 async fn my_waitlist(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
 ) -> Result<Json<Vec<WaitlistOut>>, AppError> {
-    let principal = principal(&state, &user).await?;
-    let entries = svc(&state).my_waitlist(&principal).await?;
+    let principal = &who.principal;
+    let entries = svc(&state).my_waitlist(principal).await?;
     Ok(Json(entries.into_iter().map(WaitlistOut::from).collect()))
 }
 
@@ -995,13 +952,13 @@ async fn my_waitlist(
     responses((status = 204), (status = 401, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
 async fn leave_waitlist(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<WaitlistId>,
 ) -> Result<StatusCode, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     svc(&state)
-        .leave_waitlist(&principal, number::<WaitlistId>(&id)?, &origin(&meta))
+        .leave_waitlist(principal, id, &origin(&meta))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1059,12 +1016,12 @@ pub struct AddCategory {
         (status = 422, body = ApiErrorBody)))]
 async fn add_category(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
     Path(key): Path<String>,
     Json(body): Json<AddCategory>,
 ) -> Result<(StatusCode, Json<CategoryOut>), AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let group = group_of(&state, &key).await?;
     let audience = Audience::parse(body.audience.trim()).ok_or_else(|| {
         invalid(
@@ -1075,7 +1032,7 @@ async fn add_category(
     })?;
     let category = svc(&state)
         .add_category(
-            &principal,
+            principal,
             group.id,
             &NewCategory {
                 code: body.code,
@@ -1129,14 +1086,12 @@ pub struct TakeTicket {
         (status = 409, body = ApiErrorBody, description = "`lane_not_allowed`"), (status = 422, body = ApiErrorBody)))]
 async fn take_ticket(
     State(state): State<AppState>,
-    user: MaybeUser,
+    who: ApiMaybeCaller,
     Client(meta): Client,
-    method: Method,
-    headers: HeaderMap,
     Path(key): Path<String>,
     Json(body): Json<TakeTicket>,
 ) -> Result<(StatusCode, Json<TicketOut>), AppError> {
-    let principal = optional_principal(&state, user, &method, &headers).await?;
+    let principal = who.principal;
     let group = group_of(&state, &key).await?;
     let lane = match body
         .lane
@@ -1197,14 +1152,12 @@ pub struct CheckIn {
         (status = 409, body = ApiErrorBody, description = "`checkin_too_early`, `checkin_too_late`, `checkin_wrong_place`, `booking_wrong_state`")))]
 async fn check_in(
     State(state): State<AppState>,
-    user: MaybeUser,
+    who: ApiMaybeCaller,
     Client(meta): Client,
-    method: Method,
-    headers: HeaderMap,
     Path(key): Path<String>,
     Json(body): Json<CheckIn>,
 ) -> Result<Json<TicketOut>, AppError> {
-    let principal = optional_principal(&state, user, &method, &headers).await?;
+    let principal = who.principal;
     let group = group_of(&state, &key).await?;
     let ticket = svc(&state)
         .check_in(&principal, group.id, &body.code, &origin(&meta))
@@ -1217,11 +1170,9 @@ async fn check_in(
     responses((status = 200, body = TicketOut), (status = 404, body = ApiErrorBody)))]
 async fn get_ticket(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<TicketId>,
 ) -> Result<Json<TicketOut>, AppError> {
-    Ok(Json(
-        svc(&state).ticket(number::<TicketId>(&id)?).await?.into(),
-    ))
+    Ok(Json(svc(&state).ticket(id).await?.into()))
 }
 
 /// What the hall's board shows: the ticket each window has called, and the waiting tickets and
@@ -1244,15 +1195,15 @@ async fn board(
     responses((status = 200, body = Object), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
 async fn daily_stats(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Path(key): Path<String>,
     Query(query): Query<DayQuery>,
 ) -> Result<Json<DailyStats>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let group = group_of(&state, &key).await?;
     Ok(Json(
         svc(&state)
-            .daily_stats(&principal, group.id, query.day(&state)?)
+            .daily_stats(principal, group.id, query.day(&state)?)
             .await?,
     ))
 }
@@ -1269,14 +1220,14 @@ pub struct ClosedDay {
     responses((status = 200, body = ClosedDay), (status = 403, body = ApiErrorBody)))]
 async fn close_day(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
     Path(key): Path<String>,
 ) -> Result<Json<ClosedDay>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let group = group_of(&state, &key).await?;
     let abandoned = svc(&state)
-        .close_day(&principal, group.id, &origin(&meta))
+        .close_day(principal, group.id, &origin(&meta))
         .await?;
     Ok(Json(ClosedDay { abandoned }))
 }
@@ -1287,13 +1238,11 @@ async fn close_day(
         (status = 403, body = ApiErrorBody)))]
 async fn window_ticket(
     State(state): State<AppState>,
-    user: ApiUser,
-    Path(id): Path<String>,
+    who: ApiCaller,
+    IdPath(id): IdPath<ResourceId>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    let ticket = svc(&state)
-        .window_ticket(&principal, number::<ResourceId>(&id)?)
-        .await?;
+    let principal = &who.principal;
+    let ticket = svc(&state).window_ticket(principal, id).await?;
     Ok(match ticket {
         Some(t) => Json(TicketOut::from(t)).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
@@ -1307,14 +1256,12 @@ async fn window_ticket(
         (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody, description = "`window_busy`")))]
 async fn call_next(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ResourceId>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    let ticket = svc(&state)
-        .call_next(&principal, number::<ResourceId>(&id)?, &origin(&meta))
-        .await?;
+    let principal = &who.principal;
+    let ticket = svc(&state).call_next(principal, id, &origin(&meta)).await?;
     Ok(match ticket {
         Some(t) => Json(TicketOut::from(t)).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
@@ -1334,19 +1281,14 @@ pub struct RecallBody {
         (status = 409, body = ApiErrorBody, description = "`ticket_wrong_state`, `window_busy`")))]
 async fn recall(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ResourceId>,
     Json(body): Json<RecallBody>,
 ) -> Result<Json<TicketOut>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let ticket = svc(&state)
-        .recall(
-            &principal,
-            number::<ResourceId>(&id)?,
-            TicketId::new(body.ticket),
-            &origin(&meta),
-        )
+        .recall(principal, id, TicketId::new(body.ticket), &origin(&meta))
         .await?;
     Ok(Json(ticket.into()))
 }
@@ -1357,13 +1299,13 @@ async fn recall(
         (status = 409, body = ApiErrorBody, description = "`ticket_wrong_state`")))]
 async fn start_serving(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<TicketId>,
 ) -> Result<Json<TicketOut>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let ticket = svc(&state)
-        .start_serving(&principal, number::<TicketId>(&id)?, &origin(&meta))
+        .start_serving(principal, id, &origin(&meta))
         .await?;
     Ok(Json(ticket.into()))
 }
@@ -1374,14 +1316,12 @@ async fn start_serving(
         (status = 409, body = ApiErrorBody, description = "`ticket_wrong_state`")))]
 async fn skip(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<TicketId>,
 ) -> Result<Json<TicketOut>, AppError> {
-    let principal = principal(&state, &user).await?;
-    let ticket = svc(&state)
-        .skip(&principal, number::<TicketId>(&id)?, &origin(&meta))
-        .await?;
+    let principal = &who.principal;
+    let ticket = svc(&state).skip(principal, id, &origin(&meta)).await?;
     Ok(Json(ticket.into()))
 }
 
@@ -1391,14 +1331,12 @@ async fn skip(
         (status = 409, body = ApiErrorBody, description = "`ticket_wrong_state`")))]
 async fn finish(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<TicketId>,
 ) -> Result<Json<TicketOut>, AppError> {
-    let principal = principal(&state, &user).await?;
-    let ticket = svc(&state)
-        .finish(&principal, number::<TicketId>(&id)?, &origin(&meta))
-        .await?;
+    let principal = &who.principal;
+    let ticket = svc(&state).finish(principal, id, &origin(&meta)).await?;
     Ok(Json(ticket.into()))
 }
 
@@ -1419,12 +1357,12 @@ pub struct TransferBody {
         (status = 409, body = ApiErrorBody, description = "`ticket_wrong_state`"), (status = 422, body = ApiErrorBody)))]
 async fn transfer(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiCaller,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<TicketId>,
     Json(body): Json<TransferBody>,
 ) -> Result<Json<TicketOut>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let category = body
         .category
         .map(|c| c.trim().to_owned())
@@ -1441,12 +1379,7 @@ async fn transfer(
         }
     };
     let ticket = svc(&state)
-        .transfer(
-            &principal,
-            number::<TicketId>(&id)?,
-            &target,
-            &origin(&meta),
-        )
+        .transfer(principal, id, &target, &origin(&meta))
         .await?;
     Ok(Json(ticket.into()))
 }

@@ -21,8 +21,9 @@ use yiwang_catalog::{CatalogError, Origin};
 use yiwang_kernel::{ErrorCode, PageRequest};
 
 use crate::api::{ApiError, ApiErrorBody};
-use crate::auth::{ApiUser, Client};
+use crate::auth::Client;
 use crate::error::AppError;
+use crate::extract::{ApiStaff, IdPath};
 use crate::i18n::Tr;
 use crate::prefs::{Prefs, encode_component};
 use crate::state::AppState;
@@ -263,10 +264,6 @@ async fn suggest(
     ))
 }
 
-fn item_id(raw: &str) -> Result<ItemId, AppError> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
 #[derive(Debug, Deserialize)]
 struct VersionQuery {
     version: Option<String>,
@@ -340,12 +337,12 @@ fn detail(
     responses((status = 200, body = ItemDetail), (status = 404, body = ApiErrorBody)))]
 async fn get_item(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<VersionQuery>,
 ) -> Result<Json<ItemDetail>, AppError> {
     let guide = state
         .catalog()
-        .guide(item_id(&id)?, version_no(query.version.as_deref())?)
+        .guide(id, version_no(query.version.as_deref())?)
         .await?;
     Ok(Json(detail(&guide.item, guide.version, &guide.life_events)))
 }
@@ -509,12 +506,12 @@ fn guide_dto(tr: Tr, guide: Guide) -> GuideDto {
 async fn get_guide(
     State(state): State<AppState>,
     prefs: Prefs,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<VersionQuery>,
 ) -> Result<Json<GuideDto>, AppError> {
     let guide = state
         .catalog()
-        .guide(item_id(&id)?, version_no(query.version.as_deref())?)
+        .guide(id, version_no(query.version.as_deref())?)
         .await?;
     Ok(Json(guide_dto(prefs.tr(), guide)))
 }
@@ -556,9 +553,9 @@ impl From<&ItemVersion> for VersionDto {
     responses((status = 200, body = [VersionDto]), (status = 404, body = ApiErrorBody)))]
 async fn list_versions(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
 ) -> Result<Json<Vec<VersionDto>>, AppError> {
-    let (_, versions) = state.catalog().history(item_id(&id)?).await?;
+    let (_, versions) = state.catalog().history(id).await?;
     Ok(Json(versions.iter().map(VersionDto::from).collect()))
 }
 
@@ -581,7 +578,7 @@ pub struct ChangeDto {
     responses((status = 200, body = [ChangeDto]), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn diff_versions(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<DiffQuery>,
 ) -> Result<Json<Vec<ChangeDto>>, AppError> {
     let need = |v: Option<u32>, f: &str| {
@@ -589,10 +586,7 @@ async fn diff_versions(
     };
     let from = need(version_no(query.from.as_deref())?, "from")?;
     let to = need(version_no(query.to.as_deref())?, "to")?;
-    let changes = state
-        .catalog()
-        .compare(item_id(&id)?, from, to, false)
-        .await?;
+    let changes = state.catalog().compare(id, from, to, false).await?;
     Ok(Json(
         changes
             .into_iter()
@@ -671,13 +665,6 @@ async fn get_life_event(
 
 // ----- staff -----
 
-async fn principal(
-    state: &AppState,
-    user: &ApiUser,
-) -> Result<yiwang_identity::policy::Principal, AppError> {
-    Ok(state.accounts().principal(Some(&user.session)).await?)
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateItem {
     pub impl_code: String,
@@ -697,16 +684,16 @@ pub struct Created {
     responses((status = 201, body = Created), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn create_item(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
     Json(body): Json<CreateItem>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let department = yiwang_identity::service::department(state.db(), &body.department).await?;
     let id = state
         .catalog()
         .create_item(
-            &principal,
+            principal,
             &body.impl_code,
             &department,
             &body.content,
@@ -721,14 +708,14 @@ async fn create_item(
     responses((status = 200, body = VersionDto), (status = 403, body = ApiErrorBody)))]
 async fn start_draft(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
 ) -> Result<Json<VersionDto>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let draft = state
         .catalog()
-        .start_draft(&principal, item_id(&id)?, &Origin { ip: meta.ip })
+        .start_draft(principal, id, &Origin { ip: meta.ip })
         .await?;
     Ok(Json(VersionDto::from(&draft)))
 }
@@ -747,17 +734,17 @@ pub struct SaveDraft {
     responses((status = 204), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn save_draft(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Json(body): Json<SaveDraft>,
 ) -> Result<StatusCode, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     state
         .catalog()
         .save_draft(
-            &principal,
-            item_id(&id)?,
+            principal,
+            id,
             &body.content,
             &body.change_note,
             &Origin { ip: meta.ip },
@@ -771,14 +758,14 @@ async fn save_draft(
     responses((status = 204), (status = 409, body = ApiErrorBody)))]
 async fn submit(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
 ) -> Result<StatusCode, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     state
         .catalog()
-        .submit(&principal, item_id(&id)?, &Origin { ip: meta.ip })
+        .submit(principal, id, &Origin { ip: meta.ip })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -803,12 +790,12 @@ pub struct Published {
     responses((status = 200, body = Published), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn approve(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Json(body): Json<Review>,
 ) -> Result<Json<Published>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let effective = match body
         .effective_from
         .as_deref()
@@ -824,8 +811,8 @@ async fn approve(
     let version = state
         .catalog()
         .approve(
-            &principal,
-            item_id(&id)?,
+            principal,
+            id,
             effective,
             &body.note,
             &Origin { ip: meta.ip },
@@ -839,20 +826,15 @@ async fn approve(
     responses((status = 204), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn reject(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Json(body): Json<Review>,
 ) -> Result<StatusCode, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     state
         .catalog()
-        .reject(
-            &principal,
-            item_id(&id)?,
-            &body.note,
-            &Origin { ip: meta.ip },
-        )
+        .reject(principal, id, &body.note, &Origin { ip: meta.ip })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -893,14 +875,11 @@ pub fn download(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response
     responses((status = 200, description = "the catalog file"), (status = 403, body = ApiErrorBody)))]
 async fn export(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Query(query): Query<FormatQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    yiwang_identity::policy::authorize(
-        &principal,
-        &yiwang_identity::policy::Action::ManageCatalog,
-    )?;
+    let principal = &who.principal;
+    yiwang_identity::policy::authorize(principal, &yiwang_identity::policy::Action::ManageCatalog)?;
     let format = format_of(query.format.as_deref())?;
     let bytes = state.catalog().export(format).await?;
     Ok(download(
@@ -945,17 +924,19 @@ pub struct ImportRejected {
     responses((status = 200, body = ImportResult), (status = 403, body = ApiErrorBody), (status = 422, body = ImportRejected)))]
 async fn import(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     prefs: Prefs,
     Client(meta): Client,
     Query(query): Query<FormatQuery>,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
+    // Authorize before looking at the request: a caller without the right learns nothing from it.
+    yiwang_identity::policy::authorize(principal, &yiwang_identity::policy::Action::ManageCatalog)?;
     let format = format_of(query.format.as_deref())?;
     match state
         .catalog()
-        .import(&principal, format, &body, &Origin { ip: meta.ip })
+        .import(principal, format, &body, &Origin { ip: meta.ip })
         .await
     {
         Ok(report) => Ok(Json(ImportResult {

@@ -22,6 +22,7 @@ use yiwang_kernel::{Page, PageRequest};
 
 use crate::api::catalog::{ItemsQuery, download, file_url, limit_text};
 use crate::error::AppError;
+use crate::extract::IdPath;
 use crate::page::PageCtx;
 use crate::portal::render;
 use crate::prefs::encode_component;
@@ -278,21 +279,17 @@ struct VersionQuery {
     version: Option<String>,
 }
 
-fn parse_id(raw: &str) -> Result<ItemId, AppError> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
 async fn guide(
     State(state): State<AppState>,
     page: PageCtx,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<VersionQuery>,
 ) -> Result<Response, AppError> {
     let version = match query.version.as_deref().filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(v.parse().map_err(|_| AppError::NotFound)?),
     };
-    let guide = state.catalog().guide(parse_id(&id)?, version).await?;
+    let guide = state.catalog().guide(id, version).await?;
     let c = guide.version.content.clone();
     let can_apply = guide.in_effect
         && c.status == yiwang_catalog::model::ItemStatus::InUse
@@ -345,10 +342,9 @@ struct CompareQuery {
 async fn versions(
     State(state): State<AppState>,
     page: PageCtx,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<CompareQuery>,
 ) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
     let (item, versions) = state.catalog().history(id).await?;
     let newest = versions.first().map_or(0, |v| v.version_no);
     let pick = |raw: Option<&str>, default: u32| -> u32 {
