@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use yiwang_catalog::model::{AdminLevel, ItemContent, ItemId, ItemVersion, LifeEvent};
 use yiwang_catalog::search::{AudienceGroup, ItemHit, SearchParams};
-use yiwang_catalog::service::Guide;
+use yiwang_catalog::service::{Guide, LifeEventGuide};
 use yiwang_catalog::transfer::{Format, RowError};
 use yiwang_catalog::{CatalogError, Origin};
 use yiwang_kernel::{ErrorCode, PageRequest};
@@ -621,16 +621,12 @@ pub struct ItemSummaryRef {
 async fn list_life_events(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<LifeEventDto>>, AppError> {
-    let mut out = Vec::new();
-    for event in state.catalog().life_events().await? {
-        out.push(life_event_dto(&state, &event.code).await?);
-    }
-    Ok(Json(out))
+    let guides = state.catalog().life_event_guides().await?;
+    Ok(Json(guides.into_iter().map(life_event_dto).collect()))
 }
 
-async fn life_event_dto(state: &AppState, code: &str) -> Result<LifeEventDto, AppError> {
-    let guide = state.catalog().life_event(code).await?;
-    Ok(LifeEventDto {
+fn life_event_dto(guide: LifeEventGuide) -> LifeEventDto {
+    LifeEventDto {
         code: guide.event.code,
         name: guide.event.name,
         description: guide.event.description,
@@ -649,7 +645,7 @@ async fn life_event_dto(state: &AppState, code: &str) -> Result<LifeEventDto, Ap
                 department: c.item.department_name,
             })
             .collect(),
-    })
+    }
 }
 
 /// One life event with its items.
@@ -660,7 +656,7 @@ async fn get_life_event(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<LifeEventDto>, AppError> {
-    Ok(Json(life_event_dto(&state, &code).await?))
+    Ok(Json(life_event_dto(state.catalog().life_event(&code).await?)))
 }
 
 // ----- staff -----

@@ -405,10 +405,7 @@ struct LifeEventsPage {
 }
 
 async fn life_events(State(state): State<AppState>, page: PageCtx) -> Result<Response, AppError> {
-    let mut events = Vec::new();
-    for event in state.catalog().life_events().await? {
-        events.push(state.catalog().life_event(&event.code).await?);
-    }
+    let events = state.catalog().life_event_guides().await?;
     render(&LifeEventsPage { page, events })
 }
 

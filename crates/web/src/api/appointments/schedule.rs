@@ -151,15 +151,15 @@ pub(super) async fn list_groups(
         ),
         None => None,
     };
-    let mut items = Vec::new();
-    for group in svc(&state).groups(department).await? {
-        if kind.is_some_and(|k| k != group.kind) {
-            continue;
-        }
-        let resources = svc(&state).resources(group.id).await?;
-        let dept = departments.iter().find(|d| d.id == group.department_id);
-        items.push(GroupOut::new(group, dept, resources));
-    }
+    let items: Vec<GroupOut> = svc(&state)
+        .groups_with_resources(department, kind)
+        .await?
+        .into_iter()
+        .map(|(group, resources)| {
+            let dept = departments.iter().find(|d| d.id == group.department_id);
+            GroupOut::new(group, dept, resources)
+        })
+        .collect();
     Ok(Json(GroupList {
         total: items.len(),
         items,

@@ -146,23 +146,40 @@ pub(super) async fn group_page(
     let slots = service
         .available_slots(group.id, today, today + Duration::days(LOOK_AHEAD_DAYS))
         .await?;
-    let mut resources = Vec::new();
-    for resource in service.resources(group.id).await? {
-        if !resource.active || resource.schedule.is_none() {
-            continue;
-        }
-        let free = slots
-            .iter()
-            .filter(|s| s.slot.resource_id == resource.id)
-            .map(|s| s.slot.remaining())
-            .sum();
-        let items = item_names(&state, &resource.items).await;
-        resources.push(ResourceChoice {
-            resource,
-            items,
-            free,
-        });
-    }
+    let open: Vec<Resource> = service
+        .resources(group.id)
+        .await?
+        .into_iter()
+        .filter(|r| r.active && r.schedule.is_some())
+        .collect();
+    // Every item of every window or doctor named at once.
+    let mut codes: Vec<String> = open.iter().flat_map(|r| r.items.clone()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let names: HashMap<String, String> = item_names(&state, &codes).await?.into_iter().collect();
+    let resources: Vec<ResourceChoice> = open
+        .into_iter()
+        .map(|resource| {
+            let free = slots
+                .iter()
+                .filter(|s| s.slot.resource_id == resource.id)
+                .map(|s| s.slot.remaining())
+                .sum();
+            let items = resource
+                .items
+                .iter()
+                .map(|code| {
+                    let name = names.get(code).cloned().unwrap_or_else(|| code.clone());
+                    (code.clone(), name)
+                })
+                .collect();
+            ResourceChoice {
+                resource,
+                items,
+                free,
+            }
+        })
+        .collect();
     let chosen = resources
         .iter()
         .find(|r| r.resource.code == query.resource)
@@ -281,7 +298,7 @@ pub(super) async fn confirm_page(
         .into_iter()
         .find(|r| r.id == slot.slot.resource_id)
         .ok_or(AppError::NotFound)?;
-    let items = item_names(state, &resource.items).await;
+    let items = item_names(state, &resource.items).await?;
     render(&ConfirmPage {
         page,
         group,
@@ -499,27 +516,20 @@ pub(super) async fn mine_page(
         }
     }
     upcoming.sort_by_key(|r| r.details.booking.starts_at);
-    let mut waitlist = Vec::new();
-    for entry in service.my_waitlist(principal).await? {
-        let slot = service.slot(entry.slot_id).await?;
-        let group = service.group(slot.group_id).await?;
-        let resource_name = service
-            .resources(group.id)
-            .await?
-            .into_iter()
-            .find(|r| r.id == slot.resource_id)
-            .map(|r| r.name)
-            .unwrap_or_default();
-        waitlist.push(WaitlistRow {
-            id: entry.id,
-            status: entry.status,
-            position: entry.position,
-            group_name: group.name,
-            resource_name,
-            day: slot.day,
-            starts_at: slot.starts_at,
-        });
-    }
+    let waitlist = service
+        .my_waitlist_views(principal)
+        .await?
+        .into_iter()
+        .map(|view| WaitlistRow {
+            id: view.entry.id,
+            status: view.entry.status,
+            position: view.entry.position,
+            group_name: view.group_name,
+            resource_name: view.resource_name,
+            day: view.slot.day,
+            starts_at: view.slot.starts_at,
+        })
+        .collect();
     render(&MinePage {
         page,
         upcoming,

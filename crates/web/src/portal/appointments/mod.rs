@@ -152,22 +152,8 @@ pub(crate) fn day_label(tr: Tr, day: &NaiveDate) -> String {
 
 /// Names of service items by implementation code (the code itself when the catalog has no version in
 /// effect).
-async fn item_names(state: &AppState, codes: &[String]) -> Vec<(String, String)> {
-    let mut names = Vec::new();
-    for code in codes {
-        let name = match state.catalog().item_by_impl_code(code).await {
-            Ok(item) => state
-                .catalog()
-                .items_in_effect(&[item.id])
-                .await
-                .ok()
-                .and_then(|found| found.into_iter().next())
-                .map(|current| current.content.name),
-            Err(_) => None,
-        };
-        names.push((code.clone(), name.unwrap_or_else(|| code.clone())));
-    }
-    names
+async fn item_names(state: &AppState, codes: &[String]) -> Result<Vec<(String, String)>, AppError> {
+    Ok(state.catalog().names_by_impl_code(codes).await?)
 }
 
 /// A fresh idempotency key for a booking form.

@@ -67,35 +67,17 @@ pub(super) async fn staff_list(
     who: PageStaff,
 ) -> Result<Response, AppError> {
     let principal = &who.principal;
-    let Principal::Staff(_) = principal else {
-        return Err(AppError::Forbidden {
-            code: "forbidden".to_owned(),
-        });
-    };
-    let mut groups = Vec::new();
-    for group in state.appointments().groups(None).await? {
-        if !may_work(principal, &group) {
-            continue;
-        }
-        let can_manage = may(
-            principal,
-            &Action::ManageSchedules {
-                department: group.department_id,
-            },
-        );
-        let windows = state
-            .appointments()
-            .resources(group.id)
-            .await?
-            .into_iter()
-            .filter(|r| r.active)
-            .collect();
-        groups.push(StaffGroup {
-            group,
-            can_manage,
-            windows,
-        });
-    }
+    let groups = state
+        .appointments()
+        .staff_groups(principal)
+        .await?
+        .into_iter()
+        .map(|view| StaffGroup {
+            group: view.group,
+            can_manage: view.can_manage,
+            windows: view.resources.into_iter().filter(|r| r.active).collect(),
+        })
+        .collect();
     render(&StaffListPage { page, groups })
 }
 

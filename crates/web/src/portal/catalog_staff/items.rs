@@ -66,10 +66,11 @@ pub(super) async fn list(
         ),
         _ => false,
     };
+    // The queue: versions in review that this person may decide (never their own).
+    let mut reviewable = state.catalog().review_queue(principal, &items).await?;
     let mut rows = Vec::with_capacity(items.len());
     let mut queue = Vec::new();
     for row in items {
-        let department = row.item.department_id;
         let mut entry = ListRow {
             id: row.item.id.get(),
             name: row.name,
@@ -80,31 +81,9 @@ pub(super) async fn list(
             open_code: row.open_state.map_or("", VersionState::code),
             author: String::new(),
         };
-        // The queue: versions in review that this person may decide (never their own).
-        if row.open_state == Some(VersionState::InReview)
-            && allowed(
-                principal,
-                &Action::ReviewCatalog {
-                    department,
-                    author: None,
-                },
-            )
-        {
-            let (_, versions) = state.catalog().staff_item(principal, row.item.id).await?;
-            let author = versions
-                .iter()
-                .find(|v| v.state == VersionState::InReview)
-                .and_then(|v| v.author.clone());
-            if allowed(
-                principal,
-                &Action::ReviewCatalog {
-                    department,
-                    author: author.as_ref().map(|a| a.id),
-                },
-            ) {
-                entry.author = author.map(|a| a.name).unwrap_or_default();
-                queue.push(entry.clone());
-            }
+        if let Some(author) = reviewable.remove(&row.item.id) {
+            entry.author = author.map(|a| a.name).unwrap_or_default();
+            queue.push(entry.clone());
         }
         rows.push(entry);
     }
