@@ -1544,15 +1544,24 @@ impl Appointments {
         id: BookingId,
         origin: &Origin,
     ) -> Result<Option<Suspension>> {
+        // Authorize before telling anything about the booking: only staff mark no-shows, and a
+        // booking outside the departments whose windows they serve is answered as one that does not
+        // exist, so its existence is not revealed.
+        if !matches!(principal, Principal::Staff(_)) {
+            return Err(IdentityError::Forbidden.into());
+        }
         let booking = repo::booking_by_id(self.db.conn(), id)
             .await?
+            .filter(|b| {
+                authorize(
+                    principal,
+                    &Action::OperateWindow {
+                        department: b.department_id,
+                    },
+                )
+                .is_ok()
+            })
             .ok_or(AppointmentError::BookingNotFound)?;
-        authorize(
-            principal,
-            &Action::OperateWindow {
-                department: booking.department_id,
-            },
-        )?;
         if self.clock.now() < booking.starts_at {
             return Err(AppointmentError::NoShowTooEarly);
         }

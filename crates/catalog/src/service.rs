@@ -555,6 +555,23 @@ impl Catalog {
         }
     }
 
+    /// Authorize a review before looking at what the request asks (date, note, the version's state):
+    /// a caller who may neither review nor edit the item's department (who may not see its versions)
+    /// is refused the same way whatever they sent. The review right itself, and whether they wrote
+    /// the version, are checked with the version.
+    fn may_review_department(principal: &Principal, item: &Item) -> Result<(), CatalogError> {
+        let department = item.department_id;
+        authorize(
+            principal,
+            &Action::ReviewCatalog {
+                department,
+                author: None,
+            },
+        )
+        .or_else(|_| authorize(principal, &Action::EditCatalog { department }))?;
+        Ok(())
+    }
+
     /// Create a new item of a department with its first version as a draft.
     pub async fn create_item(
         &self,
@@ -770,6 +787,7 @@ impl Catalog {
         origin: &Origin,
     ) -> Result<u32, CatalogError> {
         let item = self.item(id).await?;
+        Self::may_review_department(principal, &item)?;
         let now = self.clock.now();
         let today = china_date(now);
         let effective_from = effective_from.unwrap_or(today);
@@ -827,6 +845,7 @@ impl Catalog {
         origin: &Origin,
     ) -> Result<(), CatalogError> {
         let item = self.item(id).await?;
+        Self::may_review_department(principal, &item)?;
         if note.trim().is_empty() {
             return Err(CatalogError::NoteRequired);
         }

@@ -127,8 +127,10 @@ impl ItemsQuery {
             number("page_size", self.page_size.as_deref())?,
         )
         .map_err(|e| invalid("page", e.code(), &e.to_string()))?;
+        let q = non_empty(&self.q).unwrap_or_default();
+        search_text_within_bounds(&q)?;
         Ok(SearchParams {
-            q: non_empty(&self.q).unwrap_or_default(),
+            q,
             audience,
             theme: non_empty(&self.theme),
             department: non_empty(&self.department),
@@ -231,6 +233,22 @@ async fn list_items(
     }))
 }
 
+/// Longest search or suggestion text, in characters: far more than any item's name with a few words
+/// around it, so the query parser never works on text a client made arbitrarily long.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// Refuse (422 `query_too_long`) a search text longer than [`MAX_SEARCH_CHARS`].
+fn search_text_within_bounds(q: &str) -> Result<(), AppError> {
+    if q.chars().count() > MAX_SEARCH_CHARS {
+        return Err(invalid(
+            "q",
+            "query_too_long",
+            &format!("the search text has at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 struct SuggestQuery {
     q: Option<String>,
@@ -252,6 +270,7 @@ async fn suggest(
     Query(query): Query<SuggestQuery>,
 ) -> Result<Json<Vec<Suggestion>>, AppError> {
     let q = query.q.unwrap_or_default();
+    search_text_within_bounds(&q)?;
     let hits = state.catalog().suggest(&q, 8)?;
     Ok(Json(
         hits.into_iter()
@@ -656,7 +675,9 @@ async fn get_life_event(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<LifeEventDto>, AppError> {
-    Ok(Json(life_event_dto(state.catalog().life_event(&code).await?)))
+    Ok(Json(life_event_dto(
+        state.catalog().life_event(&code).await?,
+    )))
 }
 
 // ----- staff -----

@@ -18,7 +18,7 @@ use super::{IDEMPOTENCY_KEY, PageQuery, group_of, invalid, optional_date, origin
 use crate::api::ApiErrorBody;
 use crate::auth::{Client, request_rng};
 use crate::error::AppError;
-use crate::extract::{ApiCaller, IdPath};
+use crate::extract::{ApiCaller, ApiStaff, IdPath};
 use crate::state::AppState;
 
 // ------------------------------------------------------------------------------ bookings
@@ -216,7 +216,7 @@ impl DayQuery {
     responses((status = 200, body = BookingList), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
 pub(super) async fn day_bookings(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Path(key): Path<String>,
     Query(query): Query<DayQuery>,
 ) -> Result<Json<BookingList>, AppError> {
@@ -243,7 +243,7 @@ pub struct NoShowOut {
         (status = 409, body = ApiErrorBody, description = "`no_show_too_early`")))]
 pub(super) async fn mark_no_show(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     IdPath(id): IdPath<BookingId>,
 ) -> Result<Json<NoShowOut>, AppError> {

@@ -18,7 +18,7 @@ use super::{group_of, invalid, origin, svc};
 use crate::api::ApiErrorBody;
 use crate::auth::Client;
 use crate::error::AppError;
-use crate::extract::{ApiCaller, ApiMaybeCaller, IdPath};
+use crate::extract::{ApiMaybeCaller, ApiStaff, IdPath};
 use crate::state::AppState;
 
 // --------------------------------------------------------------------------------- queue
@@ -169,7 +169,7 @@ pub(super) async fn board(
     responses((status = 200, body = Object), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
 pub(super) async fn daily_stats(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Path(key): Path<String>,
     Query(query): Query<DayQuery>,
 ) -> Result<Json<DailyStats>, AppError> {
@@ -194,7 +194,7 @@ pub struct ClosedDay {
     responses((status = 200, body = ClosedDay), (status = 403, body = ApiErrorBody)))]
 pub(super) async fn close_day(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     Path(key): Path<String>,
 ) -> Result<Json<ClosedDay>, AppError> {
@@ -212,7 +212,7 @@ pub(super) async fn close_day(
         (status = 403, body = ApiErrorBody)))]
 pub(super) async fn window_ticket(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     IdPath(id): IdPath<ResourceId>,
 ) -> Result<Response, AppError> {
     let principal = &who.principal;
@@ -230,7 +230,7 @@ pub(super) async fn window_ticket(
         (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody, description = "`window_busy`")))]
 pub(super) async fn call_next(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     IdPath(id): IdPath<ResourceId>,
 ) -> Result<Response, AppError> {
@@ -255,7 +255,7 @@ pub struct RecallBody {
         (status = 409, body = ApiErrorBody, description = "`ticket_wrong_state`, `window_busy`")))]
 pub(super) async fn recall(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     IdPath(id): IdPath<ResourceId>,
     Json(body): Json<RecallBody>,
@@ -273,7 +273,7 @@ pub(super) async fn recall(
         (status = 409, body = ApiErrorBody, description = "`ticket_wrong_state`")))]
 pub(super) async fn start_serving(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     IdPath(id): IdPath<TicketId>,
 ) -> Result<Json<TicketOut>, AppError> {
@@ -290,7 +290,7 @@ pub(super) async fn start_serving(
         (status = 409, body = ApiErrorBody, description = "`ticket_wrong_state`")))]
 pub(super) async fn skip(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     IdPath(id): IdPath<TicketId>,
 ) -> Result<Json<TicketOut>, AppError> {
@@ -305,7 +305,7 @@ pub(super) async fn skip(
         (status = 409, body = ApiErrorBody, description = "`ticket_wrong_state`")))]
 pub(super) async fn finish(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     IdPath(id): IdPath<TicketId>,
 ) -> Result<Json<TicketOut>, AppError> {
@@ -331,7 +331,7 @@ pub struct TransferBody {
         (status = 409, body = ApiErrorBody, description = "`ticket_wrong_state`"), (status = 422, body = ApiErrorBody)))]
 pub(super) async fn transfer(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     IdPath(id): IdPath<TicketId>,
     Json(body): Json<TransferBody>,

@@ -19,7 +19,7 @@ use super::{DEFAULT_SLOT_DAYS, group_of, invalid, optional_date, origin, svc};
 use crate::api::ApiErrorBody;
 use crate::auth::Client;
 use crate::error::AppError;
-use crate::extract::{ApiCaller, ApiMaybeCaller, IdPath};
+use crate::extract::{ApiMaybeCaller, ApiStaff, IdPath};
 use crate::state::AppState;
 
 // -------------------------------------------------------------------------------- groups
@@ -203,7 +203,7 @@ pub struct CreateGroup {
         (status = 409, body = ApiErrorBody, description = "`appt_code_taken`"), (status = 422, body = ApiErrorBody)))]
 pub(super) async fn create_group(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     Path(code): Path<String>,
     Json(body): Json<CreateGroup>,
@@ -244,7 +244,7 @@ pub(super) async fn create_group(
     responses((status = 200, body = GroupOut), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 pub(super) async fn set_policy(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     Path(key): Path<String>,
     Json(policy): Json<BookingPolicy>,
@@ -279,7 +279,7 @@ pub struct AddResource {
         (status = 409, body = ApiErrorBody, description = "`appt_code_taken`"), (status = 422, body = ApiErrorBody)))]
 pub(super) async fn add_resource(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     Path(key): Path<String>,
     Json(body): Json<AddResource>,
@@ -333,7 +333,7 @@ pub struct UpdateResource {
         (status = 422, body = ApiErrorBody)))]
 pub(super) async fn update_resource(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     IdPath(id): IdPath<ResourceId>,
     Json(body): Json<UpdateResource>,
@@ -370,7 +370,7 @@ pub struct SetSchedule {
         (status = 422, body = ApiErrorBody, description = "`schedule_slot_length`, `schedule_period_overlap`…")))]
 pub(super) async fn set_schedule(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     IdPath(id): IdPath<ResourceId>,
     Json(body): Json<SetSchedule>,
@@ -496,7 +496,7 @@ pub struct Generated {
     responses((status = 200, body = Generated), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 pub(super) async fn generate_slots(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     Path(key): Path<String>,
     Json(body): Json<GenerateSlots>,
@@ -562,7 +562,7 @@ pub struct AddCategory {
         (status = 422, body = ApiErrorBody)))]
 pub(super) async fn add_category(
     State(state): State<AppState>,
-    who: ApiCaller,
+    who: ApiStaff,
     Client(meta): Client,
     Path(key): Path<String>,
     Json(body): Json<AddCategory>,
