@@ -16,6 +16,8 @@ pub mod state;
 pub mod throttle;
 pub mod upload;
 
+pub use middleware::MAX_REQUEST_ID_LEN;
+
 use std::future::Future;
 use std::time::Duration;
 

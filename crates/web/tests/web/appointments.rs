@@ -648,6 +648,26 @@ async fn booking_and_queue_over_the_api(t: &TestDb) {
     )
     .await;
     assert_eq!(error_code(&too_early), "no_show_too_early");
+    // Authorized before anything is told about the booking: a citizen is refused and another
+    // department's staff are told "not found", the same for this booking as for one that does not
+    // exist.
+    for (who, status, code) in [
+        (&zhao, StatusCode::FORBIDDEN, "forbidden"),
+        (&other_admin, StatusCode::NOT_FOUND, "not_found"),
+    ] {
+        for id in [d_today["id"].to_string(), "999999".to_owned()] {
+            let refused = call(
+                &app,
+                "POST",
+                &format!("/api/v1/appointments/bookings/{id}/no-show"),
+                Some(who),
+                None,
+            )
+            .await;
+            assert_eq!(refused.status, status, "{id}: {}", refused.body);
+            assert_eq!(error_code(&refused), code, "{id}");
+        }
+    }
     let day = ok(
         &call(
             &app,
