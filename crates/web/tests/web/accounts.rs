@@ -249,7 +249,7 @@ async fn api_sessions_are_private_and_csrf_protected(t: &TestDb) {
             .unwrap(),
     )
     .await;
-    let answer = |reply: &crate::support::Reply| {
+    let answer = |reply: &Reply| {
         let mut error = reply.json()["error"].clone();
         error["request_id"] = Value::Null;
         (reply.status, error)
