@@ -125,13 +125,16 @@ impl Accounts {
         public_id: &str,
     ) -> Result<EnterpriseView, IdentityError> {
         let principal = self.principal(session).await?;
-        let enterprise = ent_repo::enterprise_by_public_id(self.db.conn(), public_id)
-            .await?
-            .ok_or(IdentityError::Invalid {
-                field: "enterprise",
-                code: "enterprise_not_found",
-                message: "no such enterprise".to_owned(),
-            })?;
+        // An unknown enterprise is answered like one the caller may not act for, so that its
+        // existence is told only to those who may see it.
+        let Some(enterprise) = ent_repo::enterprise_by_public_id(self.db.conn(), public_id).await?
+        else {
+            return Err(if principal == Principal::Anonymous {
+                IdentityError::Unauthenticated
+            } else {
+                IdentityError::Forbidden
+            });
+        };
         let agents = ent_repo::live_agents(self.db.conn(), enterprise.id).await?;
         let agent_ids: Vec<PersonId> = agents.iter().map(|(id, _)| *id).collect();
         authorize(

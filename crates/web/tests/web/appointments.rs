@@ -271,6 +271,27 @@ async fn booking_and_queue_over_the_api(t: &TestDb) {
         8 * 8,
         "8 slots a day, today and 7 days ahead"
     );
+    // Day ranges a caller chooses are bounded (62 days), refused with 422 beyond.
+    let too_far = call(
+        &app,
+        "POST",
+        &format!("{base}/slots/generate"),
+        Some(&admin),
+        Some(json!({ "days": 63 })),
+    )
+    .await;
+    assert_eq!(too_far.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(&too_far), "appt_too_many_days");
+    let too_wide = call(
+        &app,
+        "GET",
+        &format!("{base}/slots?from=2026-02-13&to=2026-04-17"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(too_wide.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(&too_wide), "appt_too_many_days");
 
     // The public listing: groups with their doctors, and released slots.
     let groups = get(&app, "/api/v1/appointments/groups?kind=hospital_department")
