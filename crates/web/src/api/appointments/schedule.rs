@@ -103,7 +103,7 @@ pub struct GroupQuery {
     pub kind: Option<String>,
 }
 
-pub(super) async fn group_out(state: &AppState, group: Group) -> Result<GroupOut, AppError> {
+async fn group_out(state: &AppState, group: Group) -> Result<GroupOut, AppError> {
     let departments = yiwang_identity::service::departments(state.db(), "").await?;
     let department = departments.iter().find(|d| d.id == group.department_id);
     let resources = svc(state).resources(group.id).await?;

@@ -35,17 +35,17 @@ use crate::portal::render;
 use crate::state::AppState;
 
 /// Hospital departments under their hospital's name.
-pub(super) struct Hospital {
-    pub(super) name: String,
-    pub(super) groups: Vec<Group>,
+struct Hospital {
+    name: String,
+    groups: Vec<Group>,
 }
 
 #[derive(Template)]
 #[template(path = "appointments/index.html")]
-pub(super) struct IndexPage {
-    pub(super) page: PageCtx,
-    pub(super) halls: Vec<Group>,
-    pub(super) hospitals: Vec<Hospital>,
+struct IndexPage {
+    page: PageCtx,
+    halls: Vec<Group>,
+    hospitals: Vec<Hospital>,
 }
 
 pub(super) async fn index(
@@ -86,43 +86,43 @@ pub(super) async fn index(
 }
 
 /// A window or doctor with how many places it has free in the coming days.
-pub(super) struct ResourceChoice {
-    pub(super) resource: Resource,
-    pub(super) items: Vec<(String, String)>,
-    pub(super) free: u32,
+struct ResourceChoice {
+    resource: Resource,
+    items: Vec<(String, String)>,
+    free: u32,
 }
 
-pub(super) struct DayChoice {
-    pub(super) day: NaiveDate,
-    pub(super) free: u32,
+struct DayChoice {
+    day: NaiveDate,
+    free: u32,
 }
 
 #[derive(Template)]
 #[template(path = "appointments/group.html")]
-pub(super) struct GroupPage {
-    pub(super) page: PageCtx,
-    pub(super) group: Group,
-    pub(super) resources: Vec<ResourceChoice>,
-    pub(super) chosen: Option<Resource>,
-    pub(super) days: Vec<DayChoice>,
-    pub(super) day: Option<NaiveDate>,
-    pub(super) slots: Vec<SlotView>,
+struct GroupPage {
+    page: PageCtx,
+    group: Group,
+    resources: Vec<ResourceChoice>,
+    chosen: Option<Resource>,
+    days: Vec<DayChoice>,
+    day: Option<NaiveDate>,
+    slots: Vec<SlotView>,
 }
 
 impl GroupPage {
-    pub(super) fn day_text(&self, day: &NaiveDate) -> String {
+    fn day_text(&self, day: &NaiveDate) -> String {
         day_label(self.page.tr, day)
     }
 
-    pub(super) fn time(&self, at: &DateTime<Utc>) -> String {
+    fn time(&self, at: &DateTime<Utc>) -> String {
         hhmm(at)
     }
 
-    pub(super) fn is_hall(&self) -> bool {
+    fn is_hall(&self) -> bool {
         self.group.kind == GroupKind::Hall
     }
 
-    pub(super) fn is_day(&self, day: &NaiveDate) -> bool {
+    fn is_day(&self, day: &NaiveDate) -> bool {
         self.day == Some(*day)
     }
 }
@@ -130,8 +130,8 @@ impl GroupPage {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct GroupQuery {
-    pub(super) resource: String,
-    pub(super) day: String,
+    resource: String,
+    day: String,
 }
 
 pub(super) async fn group_page(
@@ -219,27 +219,27 @@ pub(super) async fn group_page(
 
 #[derive(Template)]
 #[template(path = "appointments/confirm.html")]
-pub(super) struct ConfirmPage {
-    pub(super) page: PageCtx,
-    pub(super) group: Group,
-    pub(super) slot: SlotView,
-    pub(super) items: Vec<(String, String)>,
-    pub(super) item: String,
-    pub(super) csrf: String,
-    pub(super) key: String,
-    pub(super) error: Option<String>,
+struct ConfirmPage {
+    page: PageCtx,
+    group: Group,
+    slot: SlotView,
+    items: Vec<(String, String)>,
+    item: String,
+    csrf: String,
+    key: String,
+    error: Option<String>,
 }
 
 impl ConfirmPage {
-    pub(super) fn day_text(&self) -> String {
+    fn day_text(&self) -> String {
         day_label(self.page.tr, &self.slot.slot.day)
     }
 
-    pub(super) fn time(&self, at: &DateTime<Utc>) -> String {
+    fn time(&self, at: &DateTime<Utc>) -> String {
         hhmm(at)
     }
 
-    pub(super) fn sold_out(&self) -> bool {
+    fn sold_out(&self) -> bool {
         self.slot.slot.remaining() == 0
     }
 }
@@ -247,15 +247,11 @@ impl ConfirmPage {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct SlotQuery {
-    pub(super) slot: String,
+    slot: String,
 }
 
 /// The slot as listed for booking, with its resource's names.
-pub(super) async fn slot_view(
-    state: &AppState,
-    group: &Group,
-    slot: SlotId,
-) -> Result<SlotView, AppError> {
+async fn slot_view(state: &AppState, group: &Group, slot: SlotId) -> Result<SlotView, AppError> {
     let slot = state.appointments().slot(slot).await?;
     if slot.group_id != group.id {
         return Err(AppError::NotFound);
@@ -279,7 +275,7 @@ pub(super) async fn slot_view(
     clippy::too_many_arguments,
     reason = "the page, and what the visitor's form held"
 )]
-pub(super) async fn confirm_page(
+async fn confirm_page(
     state: &AppState,
     page: PageCtx,
     who: &PageCaller,
@@ -335,9 +331,9 @@ pub(super) async fn confirm_form(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct BookForm {
-    pub(super) slot: String,
-    pub(super) item: String,
-    pub(super) idempotency_key: String,
+    slot: String,
+    item: String,
+    idempotency_key: String,
 }
 
 pub(super) async fn book(
@@ -389,8 +385,8 @@ pub(super) async fn book(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct WaitlistForm {
-    pub(super) slot: String,
-    pub(super) item: String,
+    slot: String,
+    item: String,
 }
 
 pub(super) async fn join_waitlist(
@@ -431,49 +427,49 @@ pub(super) async fn join_waitlist(
 }
 
 /// A booking as listed, with what may be done with it now.
-pub(super) struct BookingRow {
-    pub(super) details: BookingDetails,
-    pub(super) cancellable: bool,
+struct BookingRow {
+    details: BookingDetails,
+    cancellable: bool,
 }
 
 /// A waitlist entry with its slot's names.
-pub(super) struct WaitlistRow {
-    pub(super) id: WaitlistId,
-    pub(super) status: WaitlistStatus,
-    pub(super) position: Option<u32>,
-    pub(super) group_name: String,
-    pub(super) resource_name: String,
-    pub(super) day: NaiveDate,
-    pub(super) starts_at: DateTime<Utc>,
+struct WaitlistRow {
+    id: WaitlistId,
+    status: WaitlistStatus,
+    position: Option<u32>,
+    group_name: String,
+    resource_name: String,
+    day: NaiveDate,
+    starts_at: DateTime<Utc>,
 }
 
 #[derive(Template)]
 #[template(path = "appointments/mine.html")]
-pub(super) struct MinePage {
-    pub(super) page: PageCtx,
-    pub(super) upcoming: Vec<BookingRow>,
-    pub(super) past: Vec<BookingRow>,
-    pub(super) waitlist: Vec<WaitlistRow>,
-    pub(super) csrf: String,
-    pub(super) notice: Option<&'static str>,
-    pub(super) error: Option<String>,
+struct MinePage {
+    page: PageCtx,
+    upcoming: Vec<BookingRow>,
+    past: Vec<BookingRow>,
+    waitlist: Vec<WaitlistRow>,
+    csrf: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
 }
 
 impl MinePage {
-    pub(super) fn day_text(&self, day: &NaiveDate) -> String {
+    fn day_text(&self, day: &NaiveDate) -> String {
         day_label(self.page.tr, day)
     }
 
-    pub(super) fn time(&self, at: &DateTime<Utc>) -> String {
+    fn time(&self, at: &DateTime<Utc>) -> String {
         hhmm(at)
     }
 
-    pub(super) fn status_text(&self, status: &BookingStatus) -> &'static str {
+    fn status_text(&self, status: &BookingStatus) -> &'static str {
         self.page
             .t(&format!("appointments.status.{}", status.code()))
     }
 
-    pub(super) fn waitlist_text(&self, status: &WaitlistStatus) -> &'static str {
+    fn waitlist_text(&self, status: &WaitlistStatus) -> &'static str {
         self.page
             .t(&format!("appointments.waitlist_status.{}", status.code()))
     }
@@ -482,12 +478,12 @@ impl MinePage {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct MineQuery {
-    pub(super) cancelled: Option<String>,
-    pub(super) waitlisted: Option<String>,
-    pub(super) left: Option<String>,
+    cancelled: Option<String>,
+    waitlisted: Option<String>,
+    left: Option<String>,
 }
 
-pub(super) async fn mine_page(
+async fn mine_page(
     state: &AppState,
     page: PageCtx,
     who: &PageCaller,
@@ -561,31 +557,31 @@ pub(super) async fn mine(
 
 #[derive(Template)]
 #[template(path = "appointments/booking.html")]
-pub(super) struct BookingPage {
-    pub(super) page: PageCtx,
-    pub(super) details: BookingDetails,
-    pub(super) just_booked: bool,
-    pub(super) cancellable: bool,
-    pub(super) csrf: String,
+struct BookingPage {
+    page: PageCtx,
+    details: BookingDetails,
+    just_booked: bool,
+    cancellable: bool,
+    csrf: String,
 }
 
 impl BookingPage {
-    pub(super) fn day_text(&self) -> String {
+    fn day_text(&self) -> String {
         day_label(self.page.tr, &self.details.booking.day)
     }
 
-    pub(super) fn time(&self, at: &DateTime<Utc>) -> String {
+    fn time(&self, at: &DateTime<Utc>) -> String {
         hhmm(at)
     }
 
-    pub(super) fn status_text(&self) -> &'static str {
+    fn status_text(&self) -> &'static str {
         self.page.t(&format!(
             "appointments.status.{}",
             self.details.booking.status.code()
         ))
     }
 
-    pub(super) fn is_hall(&self) -> bool {
+    fn is_hall(&self) -> bool {
         self.details.group_kind == GroupKind::Hall
     }
 }
@@ -593,7 +589,7 @@ impl BookingPage {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct BookedQuery {
-    pub(super) booked: Option<String>,
+    booked: Option<String>,
 }
 
 pub(super) async fn booking_page(

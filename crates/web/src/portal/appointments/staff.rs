@@ -30,24 +30,24 @@ use crate::state::AppState;
 
 /// The groups a staff member works with: their department's (every group for platform
 /// administrators), and what they may do there.
-pub(super) struct StaffGroup {
-    pub(super) group: Group,
-    pub(super) can_manage: bool,
-    pub(super) windows: Vec<Resource>,
+struct StaffGroup {
+    group: Group,
+    can_manage: bool,
+    windows: Vec<Resource>,
 }
 
 #[derive(Template)]
 #[template(path = "appointments/staff_list.html")]
-pub(super) struct StaffListPage {
-    pub(super) page: PageCtx,
-    pub(super) groups: Vec<StaffGroup>,
+struct StaffListPage {
+    page: PageCtx,
+    groups: Vec<StaffGroup>,
 }
 
-pub(super) fn may(principal: &Principal, action: &Action<'_>) -> bool {
+fn may(principal: &Principal, action: &Action<'_>) -> bool {
     authorize(principal, action).is_ok()
 }
 
-pub(super) fn may_work(principal: &Principal, group: &Group) -> bool {
+fn may_work(principal: &Principal, group: &Group) -> bool {
     may(
         principal,
         &Action::ManageSchedules {
@@ -85,22 +85,22 @@ pub(super) async fn staff_list(
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct PolicyForm {
-    pub(super) release_days: String,
-    pub(super) release_counting: String,
-    pub(super) release_at: String,
-    pub(super) earliest_days: String,
-    pub(super) booking_cutoff: String,
-    pub(super) cancel_cutoff: String,
-    pub(super) one_per_day: String,
-    pub(super) no_show_limit: String,
-    pub(super) no_show_within: String,
-    pub(super) no_show_suspend: String,
-    pub(super) waitlist_max: String,
-    pub(super) handling_minutes: String,
+    release_days: String,
+    release_counting: String,
+    release_at: String,
+    earliest_days: String,
+    booking_cutoff: String,
+    cancel_cutoff: String,
+    one_per_day: String,
+    no_show_limit: String,
+    no_show_within: String,
+    no_show_suspend: String,
+    waitlist_max: String,
+    handling_minutes: String,
 }
 
 impl PolicyForm {
-    pub(super) fn of(policy: &BookingPolicy) -> Self {
+    fn of(policy: &BookingPolicy) -> Self {
         Self {
             release_days: policy.release.days_ahead.to_string(),
             release_counting: policy.release.counting.code().to_owned(),
@@ -119,7 +119,7 @@ impl PolicyForm {
 
     /// The policy the form describes (other settings kept from `base`), or the first field that
     /// could not be read.
-    pub(super) fn read(&self, base: &BookingPolicy) -> Result<BookingPolicy, &'static str> {
+    fn read(&self, base: &BookingPolicy) -> Result<BookingPolicy, &'static str> {
         fn number(text: &str, field: &'static str) -> Result<u32, &'static str> {
             text.trim().parse().map_err(|_| field)
         }
@@ -146,16 +146,16 @@ impl PolicyForm {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct ScheduleForm {
-    pub(super) days: String,
-    pub(super) periods: String,
-    pub(super) slot_minutes: String,
-    pub(super) capacity: String,
-    pub(super) valid_from: String,
-    pub(super) valid_until: String,
+    days: String,
+    periods: String,
+    slot_minutes: String,
+    capacity: String,
+    valid_from: String,
+    valid_until: String,
 }
 
 impl ScheduleForm {
-    pub(super) fn of(schedule: Option<&Schedule>) -> Self {
+    fn of(schedule: Option<&Schedule>) -> Self {
         let Some(s) = schedule else {
             return Self {
                 days: DayRule::WorkingDays.code().to_owned(),
@@ -180,7 +180,7 @@ impl ScheduleForm {
         }
     }
 
-    pub(super) fn read(&self) -> Result<Schedule, &'static str> {
+    fn read(&self) -> Result<Schedule, &'static str> {
         let time = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| "periods");
         let mut periods = Vec::new();
         for line in self
@@ -220,49 +220,49 @@ impl ScheduleForm {
     }
 }
 
-pub(super) struct ResourceRow {
-    pub(super) resource: Resource,
-    pub(super) form: ScheduleForm,
+struct ResourceRow {
+    resource: Resource,
+    form: ScheduleForm,
 }
 
 #[derive(Template)]
 #[template(path = "appointments/staff_group.html")]
-pub(super) struct StaffGroupPage {
-    pub(super) page: PageCtx,
-    pub(super) group: Group,
-    pub(super) can_manage: bool,
-    pub(super) resources: Vec<ResourceRow>,
-    pub(super) policy: PolicyForm,
-    pub(super) day: NaiveDate,
-    pub(super) bookings: Vec<BookingDetails>,
-    pub(super) slot_count: usize,
-    pub(super) csrf: String,
-    pub(super) notice: Option<String>,
-    pub(super) error: Option<(String, String)>,
+struct StaffGroupPage {
+    page: PageCtx,
+    group: Group,
+    can_manage: bool,
+    resources: Vec<ResourceRow>,
+    policy: PolicyForm,
+    day: NaiveDate,
+    bookings: Vec<BookingDetails>,
+    slot_count: usize,
+    csrf: String,
+    notice: Option<String>,
+    error: Option<(String, String)>,
 }
 
 impl StaffGroupPage {
-    pub(super) fn time(&self, at: &DateTime<Utc>) -> String {
+    fn time(&self, at: &DateTime<Utc>) -> String {
         hhmm(at)
     }
 
-    pub(super) fn day_text(&self) -> String {
+    fn day_text(&self) -> String {
         day_label(self.page.tr, &self.day)
     }
 
-    pub(super) fn status_text(&self, status: &BookingStatus) -> &'static str {
+    fn status_text(&self, status: &BookingStatus) -> &'static str {
         self.page
             .t(&format!("appointments.status.{}", status.code()))
     }
 
-    pub(super) fn error_for(&self, section: &str) -> Option<&str> {
+    fn error_for(&self, section: &str) -> Option<&str> {
         self.error
             .as_ref()
             .filter(|(s, _)| s == section)
             .map(|(_, m)| m.as_str())
     }
 
-    pub(super) fn may_no_show(&self, details: &BookingDetails) -> bool {
+    fn may_no_show(&self, details: &BookingDetails) -> bool {
         details.booking.status == BookingStatus::Booked
     }
 }
@@ -270,21 +270,21 @@ impl StaffGroupPage {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct StaffGroupQuery {
-    pub(super) day: String,
-    pub(super) saved: Option<String>,
-    pub(super) generated: Option<String>,
-    pub(super) no_show: Option<String>,
+    day: String,
+    saved: Option<String>,
+    generated: Option<String>,
+    no_show: Option<String>,
 }
 
-pub(super) struct StaffGroupInput {
-    pub(super) policy: Option<PolicyForm>,
-    pub(super) schedule: Option<(ResourceId, ScheduleForm)>,
-    pub(super) notice: Option<String>,
-    pub(super) error: Option<(String, String)>,
-    pub(super) day: Option<NaiveDate>,
+struct StaffGroupInput {
+    policy: Option<PolicyForm>,
+    schedule: Option<(ResourceId, ScheduleForm)>,
+    notice: Option<String>,
+    error: Option<(String, String)>,
+    day: Option<NaiveDate>,
 }
 
-pub(super) async fn staff_group_page(
+async fn staff_group_page(
     state: &AppState,
     page: PageCtx,
     who: &PageStaff,
@@ -375,7 +375,7 @@ pub(super) async fn staff_group(
     .await
 }
 
-pub(super) fn field_message(tr: Tr, field: &str) -> String {
+fn field_message(tr: Tr, field: &str) -> String {
     tr.fmt(
         "appointments.staff.field_invalid",
         &[("field", tr.t(&format!("appointments.field.{field}")))],
@@ -468,7 +468,7 @@ pub(super) async fn save_schedule(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct GenerateForm {
-    pub(super) days: String,
+    days: String,
 }
 
 pub(super) async fn generate(
@@ -521,7 +521,7 @@ pub(super) async fn generate(
 #[serde(default)]
 pub(super) struct NoShowForm {
     /// The day of the bookings list to come back to.
-    pub(super) day: String,
+    day: String,
 }
 
 pub(super) async fn no_show(
@@ -570,29 +570,29 @@ pub(super) async fn no_show(
 
 #[derive(Template)]
 #[template(path = "appointments/stats.html")]
-pub(super) struct StatsPage {
-    pub(super) page: PageCtx,
-    pub(super) group: Group,
-    pub(super) day: NaiveDate,
-    pub(super) stats: DailyStats,
+struct StatsPage {
+    page: PageCtx,
+    group: Group,
+    day: NaiveDate,
+    stats: DailyStats,
 }
 
 impl StatsPage {
-    pub(super) fn day_text(&self) -> String {
+    fn day_text(&self) -> String {
         day_label(self.page.tr, &self.day)
     }
 
-    pub(super) fn previous(&self) -> NaiveDate {
+    fn previous(&self) -> NaiveDate {
         self.day.pred_opt().unwrap_or(self.day)
     }
 
-    pub(super) fn next(&self) -> NaiveDate {
+    fn next(&self) -> NaiveDate {
         self.day.succ_opt().unwrap_or(self.day)
     }
 
     /// Seconds as minutes and seconds ("—" when nothing was measured).
     #[expect(clippy::ref_option, reason = "askama passes the field by reference")]
-    pub(super) fn duration(&self, seconds: &Option<f64>) -> String {
+    fn duration(&self, seconds: &Option<f64>) -> String {
         match seconds {
             Some(s) => {
                 let total = s.round() as i64;
@@ -612,7 +612,7 @@ impl StatsPage {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct DayQuery {
-    pub(super) day: String,
+    day: String,
 }
 
 pub(super) async fn stats(

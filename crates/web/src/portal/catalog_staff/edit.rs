@@ -24,13 +24,13 @@ use crate::portal::render;
 use crate::state::AppState;
 
 #[derive(Debug)]
-pub(super) struct FileLink {
-    pub(super) name: String,
-    pub(super) url: String,
+struct FileLink {
+    name: String,
+    url: String,
 }
 
 impl FileLink {
-    pub(super) fn of(file: Option<&FileRef>) -> Option<Self> {
+    fn of(file: Option<&FileRef>) -> Option<Self> {
         file.map(|f| Self {
             name: f.name.clone(),
             url: file_url(f),
@@ -39,34 +39,34 @@ impl FileLink {
 }
 
 #[derive(Debug)]
-pub(super) struct MaterialFiles {
-    pub(super) index: usize,
-    pub(super) name: String,
-    pub(super) template: Option<FileLink>,
-    pub(super) sample: Option<FileLink>,
+struct MaterialFiles {
+    index: usize,
+    name: String,
+    template: Option<FileLink>,
+    sample: Option<FileLink>,
 }
 
 #[derive(Template)]
 #[template(path = "catalog_staff/edit.html")]
-pub(super) struct EditPage {
-    pub(super) page: PageCtx,
-    pub(super) csrf: String,
-    pub(super) id: i64,
-    pub(super) impl_code: String,
+struct EditPage {
+    page: PageCtx,
+    csrf: String,
+    id: i64,
+    impl_code: String,
     /// The saved draft's name (the form may hold an edited one).
-    pub(super) name: String,
-    pub(super) version: String,
-    pub(super) state_label: &'static str,
-    pub(super) review_note: String,
-    pub(super) change_note: String,
-    pub(super) ed: Editor,
-    pub(super) materials: Vec<MaterialFiles>,
-    pub(super) notice: Option<&'static str>,
-    pub(super) accept: String,
+    name: String,
+    version: String,
+    state_label: &'static str,
+    review_note: String,
+    change_note: String,
+    ed: Editor,
+    materials: Vec<MaterialFiles>,
+    notice: Option<&'static str>,
+    accept: String,
 }
 
 /// The open version if it can be edited (a draft, or one sent back), for someone who may edit it.
-pub(super) async fn editable(
+async fn editable(
     state: &AppState,
     principal: &Principal,
     id: ItemId,
@@ -85,7 +85,7 @@ pub(super) async fn editable(
 }
 
 #[expect(clippy::too_many_arguments, reason = "one page, its parts passed once")]
-pub(super) fn edit_page(
+fn edit_page(
     page: PageCtx,
     who: &PageStaff,
     item: &yiwang_catalog::model::Item,
@@ -135,7 +135,7 @@ pub(super) fn edit_page(
     }
 }
 
-pub(super) fn saved_form(tr: Tr, open: &ItemVersion) -> ContentForm {
+fn saved_form(tr: Tr, open: &ItemVersion) -> ContentForm {
     ContentForm::from_content(
         &open.content,
         tr.t("catalog_staff.yes"),
@@ -146,8 +146,8 @@ pub(super) fn saved_form(tr: Tr, open: &ItemVersion) -> ContentForm {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct EditQuery {
-    pub(super) drafted: Option<String>,
-    pub(super) uploaded: Option<String>,
+    drafted: Option<String>,
+    uploaded: Option<String>,
 }
 
 pub(super) async fn edit_form(

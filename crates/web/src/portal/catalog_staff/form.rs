@@ -46,16 +46,16 @@ pub struct ContentForm {
 }
 
 /// Words accepted for "yes" and "no" in the material lines' 必要 column.
-pub(super) const YES: &[&str] = &["是", "yes", "y", "true", "1", "必要", "必须", "必須"];
-pub(super) const NO: &[&str] = &["否", "no", "n", "false", "0", "非必要", "可选", "可選"];
+const YES: &[&str] = &["是", "yes", "y", "true", "1", "必要", "必须", "必須"];
+const NO: &[&str] = &["否", "no", "n", "false", "0", "非必要", "可选", "可選"];
 
 /// One line of a list: its columns, split on `|` (or the full-width `｜`), trimmed.
-pub(super) fn columns(line: &str) -> Vec<&str> {
+fn columns(line: &str) -> Vec<&str> {
     line.split(['|', '｜']).map(str::trim).collect()
 }
 
 /// Text kept on one line of a list (an answer written over several lines becomes one).
-pub(super) fn one_line(text: &str) -> String {
+fn one_line(text: &str) -> String {
     text.lines().map(str::trim).collect::<Vec<_>>().join(" ")
 }
 
@@ -229,21 +229,21 @@ impl ListLines {
 }
 
 /// Non-blank lines with their 1-based numbers.
-pub(super) fn numbered(text: &str) -> impl Iterator<Item = (usize, &str)> {
+fn numbered(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()
         .enumerate()
         .map(|(i, l)| (i + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty())
 }
 
-pub(super) fn count(text: Option<&&str>, default: u32) -> Option<u32> {
+fn count(text: Option<&&str>, default: u32) -> Option<u32> {
     match text.map(|t| t.trim()).filter(|t| !t.is_empty()) {
         None => Some(default),
         Some(t) => t.parse().ok(),
     }
 }
 
-pub(super) fn yes_no(text: Option<&&str>) -> Option<bool> {
+fn yes_no(text: Option<&&str>) -> Option<bool> {
     let t = text.map_or("", |t| t.trim()).to_lowercase();
     if t.is_empty() || YES.contains(&t.as_str()) {
         Some(true)
@@ -540,7 +540,7 @@ pub(super) fn read_errors(tr: Tr, read: &ReadForm, mut rules: Vec<Problem>) -> F
 }
 
 /// Form errors for what could not be read, each naming its field and line.
-pub(super) fn parse_errors(tr: Tr, problems: &[FormProblem]) -> FormErrors {
+fn parse_errors(tr: Tr, problems: &[FormProblem]) -> FormErrors {
     in_form_order(FormErrors {
         items: problems
             .iter()
@@ -591,7 +591,7 @@ pub struct Choices {
     pub promised_units: Vec<Choice>,
 }
 
-pub(super) fn choices_of<T: Copy>(
+fn choices_of<T: Copy>(
     tr: Tr,
     all: &[T],
     code: impl Fn(T) -> &'static str,

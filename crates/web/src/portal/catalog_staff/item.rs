@@ -30,58 +30,58 @@ use crate::portal::render;
 use crate::state::AppState;
 
 #[derive(Debug)]
-pub(super) struct VersionRow {
-    pub(super) no: u32,
-    pub(super) state: &'static str,
-    pub(super) state_code: &'static str,
-    pub(super) effective: String,
-    pub(super) author: String,
-    pub(super) reviewer: String,
-    pub(super) change_note: String,
-    pub(super) review_note: String,
-    pub(super) in_effect: bool,
+struct VersionRow {
+    no: u32,
+    state: &'static str,
+    state_code: &'static str,
+    effective: String,
+    author: String,
+    reviewer: String,
+    change_note: String,
+    review_note: String,
+    in_effect: bool,
 }
 
 #[derive(Debug)]
-pub(super) struct ChangeRow {
-    pub(super) label: &'static str,
-    pub(super) before: String,
-    pub(super) after: String,
+struct ChangeRow {
+    label: &'static str,
+    before: String,
+    after: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct ReviewForm {
-    pub(super) decision: String,
-    pub(super) effective_from: String,
-    pub(super) note: String,
+    decision: String,
+    effective_from: String,
+    note: String,
 }
 
 #[derive(Template)]
 #[template(path = "catalog_staff/item.html")]
-pub(super) struct ItemPage {
-    pub(super) page: PageCtx,
-    pub(super) csrf: String,
-    pub(super) id: i64,
-    pub(super) impl_code: String,
-    pub(super) name: String,
-    pub(super) department: String,
-    pub(super) in_effect: String,
-    pub(super) versions: Vec<VersionRow>,
-    pub(super) open: Option<VersionRow>,
-    pub(super) can_edit: bool,
-    pub(super) can_review: bool,
+struct ItemPage {
+    page: PageCtx,
+    csrf: String,
+    id: i64,
+    impl_code: String,
+    name: String,
+    department: String,
+    in_effect: String,
+    versions: Vec<VersionRow>,
+    open: Option<VersionRow>,
+    can_edit: bool,
+    can_review: bool,
     /// The open version is in review and this person wrote it.
-    pub(super) own_version: bool,
-    pub(super) changes: Vec<ChangeRow>,
+    own_version: bool,
+    changes: Vec<ChangeRow>,
     /// Which version the open one is compared with (none for an item never published).
-    pub(super) compared: Option<String>,
-    pub(super) review: ReviewForm,
-    pub(super) errors: Vec<String>,
-    pub(super) notice: Option<String>,
+    compared: Option<String>,
+    review: ReviewForm,
+    errors: Vec<String>,
+    notice: Option<String>,
 }
 
-pub(super) fn version_row(tr: Tr, v: &ItemVersion, current: Option<u32>) -> VersionRow {
+fn version_row(tr: Tr, v: &ItemVersion, current: Option<u32>) -> VersionRow {
     VersionRow {
         no: v.version_no,
         state: tr.t(&v.state.label_key()),
@@ -104,7 +104,7 @@ pub(super) fn version_row(tr: Tr, v: &ItemVersion, current: Option<u32>) -> Vers
 }
 
 /// Code lists, limits and yes/no in the words of the visitor's language (the difference has codes).
-pub(super) fn readable(tr: Tr, field: &str, text: &str) -> String {
+fn readable(tr: Tr, field: &str, text: &str) -> String {
     let each = |f: &dyn Fn(&str) -> Option<String>| {
         text.lines()
             .map(|l| f(l).unwrap_or_else(|| l.to_owned()))
@@ -141,7 +141,7 @@ pub(super) fn readable(tr: Tr, field: &str, text: &str) -> String {
 }
 
 /// The whole content as changes from nothing, for an item that has never been published.
-pub(super) fn from_nothing(content: &ItemContent) -> Vec<Change> {
+fn from_nothing(content: &ItemContent) -> Vec<Change> {
     let blank = ItemContent {
         name: String::new(),
         short_name: String::new(),
@@ -200,16 +200,16 @@ pub(super) fn from_nothing(content: &ItemContent) -> Vec<Change> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct ItemQuery {
-    pub(super) created: Option<String>,
-    pub(super) drafted: Option<String>,
-    pub(super) saved: Option<String>,
-    pub(super) submitted: Option<String>,
-    pub(super) published: Option<String>,
-    pub(super) rejected: Option<String>,
+    created: Option<String>,
+    drafted: Option<String>,
+    saved: Option<String>,
+    submitted: Option<String>,
+    published: Option<String>,
+    rejected: Option<String>,
 }
 
 impl ItemQuery {
-    pub(super) fn notice(&self, tr: Tr) -> Option<String> {
+    fn notice(&self, tr: Tr) -> Option<String> {
         let key = if self.created.is_some() {
             "catalog_staff.notice_created"
         } else if self.drafted.is_some() {
@@ -230,7 +230,7 @@ impl ItemQuery {
     }
 }
 
-pub(super) async fn show_item(
+async fn show_item(
     state: &AppState,
     page: PageCtx,
     who: &PageStaff,
@@ -360,7 +360,7 @@ pub(super) async fn refused(
 
 /// A one-button step on an item's open version.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Step {
+enum Step {
     StartDraft,
     Submit,
 }
@@ -387,7 +387,7 @@ pub(super) async fn submit(
     step(state, page, client, who, id, form, Step::Submit).await
 }
 
-pub(super) async fn step(
+async fn step(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,

@@ -20,25 +20,25 @@ use crate::portal::render;
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
-pub(super) struct ListRow {
-    pub(super) id: i64,
-    pub(super) name: String,
-    pub(super) impl_code: String,
-    pub(super) department: String,
-    pub(super) in_effect: String,
-    pub(super) open_state: Option<&'static str>,
-    pub(super) open_code: &'static str,
-    pub(super) author: String,
+struct ListRow {
+    id: i64,
+    name: String,
+    impl_code: String,
+    department: String,
+    in_effect: String,
+    open_state: Option<&'static str>,
+    open_code: &'static str,
+    author: String,
 }
 
 #[derive(Template)]
 #[template(path = "catalog_staff/list.html")]
-pub(super) struct ListPage {
-    pub(super) page: PageCtx,
-    pub(super) rows: Vec<ListRow>,
-    pub(super) queue: Vec<ListRow>,
-    pub(super) can_create: bool,
-    pub(super) can_manage: bool,
+struct ListPage {
+    page: PageCtx,
+    rows: Vec<ListRow>,
+    queue: Vec<ListRow>,
+    can_create: bool,
+    can_manage: bool,
 }
 
 pub(super) fn version_text(tr: Tr, version: Option<u32>) -> String {
@@ -97,25 +97,25 @@ pub(super) async fn list(
 }
 
 #[derive(Debug)]
-pub(super) struct DeptOption {
-    pub(super) code: String,
-    pub(super) name: String,
-    pub(super) selected: bool,
+struct DeptOption {
+    code: String,
+    name: String,
+    selected: bool,
 }
 
 #[derive(Template)]
 #[template(path = "catalog_staff/new.html")]
-pub(super) struct NewPage {
-    pub(super) page: PageCtx,
-    pub(super) csrf: String,
-    pub(super) impl_code: String,
+struct NewPage {
+    page: PageCtx,
+    csrf: String,
+    impl_code: String,
     /// For platform administrators: every department to choose from.
-    pub(super) departments: Vec<DeptOption>,
-    pub(super) own_department: String,
-    pub(super) ed: Editor,
+    departments: Vec<DeptOption>,
+    own_department: String,
+    ed: Editor,
 }
 
-pub(super) async fn new_page(
+async fn new_page(
     state: &AppState,
     page: PageCtx,
     who: &PageStaff,

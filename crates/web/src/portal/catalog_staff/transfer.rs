@@ -23,34 +23,34 @@ use crate::portal::render;
 use crate::state::AppState;
 
 #[derive(Debug)]
-pub(super) struct BadRow {
-    pub(super) row: usize,
-    pub(super) impl_code: String,
-    pub(super) field: String,
-    pub(super) code: &'static str,
-    pub(super) message: String,
+struct BadRow {
+    row: usize,
+    impl_code: String,
+    field: String,
+    code: &'static str,
+    message: String,
 }
 
 #[derive(Template)]
 #[template(path = "catalog_staff/transfer.html")]
-pub(super) struct TransferPage {
-    pub(super) page: PageCtx,
-    pub(super) csrf: String,
-    pub(super) report: Option<ImportReport>,
-    pub(super) rows: Vec<BadRow>,
-    pub(super) error: Option<String>,
+struct TransferPage {
+    page: PageCtx,
+    csrf: String,
+    report: Option<ImportReport>,
+    rows: Vec<BadRow>,
+    error: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct TransferQuery {
-    pub(super) created: Option<usize>,
-    pub(super) updated: Option<usize>,
-    pub(super) unchanged: Option<usize>,
+    created: Option<usize>,
+    updated: Option<usize>,
+    unchanged: Option<usize>,
 }
 
 /// Import and export are for platform administrators only.
-pub(super) fn manager(who: &PageStaff) -> Result<(), AppError> {
+fn manager(who: &PageStaff) -> Result<(), AppError> {
     Ok(authorize(&who.principal, &Action::ManageCatalog)?)
 }
 
@@ -80,7 +80,7 @@ pub(super) async fn transfer(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(super) struct ExportQuery {
-    pub(super) format: Option<String>,
+    format: Option<String>,
 }
 
 pub(super) async fn export(
