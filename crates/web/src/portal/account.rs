@@ -16,12 +16,14 @@ use yiwang_identity::model::{
 use yiwang_identity::service::enterprise::EnterpriseView;
 
 use crate::auth::{
-    Client, PageUser, anonymous_csrf, clear_session_cookie, constant_time_eq, request_rng,
-    session_cookie,
+    Client, PageUser, anonymous_csrf, clear_session_cookie, request_rng, session_cookie,
 };
 use crate::error::AppError;
 use crate::extract::{CsrfForm, GuestForm};
 use crate::page::PageCtx;
+use crate::portal::form::{
+    CsrfCookie, FormErrors, identity_message, message_for, see_other, with_cookie,
+};
 use crate::portal::render;
 use crate::prefs::safe_next;
 use crate::state::AppState;
@@ -44,38 +46,6 @@ pub fn routes() -> Router<AppState> {
             "/account/enterprises/{id}/agents/{person}/revoke",
             post(revoke_agent),
         )
-}
-
-// Kept for the case pages until they take `CsrfForm`/`GuestForm` (being converted separately);
-// remove with their last caller.
-pub(crate) use crate::portal::form::{
-    CsrfCookie, FormErrors, identity_message, message_for, see_other, with_cookie,
-};
-
-fn forbidden_csrf() -> AppError {
-    AppError::Forbidden {
-        code: "csrf_token_invalid".to_owned(),
-    }
-}
-
-/// Check a logged-in form's token against the session's (to be removed: use `CsrfForm`).
-pub(crate) fn check_session_csrf(user: &PageUser, sent: &str) -> Result<(), AppError> {
-    if constant_time_eq(sent, &user.session.csrf_token) {
-        Ok(())
-    } else {
-        Err(forbidden_csrf())
-    }
-}
-
-/// Check the double-submit token of an anonymous form (to be removed: use `GuestForm`).
-pub(crate) fn check_anonymous_csrf(
-    parts_cookie: Option<String>,
-    sent: &str,
-) -> Result<(), AppError> {
-    match parts_cookie {
-        Some(expected) if !sent.is_empty() && constant_time_eq(&expected, sent) => Ok(()),
-        _ => Err(forbidden_csrf()),
-    }
 }
 
 // ------------------------------------------------------------------ register
