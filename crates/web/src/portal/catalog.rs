@@ -14,7 +14,7 @@ use yiwang_catalog::diff::Change;
 use yiwang_catalog::model::{
     AdminLevel, ItemContent, ItemId, ItemVersion, Material, THEMES, Theme, ThemeAudience,
 };
-use yiwang_catalog::repo::CurrentItem;
+use yiwang_catalog::reads::CurrentItem;
 use yiwang_catalog::search::{AudienceGroup, ItemHit, SearchParams};
 use yiwang_catalog::service::{Guide, LifeEventGuide};
 use yiwang_identity::{Department, Region};
