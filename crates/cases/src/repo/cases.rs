@@ -9,12 +9,13 @@ use yiwang_identity::DepartmentId;
 use yiwang_identity::model::{EnterpriseId, PersonId, StaffId};
 use yiwang_kernel::{Page, PageRequest};
 
-use super::{code, count, inserted, opt_ts, opt_ts_value, push_page};
+use super::{code, inserted, push_page};
 use crate::CaseError;
 use crate::model::{
     Applicant, Case, CaseId, CaseStatus, Channel, DepartmentWarnings, Disclosure, ExtensionState,
     Outcome, Verification, Warning, WorkflowId,
 };
+use yiwang_db::{count, get_opt_ts, like_contains, like_prefix, like_sql, opt_ts};
 
 const CASE_COLUMNS: &str = "c.id, c.public_id, c.case_no, c.query_code, c.item_id, c.item_version_id, c.workflow_id, \
      c.department_id, d.name AS department_name, c.item_name, c.item_code, c.applicant_person_id, \
@@ -70,14 +71,14 @@ fn case_from_row(row: &QueryResult) -> Result<Case, CaseError> {
         )?,
         contact_email: row.try_get("", "contact_email")?,
         created_at: parse_ts(&row.try_get::<String>("", "created_at")?)?,
-        submitted_at: opt_ts(row, "submitted_at")?,
-        accepted_at: opt_ts(row, "accepted_at")?,
-        decided_at: opt_ts(row, "decided_at")?,
-        concluded_at: opt_ts(row, "concluded_at")?,
-        accept_due_at: opt_ts(row, "accept_due_at")?,
-        decision_due_at: opt_ts(row, "decision_due_at")?,
-        supplement_due_at: opt_ts(row, "supplement_due_at")?,
-        suspended_at: opt_ts(row, "suspended_at")?,
+        submitted_at: get_opt_ts(row, "submitted_at")?,
+        accepted_at: get_opt_ts(row, "accepted_at")?,
+        decided_at: get_opt_ts(row, "decided_at")?,
+        concluded_at: get_opt_ts(row, "concluded_at")?,
+        accept_due_at: get_opt_ts(row, "accept_due_at")?,
+        decision_due_at: get_opt_ts(row, "decision_due_at")?,
+        supplement_due_at: get_opt_ts(row, "supplement_due_at")?,
+        suspended_at: get_opt_ts(row, "suspended_at")?,
         special_until: special_until
             .as_deref()
             .map(|d| {
@@ -91,7 +92,7 @@ fn case_from_row(row: &QueryResult) -> Result<Case, CaseError> {
         extension_requested_by: row
             .try_get::<Option<i64>>("", "extension_requested_by")?
             .map(StaffId::new),
-        verify_due_at: opt_ts(row, "verify_due_at")?,
+        verify_due_at: get_opt_ts(row, "verify_due_at")?,
         decision_note: row.try_get("", "decision_note")?,
         registered_by: row
             .try_get::<Option<i64>>("", "registered_by")?
@@ -264,15 +265,15 @@ pub async fn save_case<C: ConnectionTrait>(
                 case.outcome.map(|o| o.code().to_owned()).into(),
                 case.warning.code().into(),
                 case.verification.code().into(),
-                opt_ts_value(case.verify_due_at),
-                opt_ts_value(case.submitted_at),
-                opt_ts_value(case.accepted_at),
-                opt_ts_value(case.decided_at),
-                opt_ts_value(case.concluded_at),
-                opt_ts_value(case.accept_due_at),
-                opt_ts_value(case.decision_due_at),
-                opt_ts_value(case.supplement_due_at),
-                opt_ts_value(case.suspended_at),
+                opt_ts(case.verify_due_at),
+                opt_ts(case.submitted_at),
+                opt_ts(case.accepted_at),
+                opt_ts(case.decided_at),
+                opt_ts(case.concluded_at),
+                opt_ts(case.accept_due_at),
+                opt_ts(case.decision_due_at),
+                opt_ts(case.supplement_due_at),
+                opt_ts(case.suspended_at),
                 case.special_until.map(|d| d.to_string()).into(),
                 case.extension.code().into(),
                 i64::from(case.extension_days).into(),
@@ -341,18 +342,16 @@ pub(super) fn filter_sql(filter: &CaseFilter, args: &mut Vec<Value>) -> String {
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        args.push(format!("{escaped}%").into());
+        args.push(like_prefix(text).into());
         let prefix = args.len();
-        args.push(format!("%{escaped}%").into());
+        args.push(like_contains(text).into());
         let contains = args.len();
         let _ = write!(
             sql,
-            " AND (c.case_no LIKE ${prefix} ESCAPE '\\' OR c.applicant_name LIKE ${contains} ESCAPE '\\' \
-               OR c.item_name LIKE ${contains} ESCAPE '\\')"
+            " AND ({} OR {} OR {})",
+            like_sql("c.case_no", prefix),
+            like_sql("c.applicant_name", contains),
+            like_sql("c.item_name", contains)
         );
     }
     sql
@@ -440,7 +439,7 @@ pub async fn cases_of_departments<C: ConnectionTrait>(
 
 /// The condition of warned cases (电子监察) within departments of a region (code prefix `$1`).
 const WARNED: &str = "c.warning <> 'none' AND c.status IN ('submitted', 'in_review', 'supplement')
-           AND c.department_id IN (SELECT id FROM departments WHERE region_code LIKE $1)";
+           AND c.department_id IN (SELECT id FROM departments WHERE region_code LIKE $1 ESCAPE '\\')";
 
 /// Cases whose deadline is near or past (电子监察), within departments of a region (code prefix),
 /// optionally of one department.
@@ -452,7 +451,7 @@ pub async fn warned_cases<C: ConnectionTrait>(
     page: PageRequest,
 ) -> Result<Page<Case>, CaseError> {
     let mut condition = WARNED.to_owned();
-    let mut args: Vec<Value> = vec![format!("{region_prefix}%").into()];
+    let mut args: Vec<Value> = vec![like_prefix(region_prefix).into()];
     if let Some(department) = department {
         args.push(department.get().into());
         let _ = write!(condition, " AND c.department_id = ${}", args.len());
@@ -485,7 +484,7 @@ pub async fn warned_counts<C: ConnectionTrait>(
                  FROM {CASE_FROM} WHERE {WARNED}
                  GROUP BY c.department_id ORDER BY c.department_id"
             ),
-            [format!("{region_prefix}%").into()],
+            [like_prefix(region_prefix).into()],
         ))
         .await?;
     let n = |row: &QueryResult, c: &str| -> Result<u64, CaseError> {
@@ -513,8 +512,8 @@ pub async fn pending_verifications<C: ConnectionTrait>(
     page_of(
         conn,
         "c.verification = 'pending'
-           AND c.department_id IN (SELECT id FROM departments WHERE region_code LIKE $1)",
-        vec![format!("{region_prefix}%").into()],
+           AND c.department_id IN (SELECT id FROM departments WHERE region_code LIKE $1 ESCAPE '\\')",
+        vec![like_prefix(region_prefix).into()],
         &CaseFilter::default(),
         "c.verify_due_at, c.id",
         page,

@@ -25,40 +25,14 @@ pub use workflows::{
     resolve_posts, workflow_by_id, workflows_of_item,
 };
 
-use chrono::{DateTime, Utc};
-use yiwang_db::{ConnectionTrait, QueryResult, Value, parse_ts, stmt, ts};
+use yiwang_db::{QueryResult, Value};
 use yiwang_kernel::PageRequest;
 
 use crate::CaseError;
 
-fn opt_ts(row: &QueryResult, column: &str) -> Result<Option<DateTime<Utc>>, CaseError> {
-    Ok(row
-        .try_get::<Option<String>>("", column)?
-        .as_deref()
-        .map(parse_ts)
-        .transpose()?)
-}
-
-fn opt_ts_value(at: Option<DateTime<Utc>>) -> Value {
-    at.map(ts).into()
-}
-
 /// The row an `INSERT … RETURNING` gave back.
 fn inserted(row: Option<QueryResult>) -> Result<QueryResult, CaseError> {
     row.ok_or_else(|| CaseError::Corrupt("insert returned no row".to_owned()))
-}
-
-/// `SELECT COUNT(*) AS n …` as a number.
-async fn count<C: ConnectionTrait>(
-    conn: &C,
-    sql: &str,
-    args: Vec<Value>,
-) -> Result<u64, CaseError> {
-    let n = conn
-        .query_one_raw(stmt(conn, sql, args))
-        .await?
-        .map_or(Ok(0), |r| r.try_get::<i64>("", "n"))?;
-    Ok(n.max(0) as u64)
 }
 
 /// Append a page's LIMIT and OFFSET values; returns their placeholder numbers.

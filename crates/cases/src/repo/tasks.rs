@@ -9,12 +9,13 @@ use yiwang_identity::model::{PostId, StaffId};
 use yiwang_kernel::{Page, PageRequest};
 
 use super::cases::{CaseFilter, filter_sql};
-use super::{code, count, inserted, opt_ts, opt_ts_value, push_page};
+use super::{code, inserted, push_page};
 use crate::CaseError;
 use crate::model::{
     CaseId, CaseStatus, InboxCounts, InboxEntry, Task, TaskId, TaskKind, TaskStatus, Warning,
 };
 use crate::workflow::{ResolvedPost, StepKind};
+use yiwang_db::{count, get_opt_ts, opt_ts};
 
 const TASK_COLUMNS: &str = "t.id, t.case_id, t.kind, t.step_id, t.step_name, t.step_kind, t.department_id, \
      t.post_id, p.name AS post_name, t.status, t.prev_task_id, t.claimed_by, cs.name AS claimed_by_name, \
@@ -45,14 +46,14 @@ fn task_from_row(row: &QueryResult) -> Result<Task, CaseError> {
             .map(StaffId::new),
         claimed_by_name: row.try_get("", "claimed_by_name")?,
         opened_at: parse_ts(&row.try_get::<String>("", "opened_at")?)?,
-        due_at: opt_ts(row, "due_at")?,
+        due_at: get_opt_ts(row, "due_at")?,
         result: row.try_get("", "result")?,
         opinion: row.try_get("", "opinion")?,
         acted_by: row
             .try_get::<Option<i64>>("", "acted_by")?
             .map(StaffId::new),
         acted_by_name: row.try_get("", "acted_by_name")?,
-        acted_at: opt_ts(row, "acted_at")?,
+        acted_at: get_opt_ts(row, "acted_at")?,
     })
 }
 
@@ -90,7 +91,7 @@ pub async fn insert_task<C: ConnectionTrait>(
                 new.post.post_id.get().into(),
                 new.prev.map(TaskId::get).into(),
                 ts(new.now).into(),
-                opt_ts_value(new.due_at),
+                opt_ts(new.due_at),
             ],
         ))
         .await?;
@@ -234,7 +235,7 @@ pub async fn set_task_due<C: ConnectionTrait>(
     conn.execute_raw(stmt(
         conn,
         "UPDATE case_tasks SET due_at = $2 WHERE id = $1",
-        [id.get().into(), opt_ts_value(due)],
+        [id.get().into(), opt_ts(due)],
     ))
     .await?;
     Ok(())
@@ -351,7 +352,7 @@ pub async fn inbox<C: ConnectionTrait>(
             applicant_name: row.try_get("", "applicant_name")?,
             case_status: code(CaseStatus::parse(&status), "status", &status)?,
             case_warning: code(Warning::parse(&warning), "warning", &warning)?,
-            decision_due_at: opt_ts(row, "case_decision_due_at")?,
+            decision_due_at: get_opt_ts(row, "case_decision_due_at")?,
         });
     }
     Ok(Page::new(items, total, page))
