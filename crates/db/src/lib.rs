@@ -5,6 +5,7 @@
 //! write must run on both backends (`$1` placeholders work on both, see ARCHITECTURE §9).
 
 pub mod audit;
+pub mod backup;
 mod error;
 pub mod jobs;
 pub mod migrate;
@@ -90,12 +91,11 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(options.sqlite_busy_timeout)
                 .foreign_keys(true);
-            if let Some(parent) = opts.get_filename().parent()
-                && !parent.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(parent).map_err(|e| DbError::Connect {
+            let file = opts.get_filename();
+            if file != Path::new(":memory:") {
+                create_private_file(file).map_err(|message| DbError::Connect {
                     url: redact_url(url),
-                    message: format!("cannot create directory {}: {e}", parent.display()),
+                    message,
                 })?;
             }
             let pool = SqlitePoolOptions::new()
@@ -154,6 +154,38 @@ impl Db {
     pub async fn close(&self) -> Result<(), DbError> {
         Ok(self.conn.close_by_ref().await?)
     }
+}
+
+/// Create the database file (and its directory) readable by this user only, before SQLite creates it
+/// with the umask's looser mode; SQLite gives its `-wal` and `-shm` files the database file's mode.
+/// An existing file is left as it is.
+fn create_private_file(file: &Path) -> Result<(), String> {
+    if let Some(parent) = file.parent()
+        && !parent.as_os_str().is_empty()
+        && !parent.exists()
+    {
+        private_dir_builder()
+            .create(parent)
+            .map_err(|e| format!("cannot create directory {}: {e}", parent.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("cannot create {}: {e}", file.display())),
+    }
+}
+
+/// A recursive directory builder that makes directories readable by this user only (0700).
+pub fn private_dir_builder() -> std::fs::DirBuilder {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
 }
 
 /// The default database URL: a SQLite file in the data directory.
