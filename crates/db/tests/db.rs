@@ -724,14 +724,14 @@ async fn anchors_reveal_a_consistently_rewritten_tail(t: &TestDb) {
     assert_eq!(second.seq, 6);
     append(7..=8).await;
 
-    let report = audit::verify_with(&t.db, Some(&[key.clone()]))
+    let report = audit::verify_with(&t.db, Some(std::slice::from_ref(&key)))
         .await
         .unwrap();
     assert!(report.broken.is_none(), "{report:?}");
     assert_eq!((report.checked, report.anchors_checked), (8, 2));
     assert_eq!(report.last_anchor.map(|a| a.seq), Some(6));
     // A key that made none of the anchors cannot vouch for them.
-    let report = audit::verify_with(&t.db, Some(&[other.clone()]))
+    let report = audit::verify_with(&t.db, Some(std::slice::from_ref(&other)))
         .await
         .unwrap();
     assert!(
@@ -753,7 +753,7 @@ async fn anchors_reveal_a_consistently_rewritten_tail(t: &TestDb) {
         plain.broken.is_none(),
         "the rewrite is consistent: the hash chain alone sees nothing"
     );
-    let report = audit::verify_with(&t.db, Some(&[key.clone()]))
+    let report = audit::verify_with(&t.db, Some(std::slice::from_ref(&key)))
         .await
         .unwrap();
     let broken = report.broken.expect("the anchor reveals the rewrite");
@@ -781,7 +781,7 @@ async fn anchors_reveal_a_consistently_rewritten_tail(t: &TestDb) {
         ))
         .await
         .unwrap();
-    let report = audit::verify_with(&t.db, Some(&[key.clone()]))
+    let report = audit::verify_with(&t.db, Some(std::slice::from_ref(&key)))
         .await
         .unwrap();
     assert!(

@@ -860,6 +860,94 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_audit_keys_and_smtp_tls_are_layered_and_checked() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("yiwang.toml");
+        std::fs::write(
+            &file,
+            "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\nforwarded_header = \"forwarded\"\naudit_key = \"00112233445566778899aabbccddeeff\"\naudit_old_keys = [\"ffeeddccbbaa99887766554433221100\"]\n[smtp]\nhost = \"smtp.example.gov.cn\"\nport = 465\nfrom = \"noreply@example.gov.cn\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let overrides = Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        };
+        let config = Config::load(&overrides, &env_of(&[])).unwrap_or_else(|e| panic!("{e:#}"));
+        let proxies = &config.trusted_proxies;
+        assert_eq!(proxies.header(), ForwardedHeader::Forwarded);
+        assert!(proxies.is_trusted("10.9.8.7".parse().unwrap_or_else(|e| panic!("{e}"))));
+        assert_eq!(config.audit_anchor_keys().len(), 2);
+        let smtp = config.smtp.clone().unwrap_or_else(|| panic!("configured"));
+        assert_eq!(smtp.effective_tls(), yiwang_notify::SmtpTls::Implicit, "465 is SMTPS");
+        let described = config.describe();
+        assert!(
+            described.contains("trusted_proxies = [\"127.0.0.1/32\", \"10.0.0.0/8\"]\nforwarded_header = \"forwarded\"\naudit_key = \"(secret)\"\naudit_old_keys = [\"(secret)\"]\n"),
+            "{described}"
+        );
+        assert!(!described.contains("00112233"), "{described}");
+        assert!(described.contains("tls = \"tls\""), "{described}");
+
+        // The environment replaces the file's list and keeps its header.
+        let config = Config::load(
+            &overrides,
+            &env_of(&[
+                ("YIWANG_TRUSTED_PROXIES", "::1, 192.168.0.0/16"),
+                ("YIWANG_SMTP_TLS", "starttls"),
+                ("YIWANG_SMTP_PORT", "587"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(config.trusted_proxies.nets().len(), 2);
+        assert_eq!(config.trusted_proxies.header(), ForwardedHeader::Forwarded);
+        assert_eq!(
+            config.smtp.map(|s| s.effective_tls()),
+            Some(yiwang_notify::SmtpTls::StartTls)
+        );
+
+        // By default nobody is trusted and email upgrades to TLS when the relay offers it.
+        let plain = Config::load(
+            &Overrides::default(),
+            &env_of(&[
+                ("YIWANG_SMTP_HOST", "relay.internal"),
+                ("YIWANG_SMTP_FROM", "noreply@example.gov.cn"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(plain.trusted_proxies.nets().is_empty());
+        assert!(plain.audit_anchor_keys().is_empty());
+        assert_eq!(
+            plain.smtp.map(|s| s.effective_tls()),
+            Some(yiwang_notify::SmtpTls::Opportunistic)
+        );
+
+        for (name, value, named) in [
+            ("YIWANG_TRUSTED_PROXIES", "nginx", "YIWANG_TRUSTED_PROXIES"),
+            ("YIWANG_TRUSTED_PROXIES", "10.0.0.0/40", "YIWANG_TRUSTED_PROXIES"),
+            ("YIWANG_FORWARDED_HEADER", "x-real-ip", "YIWANG_FORWARDED_HEADER"),
+            ("YIWANG_AUDIT_KEY", "abcd", "audit_key"),
+            ("YIWANG_AUDIT_OLD_KEYS", "00112233445566778899aabbccddeeff,zz", "audit_old_keys"),
+            ("YIWANG_AUDIT_ANCHOR_MINUTES", "0", "audit_anchor_minutes"),
+        ] {
+            let err = Config::load(&Overrides::default(), &env_of(&[(name, value)])).unwrap_err();
+            assert!(format!("{err:#}").contains(named), "{name}={value}: {err:#}");
+        }
+        // A password never crosses the network in the clear.
+        let err = Config::load(
+            &Overrides::default(),
+            &env_of(&[
+                ("YIWANG_SMTP_HOST", "relay.example.gov.cn"),
+                ("YIWANG_SMTP_FROM", "noreply@example.gov.cn"),
+                ("YIWANG_SMTP_USERNAME", "yiwang"),
+                ("YIWANG_SMTP_PASSWORD", "hunter2"),
+                ("YIWANG_SMTP_TLS", "none"),
+            ]),
+        )
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("smtp.tls") && !text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
     fn secrets_never_print() {
         let config = Config::load(
             &Overrides::default(),
