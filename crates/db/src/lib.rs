@@ -91,9 +91,10 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(options.sqlite_busy_timeout)
                 .foreign_keys(true);
-            let file = opts.get_filename();
-            if file != Path::new(":memory:") {
-                create_private_file(file).map_err(|message| DbError::Connect {
+            // sqlx names in-memory databases `file:sqlx-in-memory-N`; there is no file to create.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if !in_memory {
+                create_private_file(opts.get_filename()).map_err(|message| DbError::Connect {
                     url: redact_url(url),
                     message,
                 })?;
@@ -246,7 +247,41 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{Db, redact_url, sqlite_url_in};
+
+    /// A new SQLite database is private to this user (its directory 0700, the file 0600, and so its
+    /// WAL and shared-memory files), whatever the umask.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_database_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let data = dir.path().join("data").join("node-1");
+        let db = Db::connect(&sqlite_url_in(&data))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A write, so that SQLite creates its WAL file too.
+        sea_orm::ConnectionTrait::execute_unprepared(db.conn(), "CREATE TABLE t (x BIGINT)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join("yiwang.db")), 0o600);
+        assert_eq!(mode(&data.join("yiwang.db-wal")), 0o600);
+        db.close().await.unwrap_or_else(|e| panic!("{e}"));
+        // In-memory databases leave nothing behind.
+        let memory = Db::connect("sqlite::memory:")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        memory.close().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(!std::path::Path::new("file:sqlx-in-memory-0").exists());
+    }
 
     #[test]
     fn redacts_passwords_only() {

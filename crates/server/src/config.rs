@@ -878,7 +878,11 @@ mod tests {
         assert!(proxies.is_trusted("10.9.8.7".parse().unwrap_or_else(|e| panic!("{e}"))));
         assert_eq!(config.audit_anchor_keys().len(), 2);
         let smtp = config.smtp.clone().unwrap_or_else(|| panic!("configured"));
-        assert_eq!(smtp.effective_tls(), yiwang_notify::SmtpTls::Implicit, "465 is SMTPS");
+        assert_eq!(
+            smtp.effective_tls(),
+            yiwang_notify::SmtpTls::Implicit,
+            "465 is SMTPS"
+        );
         let described = config.describe();
         assert!(
             described.contains("trusted_proxies = [\"127.0.0.1/32\", \"10.0.0.0/8\"]\nforwarded_header = \"forwarded\"\naudit_key = \"(secret)\"\naudit_old_keys = [\"(secret)\"]\n"),
@@ -922,14 +926,29 @@ mod tests {
 
         for (name, value, named) in [
             ("YIWANG_TRUSTED_PROXIES", "nginx", "YIWANG_TRUSTED_PROXIES"),
-            ("YIWANG_TRUSTED_PROXIES", "10.0.0.0/40", "YIWANG_TRUSTED_PROXIES"),
-            ("YIWANG_FORWARDED_HEADER", "x-real-ip", "YIWANG_FORWARDED_HEADER"),
+            (
+                "YIWANG_TRUSTED_PROXIES",
+                "10.0.0.0/40",
+                "YIWANG_TRUSTED_PROXIES",
+            ),
+            (
+                "YIWANG_FORWARDED_HEADER",
+                "x-real-ip",
+                "YIWANG_FORWARDED_HEADER",
+            ),
             ("YIWANG_AUDIT_KEY", "abcd", "audit_key"),
-            ("YIWANG_AUDIT_OLD_KEYS", "00112233445566778899aabbccddeeff,zz", "audit_old_keys"),
+            (
+                "YIWANG_AUDIT_OLD_KEYS",
+                "00112233445566778899aabbccddeeff,zz",
+                "audit_old_keys",
+            ),
             ("YIWANG_AUDIT_ANCHOR_MINUTES", "0", "audit_anchor_minutes"),
         ] {
             let err = Config::load(&Overrides::default(), &env_of(&[(name, value)])).unwrap_err();
-            assert!(format!("{err:#}").contains(named), "{name}={value}: {err:#}");
+            assert!(
+                format!("{err:#}").contains(named),
+                "{name}={value}: {err:#}"
+            );
         }
         // A password never crosses the network in the clear.
         let err = Config::load(
@@ -944,7 +963,10 @@ mod tests {
         )
         .unwrap_err();
         let text = format!("{err:#}");
-        assert!(text.contains("smtp.tls") && !text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("smtp.tls") && !text.contains("hunter2"),
+            "{text}"
+        );
     }
 
     #[test]

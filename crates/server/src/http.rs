@@ -11,6 +11,10 @@
 //!   its response. Handlers themselves are bounded by the router's 60-second request timeout, and
 //!   live streams send keep-alive events, so a working request is never idle that long.
 //!
+//! * **Client address**: each request carries the TCP peer (`ConnectInfo`) and the client's address
+//!   as resolved through the configured trusted proxies ([`ClientAddr`], see [`crate::proxy`]), which
+//!   is what throttles and audit entries use.
+//!
 //! axum's own `serve` has neither limit and no way to set them, hence this loop.
 
 use std::convert::Infallible;
