@@ -296,11 +296,10 @@ struct AnchorRow {
     mac: String,
 }
 
-/// Check the anchors up to `head_seq` against `keys` (their MACs and their chain). Returns them by
-/// sequence number for the walk, or the reason the first bad one is bad.
+/// Check the anchors against `keys` (their MACs and their chain). Returns them by sequence number
+/// for the walk, or the reason the first bad one is bad.
 async fn load_anchors(
     db: &Db,
-    head_seq: i64,
     keys: &[AnchorKey],
 ) -> Result<Result<Vec<AnchorRow>, BrokenEntry>, DbError> {
     let conn = db.conn();
@@ -326,13 +325,6 @@ async fn load_anchors(
             seq: anchor.seq,
             reason,
         };
-        if anchor.seq > head_seq {
-            // Anchored entries past the head: the tail was cut off and the head wound back.
-            return Ok(Err(broken(format!(
-                "an anchor records entry {} but the head is at entry {head_seq} (entries were removed)",
-                anchor.seq
-            ))));
-        }
         if anchor.prev_mac != prev_mac {
             return Ok(Err(broken(
                 "the anchor before this one is missing or altered".to_owned(),
@@ -384,8 +376,15 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
 #[tracing::instrument(skip_all, err)]
 pub async fn verify_with(db: &Db, keys: Option<&[AnchorKey]>) -> Result<VerifyReport, DbError> {
     let conn = db.conn();
-    // Read the head first and check the chain up to it: entries appended while verifying lie beyond
-    // this head and are not mistaken for a mismatch.
+    // Anchors before the head: the head only grows, so an anchor read first that lies beyond the head
+    // read next means entries were cut off and the head wound back, while anchors written meanwhile
+    // are simply not read.
+    let anchors = match keys {
+        None => Ok(Vec::new()),
+        Some(keys) => load_anchors(db, keys).await?,
+    };
+    // Read the head before the entries and check the chain up to it: entries appended while
+    // verifying lie beyond this head and are not mistaken for a mismatch.
     let head = conn
         .query_one_raw(stmt(
             conn,
@@ -396,19 +395,25 @@ pub async fn verify_with(db: &Db, keys: Option<&[AnchorKey]>) -> Result<VerifyRe
         .ok_or_else(|| DbError::Corrupt("audit_head row is missing".to_owned()))?;
     let head_seq: i64 = head.try_get("", "seq")?;
     let head_hash: String = head.try_get("", "hash")?;
-    let anchors = match keys {
-        None => Vec::new(),
-        Some(keys) => match load_anchors(db, head_seq, keys).await? {
-            Ok(anchors) => anchors,
-            Err(broken) => {
-                return Ok(VerifyReport {
-                    checked: 0,
-                    broken: Some(broken),
-                    anchors_checked: 0,
-                    last_anchor: None,
-                });
-            }
-        },
+    let anchors = match anchors.and_then(|anchors| match anchors.iter().find(|a| a.seq > head_seq) {
+        Some(beyond) => Err(BrokenEntry {
+            seq: beyond.seq,
+            reason: format!(
+                "an anchor records entry {} but the head is at entry {head_seq} (entries were removed)",
+                beyond.seq
+            ),
+        }),
+        None => Ok(anchors),
+    }) {
+        Ok(anchors) => anchors,
+        Err(broken) => {
+            return Ok(VerifyReport {
+                checked: 0,
+                broken: Some(broken),
+                anchors_checked: 0,
+                last_anchor: None,
+            });
+        }
     };
     let last_anchor = anchors.last().map(|a| AnchorInfo {
         seq: a.seq,

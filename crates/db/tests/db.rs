@@ -802,6 +802,37 @@ async fn anchors_reveal_a_consistently_rewritten_tail(t: &TestDb) {
 }
 db_test!(anchors_reveal_a_consistently_rewritten_tail);
 
+/// Cutting entries off the end and winding the head back to match leaves a consistent, shorter
+/// chain; an anchor beyond the new head gives it away.
+async fn anchors_reveal_a_cut_off_tail(t: &TestDb) {
+    let key = audit::AnchorKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    let tx = t.db.begin().await.unwrap();
+    for n in 1..=4 {
+        audit::append(&tx, t0(), &event(n)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    audit::anchor(&t.db, t0(), &key).await.unwrap().unwrap();
+    drop_append_only_triggers(&t.db).await;
+    t.db.conn()
+        .execute_unprepared("DELETE FROM audit_log WHERE seq >= 3")
+        .await
+        .unwrap();
+    t.db.conn()
+        .execute_unprepared(
+            "UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2) WHERE id = 1",
+        )
+        .await
+        .unwrap();
+    let plain = audit::verify(&t.db).await.unwrap();
+    assert!(plain.broken.is_none(), "the shorter chain is consistent");
+    let report = audit::verify_with(&t.db, Some(std::slice::from_ref(&key)))
+        .await
+        .unwrap();
+    let broken = report.broken.expect("the anchor reveals the cut");
+    assert!(broken.reason.contains("removed"), "{}", broken.reason);
+}
+db_test!(anchors_reveal_a_cut_off_tail);
+
 async fn concurrent_appends_keep_one_chain(t: &TestDb) {
     let mut tasks = Vec::new();
     // Verifying while appends land never reports tampering.
