@@ -3,6 +3,15 @@
 //! Entries are appended inside the caller's transaction, so an action and its audit entry commit or
 //! roll back together. [`verify`] walks the whole chain and reports the first entry that does not match;
 //! the `audit_head` row also catches entries cut off the end.
+//!
+//! A hash chain alone cannot reveal a tail rewritten consistently (every hash recomputed): whoever can
+//! write the table can do that. **Anchors** close the gap: a serving node periodically records the
+//! head with an HMAC-SM3 under the configured audit key ([`anchor`]), which the database does not hold.
+//! [`verify_with`] checks every anchor's MAC and that the chain still passes through each anchored hash,
+//! so a rewrite of anything older than the newest anchor is detected. Anchors are chained too (each MAC
+//! covers the previous anchor's), so dropping one from the middle is detected; the newest anchor is
+//! logged when it is written and printed by `yiwang audit verify`, so that dropping anchors off the end
+//! can be noticed against the log.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
@@ -153,6 +162,199 @@ pub struct VerifyReport {
     /// Entries checked and found intact (all of them when `broken` is `None`).
     pub checked: u64,
     pub broken: Option<BrokenEntry>,
+    /// Anchors whose MAC was checked and whose hash the chain passes through.
+    pub anchors_checked: u64,
+    /// The newest anchor, if any: entries after it are protected only by the hash chain.
+    pub last_anchor: Option<AnchorInfo>,
+}
+
+/// Where the newest anchor stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnchorInfo {
+    pub seq: i64,
+    pub at: String,
+    pub mac: String,
+}
+
+/// The HMAC-SM3 key of the audit anchors (at least 128 bits, given as hex). Its id, a digest prefix,
+/// is stored with each anchor so that a rotated key's anchors are still checked with the old key.
+#[derive(Clone)]
+pub struct AnchorKey {
+    bytes: Vec<u8>,
+    id: String,
+}
+
+impl std::fmt::Debug for AnchorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnchorKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AnchorKey {
+    /// At least 32 hexadecimal digits (16 bytes), an even number of them.
+    pub fn from_hex(text: &str) -> Result<Self, DbError> {
+        let bytes = hex::decode(text.trim())
+            .ok()
+            .filter(|b| b.len() >= 16)
+            .ok_or_else(|| {
+                DbError::Corrupt("the audit key must be at least 32 hexadecimal digits".to_owned())
+            })?;
+        let mut input = b"yiwang-audit-anchor-key-id\n".to_vec();
+        input.extend_from_slice(&bytes);
+        let id = yiwang_kernel::crypto::sm3_hex(&input)[..16].to_owned();
+        Ok(Self { bytes, id })
+    }
+
+    /// The key's public id (not secret: it identifies, it does not reveal).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn mac(&self, seq: i64, hash: &str, at: &str, prev_mac: &str) -> String {
+        let mut input = String::from("yiwang-audit-anchor\n");
+        for part in [&seq.to_string(), hash, at, &self.id, prev_mac] {
+            input.push_str(&part.len().to_string());
+            input.push(':');
+            input.push_str(part);
+            input.push('\n');
+        }
+        hex::encode(yiwang_kernel::crypto::hmac_sm3(
+            &self.bytes,
+            input.as_bytes(),
+        ))
+    }
+}
+
+/// Record the current head as an anchor, unless it is already anchored or the chain is empty.
+/// Several nodes may call this at once: the head is read and the anchor inserted in one transaction
+/// that takes the writer lock first, and the anchor's key is its sequence number.
+#[tracing::instrument(skip_all, err)]
+pub async fn anchor(
+    db: &Db,
+    at: DateTime<Utc>,
+    key: &AnchorKey,
+) -> Result<Option<AnchorInfo>, DbError> {
+    let tx = db.begin().await?;
+    // Taking the head's row lock (a no-op update) orders this after appenders and other anchorers.
+    let head = tx
+        .query_one_raw(stmt(
+            &tx,
+            "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
+            [],
+        ))
+        .await?
+        .ok_or_else(|| DbError::Corrupt("audit_head row is missing".to_owned()))?;
+    let seq: i64 = head.try_get("", "seq")?;
+    let hash: String = head.try_get("", "hash")?;
+    let last = tx
+        .query_one_raw(stmt(
+            &tx,
+            "SELECT seq, mac FROM audit_anchors ORDER BY seq DESC LIMIT 1",
+            [],
+        ))
+        .await?;
+    let (last_seq, prev_mac) = match last {
+        Some(row) => (row.try_get::<i64>("", "seq")?, row.try_get("", "mac")?),
+        None => (0, GENESIS_HASH.to_owned()),
+    };
+    if seq == 0 || seq <= last_seq {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let at_text = ts(at);
+    let mac = key.mac(seq, &hash, &at_text, &prev_mac);
+    tx.execute_raw(stmt(
+        &tx,
+        "INSERT INTO audit_anchors (seq, hash, at, key_id, prev_mac, mac) VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+            seq.into(),
+            hash.into(),
+            at_text.clone().into(),
+            key.id().to_owned().into(),
+            prev_mac.into(),
+            mac.clone().into(),
+        ],
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(Some(AnchorInfo {
+        seq,
+        at: at_text,
+        mac,
+    }))
+}
+
+/// One stored anchor.
+struct AnchorRow {
+    seq: i64,
+    hash: String,
+    at: String,
+    key_id: String,
+    prev_mac: String,
+    mac: String,
+}
+
+/// Check the anchors against `keys` (their MACs and their chain). Returns them by sequence number
+/// for the walk, or the reason the first bad one is bad.
+async fn load_anchors(
+    db: &Db,
+    keys: &[AnchorKey],
+) -> Result<Result<Vec<AnchorRow>, BrokenEntry>, DbError> {
+    let conn = db.conn();
+    let rows = conn
+        .query_all_raw(stmt(
+            conn,
+            "SELECT seq, hash, at, key_id, prev_mac, mac FROM audit_anchors ORDER BY seq",
+            [],
+        ))
+        .await?;
+    let mut anchors = Vec::with_capacity(rows.len());
+    let mut prev_mac = GENESIS_HASH.to_owned();
+    for row in rows {
+        let anchor = AnchorRow {
+            seq: row.try_get("", "seq")?,
+            hash: row.try_get("", "hash")?,
+            at: row.try_get("", "at")?,
+            key_id: row.try_get("", "key_id")?,
+            prev_mac: row.try_get("", "prev_mac")?,
+            mac: row.try_get("", "mac")?,
+        };
+        let broken = |reason: String| BrokenEntry {
+            seq: anchor.seq,
+            reason,
+        };
+        if anchor.prev_mac != prev_mac {
+            return Ok(Err(broken(
+                "the anchor before this one is missing or altered".to_owned(),
+            )));
+        }
+        let Some(key) = keys.iter().find(|k| k.id() == anchor.key_id) else {
+            return Ok(Err(broken(format!(
+                "its anchor was made with key {}, which was not given",
+                anchor.key_id
+            ))));
+        };
+        let expected = key.mac(anchor.seq, &anchor.hash, &anchor.at, &anchor.prev_mac);
+        if !constant_time_eq(&expected, &anchor.mac) {
+            return Ok(Err(broken(
+                "its anchor's MAC does not match (the anchor was forged or altered)".to_owned(),
+            )));
+        }
+        prev_mac.clone_from(&anchor.mac);
+        anchors.push(anchor);
+    }
+    Ok(Ok(anchors))
+}
+
+/// Compare two MACs without leaking where they differ.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0_u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -163,12 +365,26 @@ pub struct BrokenEntry {
 
 const VERIFY_BATCH: i64 = 1000;
 
-/// Walk the chain from the first entry and stop at the first one that does not match.
-#[tracing::instrument(skip_all, err)]
+/// Walk the chain from the first entry and stop at the first one that does not match. Anchors are not
+/// checked (no key): see [`verify_with`].
 pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
+    verify_with(db, None).await
+}
+
+/// [`verify`], and with the audit keys (the current one and any rotated out) also every anchor: its
+/// MAC, its place in the chain of anchors, and that the chain passes through its hash.
+#[tracing::instrument(skip_all, err)]
+pub async fn verify_with(db: &Db, keys: Option<&[AnchorKey]>) -> Result<VerifyReport, DbError> {
     let conn = db.conn();
-    // Read the head first and check the chain up to it: entries appended while verifying lie beyond
-    // this head and are not mistaken for a mismatch.
+    // Anchors before the head: the head only grows, so an anchor read first that lies beyond the head
+    // read next means entries were cut off and the head wound back, while anchors written meanwhile
+    // are simply not read.
+    let anchors = match keys {
+        None => Ok(Vec::new()),
+        Some(keys) => load_anchors(db, keys).await?,
+    };
+    // Read the head before the entries and check the chain up to it: entries appended while
+    // verifying lie beyond this head and are not mistaken for a mismatch.
     let head = conn
         .query_one_raw(stmt(
             conn,
@@ -179,12 +395,41 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
         .ok_or_else(|| DbError::Corrupt("audit_head row is missing".to_owned()))?;
     let head_seq: i64 = head.try_get("", "seq")?;
     let head_hash: String = head.try_get("", "hash")?;
+    let anchors = match anchors.and_then(|anchors| match anchors.iter().find(|a| a.seq > head_seq) {
+        Some(beyond) => Err(BrokenEntry {
+            seq: beyond.seq,
+            reason: format!(
+                "an anchor records entry {} but the head is at entry {head_seq} (entries were removed)",
+                beyond.seq
+            ),
+        }),
+        None => Ok(anchors),
+    }) {
+        Ok(anchors) => anchors,
+        Err(broken) => {
+            return Ok(VerifyReport {
+                checked: 0,
+                broken: Some(broken),
+                anchors_checked: 0,
+                last_anchor: None,
+            });
+        }
+    };
+    let last_anchor = anchors.last().map(|a| AnchorInfo {
+        seq: a.seq,
+        at: a.at.clone(),
+        mac: a.mac.clone(),
+    });
+    let mut pending_anchors = anchors.iter().peekable();
+    let mut anchors_checked = 0_u64;
     let mut expected_prev = GENESIS_HASH.to_owned();
     let mut expected_seq = 1_i64;
     let mut checked = 0_u64;
     let broken = |seq: i64, reason: String, checked: u64| VerifyReport {
         checked,
         broken: Some(BrokenEntry { seq, reason }),
+        anchors_checked: 0,
+        last_anchor: None,
     };
     loop {
         let rows = conn
@@ -235,6 +480,17 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
                     checked,
                 ));
             }
+            if let Some(anchor) = pending_anchors.next_if(|a| a.seq == raw.seq) {
+                if anchor.hash != raw.hash {
+                    return Ok(broken(
+                        raw.seq,
+                        "it differs from the anchored hash (the chain was rewritten from here or before)"
+                            .to_owned(),
+                        checked,
+                    ));
+                }
+                anchors_checked += 1;
+            }
             expected_prev = raw.hash;
             expected_seq += 1;
             checked += 1;
@@ -256,6 +512,8 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbError> {
     Ok(VerifyReport {
         checked,
         broken: None,
+        anchors_checked,
+        last_anchor,
     })
 }
 

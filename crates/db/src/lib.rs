@@ -6,6 +6,7 @@
 //! rows with the [`row`] toolkit (typed columns, fetch one/all, counts, LIKE patterns).
 
 pub mod audit;
+pub mod backup;
 mod error;
 pub mod jobs;
 pub mod migrate;
@@ -96,12 +97,12 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(options.sqlite_busy_timeout)
                 .foreign_keys(true);
-            if let Some(parent) = opts.get_filename().parent()
-                && !parent.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(parent).map_err(|e| DbError::Connect {
+            // sqlx names in-memory databases `file:sqlx-in-memory-N`; there is no file to create.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if !in_memory {
+                create_private_file(opts.get_filename()).map_err(|message| DbError::Connect {
                     url: redact_url(url),
-                    message: format!("cannot create directory {}: {e}", parent.display()),
+                    message,
                 })?;
             }
             let pool = SqlitePoolOptions::new()
@@ -162,6 +163,38 @@ impl Db {
     }
 }
 
+/// Create the database file (and its directory) readable by this user only, before SQLite creates it
+/// with the umask's looser mode; SQLite gives its `-wal` and `-shm` files the database file's mode.
+/// An existing file is left as it is.
+fn create_private_file(file: &Path) -> Result<(), String> {
+    if let Some(parent) = file.parent()
+        && !parent.as_os_str().is_empty()
+        && !parent.exists()
+    {
+        private_dir_builder()
+            .create(parent)
+            .map_err(|e| format!("cannot create directory {}: {e}", parent.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("cannot create {}: {e}", file.display())),
+    }
+}
+
+/// A recursive directory builder that makes directories readable by this user only (0700).
+pub fn private_dir_builder() -> std::fs::DirBuilder {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+}
+
 /// The default database URL: a SQLite file in the data directory.
 pub fn sqlite_url_in(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("yiwang.db").display())
@@ -220,7 +253,41 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{Db, redact_url, sqlite_url_in};
+
+    /// A new SQLite database is private to this user (its directory 0700, the file 0600, and so its
+    /// WAL and shared-memory files), whatever the umask.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_database_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let data = dir.path().join("data").join("node-1");
+        let db = Db::connect(&sqlite_url_in(&data))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A write, so that SQLite creates its WAL file too.
+        sea_orm::ConnectionTrait::execute_unprepared(db.conn(), "CREATE TABLE t (x BIGINT)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join("yiwang.db")), 0o600);
+        assert_eq!(mode(&data.join("yiwang.db-wal")), 0o600);
+        db.close().await.unwrap_or_else(|e| panic!("{e}"));
+        // In-memory databases leave nothing behind.
+        let memory = Db::connect("sqlite::memory:")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        memory.close().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(!std::path::Path::new("file:sqlx-in-memory-0").exists());
+    }
 
     #[test]
     fn redacts_passwords_only() {

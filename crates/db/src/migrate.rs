@@ -79,6 +79,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 9,
+        name: "audit_anchors",
+        shared: include_str!("../migrations/0009_audit_anchors.sql"),
+        sqlite: include_str!("../migrations/0009_audit_anchors.sqlite.sql"),
+        postgres: include_str!("../migrations/0009_audit_anchors.postgres.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying Yiwang's migration lock among PostgreSQL advisory locks.

@@ -625,6 +625,216 @@ async fn tampering_is_detected(t: &TestDb) {
 }
 db_test!(tampering_is_detected);
 
+/// Rewrite every entry from `from` on, consistently: entry `from` gets another detail and every hash
+/// after it is recomputed, the head included, as someone with write access to the database could.
+async fn rewrite_tail(db: &Db, from: i64) {
+    let rows = db
+        .conn()
+        .query_all_raw(stmt(
+            db.conn(),
+            "SELECT seq, at, actor, action, resource, source, detail, prev_hash FROM audit_log
+             WHERE seq >= $1 ORDER BY seq",
+            [from.into()],
+        ))
+        .await
+        .unwrap();
+    let mut prev: Option<String> = None;
+    for row in rows {
+        let seq: i64 = row.try_get("", "seq").unwrap();
+        let at: String = row.try_get("", "at").unwrap();
+        let fields: Vec<String> = ["actor", "action", "resource", "source", "detail"]
+            .iter()
+            .map(|c| row.try_get::<String>("", c).unwrap())
+            .collect();
+        let detail = if seq == from {
+            "{\"field\":\"owner\",\"n\":0}".to_owned()
+        } else {
+            fields[4].clone()
+        };
+        let prev_hash = prev.unwrap_or_else(|| row.try_get("", "prev_hash").unwrap());
+        let hash = audit::entry_hash(
+            &prev_hash,
+            seq,
+            &at,
+            [&fields[0], &fields[1], &fields[2], &fields[3], &detail],
+        );
+        db.conn()
+            .execute_raw(stmt(
+                db.conn(),
+                "UPDATE audit_log SET detail = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+                [
+                    detail.into(),
+                    prev_hash.into(),
+                    hash.clone().into(),
+                    seq.into(),
+                ],
+            ))
+            .await
+            .unwrap();
+        prev = Some(hash);
+    }
+    db.conn()
+        .execute_raw(stmt(
+            db.conn(),
+            "UPDATE audit_head SET hash = $1 WHERE id = 1",
+            [prev.unwrap().into()],
+        ))
+        .await
+        .unwrap();
+}
+
+async fn drop_append_only_triggers(db: &Db) {
+    let sql = match db.backend() {
+        yiwang_db::Backend::Sqlite => {
+            "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
+             DROP TRIGGER audit_anchors_no_update; DROP TRIGGER audit_anchors_no_delete"
+        }
+        yiwang_db::Backend::Postgres => {
+            "DROP TRIGGER audit_log_no_update ON audit_log;
+             DROP TRIGGER audit_anchors_no_update ON audit_anchors"
+        }
+    };
+    db.conn().execute_unprepared(sql).await.unwrap();
+}
+
+/// The hash chain alone cannot see a consistently rewritten tail; the anchor's MAC can.
+async fn anchors_reveal_a_consistently_rewritten_tail(t: &TestDb) {
+    let key = audit::AnchorKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    let other = audit::AnchorKey::from_hex("ffeeddccbbaa99887766554433221100").unwrap();
+    assert!(audit::AnchorKey::from_hex("0011").is_err());
+    assert!(!format!("{key:?}").contains("00112233"));
+    assert!(
+        audit::anchor(&t.db, t0(), &key).await.unwrap().is_none(),
+        "nothing to anchor yet"
+    );
+    let append = async |range: std::ops::RangeInclusive<usize>| {
+        let tx = t.db.begin().await.unwrap();
+        for n in range {
+            audit::append(&tx, t0(), &event(n)).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    };
+    append(1..=3).await;
+    let first = audit::anchor(&t.db, t0(), &key).await.unwrap().unwrap();
+    assert_eq!(first.seq, 3);
+    assert!(
+        audit::anchor(&t.db, t0(), &key).await.unwrap().is_none(),
+        "the head is anchored already"
+    );
+    append(4..=6).await;
+    let second = audit::anchor(&t.db, t0(), &key).await.unwrap().unwrap();
+    assert_eq!(second.seq, 6);
+    append(7..=8).await;
+
+    let report = audit::verify_with(&t.db, Some(std::slice::from_ref(&key)))
+        .await
+        .unwrap();
+    assert!(report.broken.is_none(), "{report:?}");
+    assert_eq!((report.checked, report.anchors_checked), (8, 2));
+    assert_eq!(report.last_anchor.map(|a| a.seq), Some(6));
+    // A key that made none of the anchors cannot vouch for them.
+    let report = audit::verify_with(&t.db, Some(std::slice::from_ref(&other)))
+        .await
+        .unwrap();
+    assert!(
+        report.broken.unwrap().reason.contains("not given"),
+        "unknown key"
+    );
+    // A rotated key: the old one is still given for the old anchors.
+    let report = audit::verify_with(&t.db, Some(&[other.clone(), key.clone()]))
+        .await
+        .unwrap();
+    assert!(report.broken.is_none(), "{report:?}");
+
+    drop_append_only_triggers(&t.db).await;
+    // Entries after the newest anchor are protected by the chain only; rewriting them goes unseen
+    // until the next anchor, which is why nodes anchor every few minutes.
+    rewrite_tail(&t.db, 5).await;
+    let plain = audit::verify(&t.db).await.unwrap();
+    assert!(
+        plain.broken.is_none(),
+        "the rewrite is consistent: the hash chain alone sees nothing"
+    );
+    let report = audit::verify_with(&t.db, Some(std::slice::from_ref(&key)))
+        .await
+        .unwrap();
+    let broken = report.broken.expect("the anchor reveals the rewrite");
+    assert_eq!(broken.seq, 6, "the first anchored entry after the rewrite");
+    assert!(broken.reason.contains("anchored"), "{}", broken.reason);
+
+    // Moving the anchor along with the rewrite needs the key: without it the MAC does not match.
+    let rewritten: String =
+        t.db.conn()
+            .query_one_raw(stmt(
+                t.db.conn(),
+                "SELECT hash FROM audit_log WHERE seq = 6",
+                [],
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get("", "hash")
+            .unwrap();
+    t.db.conn()
+        .execute_raw(stmt(
+            t.db.conn(),
+            "UPDATE audit_anchors SET hash = $1 WHERE seq = 6",
+            [rewritten.into()],
+        ))
+        .await
+        .unwrap();
+    let report = audit::verify_with(&t.db, Some(std::slice::from_ref(&key)))
+        .await
+        .unwrap();
+    assert!(
+        report.broken.unwrap().reason.contains("MAC"),
+        "a forged anchor"
+    );
+
+    // Dropping the first anchor breaks the chain of anchors.
+    t.db.conn()
+        .execute_unprepared("DELETE FROM audit_anchors WHERE seq = 3")
+        .await
+        .unwrap();
+    let report = audit::verify_with(&t.db, Some(&[key])).await.unwrap();
+    assert!(
+        report.broken.unwrap().reason.contains("missing"),
+        "an anchor removed"
+    );
+}
+db_test!(anchors_reveal_a_consistently_rewritten_tail);
+
+/// Cutting entries off the end and winding the head back to match leaves a consistent, shorter
+/// chain; an anchor beyond the new head gives it away.
+async fn anchors_reveal_a_cut_off_tail(t: &TestDb) {
+    let key = audit::AnchorKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    let tx = t.db.begin().await.unwrap();
+    for n in 1..=4 {
+        audit::append(&tx, t0(), &event(n)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    audit::anchor(&t.db, t0(), &key).await.unwrap().unwrap();
+    drop_append_only_triggers(&t.db).await;
+    t.db.conn()
+        .execute_unprepared("DELETE FROM audit_log WHERE seq >= 3")
+        .await
+        .unwrap();
+    t.db.conn()
+        .execute_unprepared(
+            "UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2) WHERE id = 1",
+        )
+        .await
+        .unwrap();
+    let plain = audit::verify(&t.db).await.unwrap();
+    assert!(plain.broken.is_none(), "the shorter chain is consistent");
+    let report = audit::verify_with(&t.db, Some(std::slice::from_ref(&key)))
+        .await
+        .unwrap();
+    let broken = report.broken.expect("the anchor reveals the cut");
+    assert!(broken.reason.contains("removed"), "{}", broken.reason);
+}
+db_test!(anchors_reveal_a_cut_off_tail);
+
 async fn concurrent_appends_keep_one_chain(t: &TestDb) {
     let mut tasks = Vec::new();
     // Verifying while appends land never reports tampering.
@@ -885,3 +1095,50 @@ async fn row_toolkit_reads_maps_and_counts(t: &TestDb) {
     );
 }
 db_test!(row_toolkit_reads_maps_and_counts);
+
+// ---------------------------------------------------------------- TLS to PostgreSQL
+
+fn with_param(url: &str, param: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{param}")
+}
+
+yiwang_db::postgres_only! {
+/// `sslmode` in the URL is honoured: `require` encrypts (the server reports the session as SSL), and
+/// `verify-full` refuses a server whose certificate no trusted CA issued (the test server's is
+/// self-signed) instead of falling back to plain text.
+#[tokio::test]
+async fn postgres_connections_use_tls_when_the_url_asks() {
+    let url = testing::postgres_admin_url()
+        .unwrap_or_else(|| panic!("{} is not set", testing::POSTGRES_ENV));
+    let db = Db::connect(&with_param(&url, "sslmode=require"))
+        .await
+        .unwrap_or_else(|e| panic!("TLS connection to the test server: {e}"));
+    let row = db
+        .conn()
+        .query_one_raw(stmt(
+            db.conn(),
+            "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            [],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        row.try_get::<bool>("", "ssl").unwrap(),
+        "the session is encrypted"
+    );
+    let version: String = row.try_get("", "version").unwrap();
+    assert!(version.starts_with("TLSv1."), "{version}");
+    db.close().await.unwrap();
+
+    let err = Db::connect(&with_param(&url, "sslmode=verify-full"))
+        .await
+        .expect_err("an unverifiable certificate is refused");
+    let text = err.to_string().to_lowercase();
+    assert!(
+        text.contains("certificate") || text.contains("tls"),
+        "{text}"
+    );
+}
+}

@@ -21,5 +21,5 @@ pub use outbox::{
     EMAIL_JOB, MessageSeal, OutboxMessage, Recipient, SMS_JOB, email_of, enqueue, open_message,
     register_notify_handlers, seal_message, sms_of,
 };
-pub use smtp::{SmtpConfig, SmtpConfigError, SmtpCredentials, SmtpSender};
+pub use smtp::{SmtpConfig, SmtpConfigError, SmtpCredentials, SmtpSender, SmtpTls};
 pub use template::{NOTICE_TEMPLATE, RESET_TEMPLATE, render_message};

@@ -1,17 +1,18 @@
 //! Email over SMTP: [`SmtpSender`] delivers the email half of [`MessageSender`] to a mail relay.
 //!
-//! A small client on tokio's `TcpStream` rather than a mail crate: one message per connection, plain
-//! TCP, AUTH PLAIN or LOGIN, and nothing else is needed, and a full mail stack (URL parsing, IDNA,
-//! TLS back ends) would cost this build far more than the few hundred lines below. There is no TLS:
-//! the relay is expected on the same host or on a trusted internal network (a local Postfix that
-//! relays onwards with TLS), which matters most when credentials are configured, since AUTH over plain
-//! TCP exposes them to anyone on the path.
+//! The conversation is lettre's SMTP transport (EHLO, STARTTLS or implicit TLS on rustls, AUTH PLAIN
+//! or LOGIN, dot-stuffing, reply parsing, timeouts), one connection per message; this module formats
+//! the message itself, so what goes out is the same whatever the transport.
+//!
+//! **TLS** ([`SmtpTls`]): implicit TLS (port 465), STARTTLS required, STARTTLS when the relay offers it,
+//! or none. Certificates are checked against the webpki roots plus any root configured for an
+//! internal CA. Credentials are only sent over TLS, or to a relay on the loopback interface.
 //!
 //! The message is 7-bit clean whatever its language: headers with non-ASCII text are RFC 2047 encoded
 //! words, the body is UTF-8 in quoted-printable, so no relay needs 8BITMIME or SMTPUTF8. Envelope
 //! addresses must therefore be ASCII. The `Date` header comes from the injected clock, in China time.
 //!
-//! Every connect, write and reply is bounded by the configured timeout, so a stuck relay fails the job
+//! Each delivery, from connecting to the relay's last reply, is bounded by the configured timeout, so a stuck relay fails the job
 //! (which the worker retries with backoff) instead of holding the worker. Errors name the SMTP reply
 //! code and text but never the recipient's full address: job errors are stored in plain text while the
 //! message itself is sealed.
@@ -22,22 +23,21 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
+use lettre::address::{Address, Envelope};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor};
 use rand::RngExt as _;
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::TcpStream;
 use yiwang_kernel::SharedClock;
 
 use crate::message::{Email, MessageSender, SendError, SendFuture, Sms, mask_email};
 
 /// The sender's display name in the `From` header.
 pub const DEFAULT_FROM_NAME: &str = "一网通办";
-/// How long to wait for the connection, for each write and for each reply, unless configured.
+/// How long one delivery may take, unless configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Longest reply line accepted (RFC 5321 allows 512 octets; some servers send more).
-const MAX_REPLY_LINE: u64 = 4096;
-/// Most lines accepted in one multi-line reply (an EHLO reply has one per extension).
-const MAX_REPLY_LINES: usize = 100;
 /// Longest reply text quoted in an error.
 const MAX_ERROR_TEXT: usize = 300;
 /// Bytes of UTF-8 per RFC 2047 encoded word: a multiple of 3 (no padding inside the text) that keeps
@@ -58,12 +58,56 @@ pub struct SmtpConfig {
     pub from_name: String,
     /// Log in with AUTH PLAIN (or LOGIN) when set.
     pub credentials: Option<SmtpCredentials>,
-    /// Bound on connecting, on each write and on each reply.
+    /// Bound on the whole delivery: connecting, TLS, the conversation and the message.
     pub timeout: Duration,
+    pub tls: SmtpTls,
+    /// Extra trusted root certificates (PEM), for a relay whose certificate an internal CA issued.
+    pub root_certificates: Vec<Vec<u8>>,
+}
+
+/// How the connection to the relay is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain TCP: only for a relay on the same host or a trusted network segment.
+    None,
+    /// STARTTLS when the relay offers it, plain otherwise (no protection against an active attacker).
+    Opportunistic,
+    /// STARTTLS, and no message if the relay does not offer it or its certificate does not verify.
+    StartTls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Implicit,
+}
+
+impl SmtpTls {
+    /// `none`, `opportunistic`, `starttls` or `tls` (also `implicit`).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "none" | "plain" => Some(Self::None),
+            "opportunistic" => Some(Self::Opportunistic),
+            "starttls" => Some(Self::StartTls),
+            "tls" | "implicit" => Some(Self::Implicit),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Opportunistic => "opportunistic",
+            Self::StartTls => "starttls",
+            Self::Implicit => "tls",
+        }
+    }
+
+    /// Whether credentials can be sent without an eavesdropper on the path reading them.
+    fn protects_credentials(self) -> bool {
+        matches!(self, Self::StartTls | Self::Implicit)
+    }
 }
 
 impl SmtpConfig {
-    /// A relay at `host:port` sending as `from`, without AUTH, with the default name and timeout.
+    /// A relay at `host:port` sending as `from`, without AUTH, with the default name and timeout, and
+    /// STARTTLS whenever the relay offers it.
     pub fn new(host: impl Into<String>, port: u16, from: impl Into<String>) -> Self {
         Self {
             host: host.into(),
@@ -72,7 +116,40 @@ impl SmtpConfig {
             from_name: DEFAULT_FROM_NAME.to_owned(),
             credentials: None,
             timeout: DEFAULT_TIMEOUT,
+            tls: SmtpTls::Opportunistic,
+            root_certificates: Vec::new(),
         }
+    }
+
+    #[must_use]
+    pub fn with_tls(mut self, tls: SmtpTls) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Trust this root certificate (PEM) too.
+    #[must_use]
+    pub fn with_root_certificate(mut self, pem: Vec<u8>) -> Self {
+        self.root_certificates.push(pem);
+        self
+    }
+
+    /// `host:port`, with brackets around an IPv6 address, for messages.
+    fn server(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// A relay on this machine: the one place credentials may travel without TLS.
+    fn is_loopback(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost")
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 
     #[must_use]
@@ -134,7 +211,83 @@ impl SmtpConfig {
         if self.timeout.is_zero() {
             return bad("timeout_secs", "must be at least 1 second".to_owned());
         }
+        if self.credentials.is_some() && !self.tls.protects_credentials() && !self.is_loopback() {
+            return bad(
+                "tls",
+                format!(
+                    "is {:?}, which would send the password in the clear to {}; use \"starttls\" or \"tls\"",
+                    self.tls.name(),
+                    self.host
+                ),
+            );
+        }
+        for pem in &self.root_certificates {
+            if !pem
+                .windows(b"-----BEGIN CERTIFICATE-----".len())
+                .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+            {
+                return bad("ca_file", "holds no PEM certificate".to_owned());
+            }
+            if let Err(error) = Certificate::from_pem(pem) {
+                return bad(
+                    "ca_file",
+                    format!("is not a PEM certificate: {}", sanitize(&error.to_string())),
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// lettre's transport for these settings.
+    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, SmtpConfigError> {
+        let tls = if self.tls == SmtpTls::None {
+            Tls::None
+        } else {
+            let mut parameters = TlsParameters::builder(self.host.clone());
+            for pem in &self.root_certificates {
+                let certificate = Certificate::from_pem(pem)
+                    .map_err(|e| SmtpConfigError(format!("smtp.ca_file: {e}")))?;
+                parameters = parameters.add_root_certificate(certificate);
+            }
+            let parameters = parameters
+                .build_rustls()
+                .map_err(|e| SmtpConfigError(format!("smtp.tls: {e}")))?;
+            match self.tls {
+                SmtpTls::Implicit => Tls::Wrapper(parameters),
+                SmtpTls::StartTls => Tls::Required(parameters),
+                SmtpTls::Opportunistic | SmtpTls::None => Tls::Opportunistic(parameters),
+            }
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
+            .port(self.port)
+            .tls(tls)
+            .timeout(Some(self.timeout))
+            .hello_name(hello_name());
+        if let Some(credentials) = &self.credentials {
+            builder = builder
+                .credentials(Credentials::new(
+                    credentials.username.clone(),
+                    credentials.password.clone(),
+                ))
+                .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+        }
+        Ok(builder.build())
+    }
+}
+
+/// The EHLO argument: this host's name when the environment says it (a node's `HOSTNAME`), else the
+/// loopback address literal, which relays accept from any client (RFC 5321 §4.1.4: not checked).
+fn hello_name() -> ClientId {
+    match std::env::var("HOSTNAME") {
+        Ok(name)
+            if !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') =>
+        {
+            ClientId::Domain(name)
+        }
+        _ => ClientId::Ipv4(std::net::Ipv4Addr::LOCALHOST),
     }
 }
 
@@ -147,6 +300,8 @@ impl fmt::Debug for SmtpConfig {
             .field("from_name", &self.from_name)
             .field("credentials", &self.credentials)
             .field("timeout", &self.timeout)
+            .field("tls", &self.tls)
+            .field("root_certificates", &self.root_certificates.len())
             .finish()
     }
 }
@@ -186,6 +341,7 @@ pub struct SmtpConfigError(String);
 #[derive(Clone)]
 pub struct SmtpSender {
     config: SmtpConfig,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
     clock: SharedClock,
 }
 
@@ -201,7 +357,12 @@ impl SmtpSender {
     /// A sender with checked settings; `clock` dates the messages.
     pub fn new(config: SmtpConfig, clock: SharedClock) -> Result<Self, SmtpConfigError> {
         config.validate()?;
-        Ok(Self { config, clock })
+        let transport = config.transport()?;
+        Ok(Self {
+            config,
+            transport,
+            clock,
+        })
     }
 
     pub fn config(&self) -> &SmtpConfig {
@@ -269,13 +430,80 @@ impl SmtpSender {
         }
         let now = self.clock.now();
         let message = self.format_message(email, now, &self.new_message_id(now));
-        let mut session = Session::connect(&self.config, &email.to).await?;
-        let result = session.transaction(&self.config, &email.to, &message).await;
-        // Once the relay took the message (or refused it) QUIT is a courtesy; its failure changes nothing.
-        session.quit().await;
-        let queued = result?;
-        tracing::info!(reply = %queued, "email handed to the SMTP relay");
-        Ok(())
+        let envelope = match (
+            self.config.from.parse::<Address>(),
+            email.to.parse::<Address>(),
+        ) {
+            (Ok(from), Ok(to)) => Envelope::new(Some(from), vec![to])
+                .map_err(|e| SendError::Malformed(format!("the envelope is not valid: {e}")))?,
+            (Err(e), _) => {
+                return Err(SendError::Malformed(format!(
+                    "the sender address is not valid: {e}"
+                )));
+            }
+            (_, Err(_)) => {
+                return Err(SendError::Malformed(format!(
+                    "the recipient {} is not an address this sender can deliver to",
+                    mask_email(&email.to)
+                )));
+            }
+        };
+        // lettre ends the DATA section with CRLF . CRLF itself.
+        let data = message.strip_suffix("\r\n").unwrap_or(&message);
+        // lettre bounds connecting but not the conversation: one bound for all of it, so a relay that
+        // accepts and then stays silent fails the job instead of holding the worker.
+        let sent = tokio::time::timeout(
+            self.config.timeout,
+            self.transport.send_raw(&envelope, data.as_bytes()),
+        )
+        .await
+        .map_err(|_| {
+            SendError::Gateway(format!(
+                "SMTP {}: no answer within {}",
+                self.config.server(),
+                seconds(self.config.timeout)
+            ))
+        })?;
+        match sent {
+            Ok(reply) => {
+                let text = sanitize(&reply.message().collect::<Vec<_>>().join(" / "));
+                tracing::info!(code = %reply.code(), reply = %text, "email handed to the SMTP relay");
+                Ok(())
+            }
+            Err(error) => Err(self.failure(&error, &email.to)),
+        }
+    }
+
+    /// A delivery failure as a job error: the reply code and text, or what went wrong with the
+    /// connection, with the recipient masked wherever the relay quoted it.
+    fn failure(&self, error: &lettre::transport::smtp::Error, recipient: &str) -> SendError {
+        let mut text = String::new();
+        let mut cause: Option<&dyn std::error::Error> = Some(error);
+        while let Some(e) = cause {
+            let line = e.to_string();
+            // lettre's message already includes its source's; do not repeat it.
+            if !text.contains(&line) {
+                if !text.is_empty() {
+                    text.push_str(": ");
+                }
+                text.push_str(&line);
+            }
+            cause = e.source();
+        }
+        let text = sanitize(&text).replace(recipient, &mask_email(recipient));
+        let server = self.config.server();
+        SendError::Gateway(if let Some(code) = error.status() {
+            format!("SMTP {server} refused the message: {code} {text}")
+        } else if error.is_timeout() {
+            format!(
+                "SMTP {server}: no answer within {}: {text}",
+                seconds(self.config.timeout)
+            )
+        } else if error.is_tls() {
+            format!("SMTP {server}: TLS failed: {text}")
+        } else {
+            format!("SMTP {server}: {text}")
+        })
     }
 }
 
@@ -290,329 +518,6 @@ impl MessageSender for SmtpSender {
 
     fn send_email<'a>(&'a self, email: &'a Email) -> SendFuture<'a> {
         Box::pin(self.deliver(email))
-    }
-}
-
-// ------------------------------------------------------------------ the SMTP conversation
-
-/// One reply: its code and the text of each line.
-#[derive(Debug)]
-struct Reply {
-    code: u16,
-    lines: Vec<String>,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        self.lines
-            .iter()
-            .map(|l| l.trim())
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join(" / ")
-    }
-}
-
-/// The extensions an EHLO reply announced that this client uses.
-#[derive(Debug, Default)]
-struct Extensions {
-    /// SASL mechanisms after `AUTH` (or the pre-standard `AUTH=`), upper case.
-    auth: Option<Vec<String>>,
-}
-
-impl Extensions {
-    fn parse(reply: &Reply) -> Self {
-        let mut extensions = Self::default();
-        // The first line is the server's greeting to us; extensions follow, one per line.
-        for line in reply.lines.iter().skip(1) {
-            let upper = line.trim().to_ascii_uppercase();
-            let rest = upper
-                .strip_prefix("AUTH ")
-                .or_else(|| upper.strip_prefix("AUTH="));
-            if let Some(rest) = rest {
-                extensions
-                    .auth
-                    .get_or_insert_with(Vec::new)
-                    .extend(rest.split_whitespace().map(str::to_owned));
-            } else if upper == "AUTH" {
-                extensions.auth.get_or_insert_with(Vec::new);
-            }
-        }
-        extensions
-    }
-}
-
-struct Session {
-    stream: BufReader<TcpStream>,
-    /// `host:port`, for errors.
-    server: String,
-    timeout: Duration,
-    /// Replies often quote the recipient; errors show it masked.
-    recipient: String,
-    /// After an I/O error or a timeout the conversation is out of step: no QUIT then.
-    broken: bool,
-}
-
-impl Session {
-    async fn connect(config: &SmtpConfig, recipient: &str) -> Result<Self, SendError> {
-        let server = if config.host.contains(':') {
-            format!("[{}]:{}", config.host, config.port)
-        } else {
-            format!("{}:{}", config.host, config.port)
-        };
-        let stream = match tokio::time::timeout(
-            config.timeout,
-            TcpStream::connect((config.host.as_str(), config.port)),
-        )
-        .await
-        {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(error)) => {
-                return Err(SendError::Gateway(format!(
-                    "SMTP {server}: cannot connect: {error}"
-                )));
-            }
-            Err(_) => {
-                return Err(SendError::Gateway(format!(
-                    "SMTP {server}: no connection within {}",
-                    seconds(config.timeout)
-                )));
-            }
-        };
-        // Every command waits for its reply, so Nagle's algorithm could only add delay.
-        let _ = stream.set_nodelay(true);
-        Ok(Self {
-            stream: BufReader::new(stream),
-            server,
-            timeout: config.timeout,
-            recipient: recipient.to_owned(),
-            broken: false,
-        })
-    }
-
-    /// Greeting, EHLO (or HELO), AUTH when configured, MAIL, RCPT, DATA. Returns the relay's final
-    /// reply text (which usually carries its queue id).
-    async fn transaction(
-        &mut self,
-        config: &SmtpConfig,
-        to: &str,
-        message: &str,
-    ) -> Result<String, SendError> {
-        let greeting = self.read_reply("the greeting").await?;
-        self.expect(&greeting, &[220], "the connection")?;
-        let hello_name = self.hello_name();
-        let ehlo = self.command(&format!("EHLO {hello_name}"), "EHLO").await?;
-        let extensions = match ehlo.code {
-            250 => Some(Extensions::parse(&ehlo)),
-            // A server that does not know EHLO (RFC 5321 §3.2) gets HELO and no extensions.
-            500..=599 => {
-                let helo = self.command(&format!("HELO {hello_name}"), "HELO").await?;
-                self.expect(&helo, &[250], "HELO")?;
-                None
-            }
-            _ => return Err(self.refusal("EHLO", &ehlo)),
-        };
-        if let Some(credentials) = &config.credentials {
-            let mechanisms = extensions
-                .and_then(|e| e.auth)
-                .ok_or_else(|| self.gateway("does not offer AUTH, but a username is configured"))?;
-            self.authenticate(credentials, &mechanisms).await?;
-        }
-        let reply = self
-            .command(&format!("MAIL FROM:<{}>", config.from), "MAIL FROM")
-            .await?;
-        self.expect(&reply, &[250], "MAIL FROM")?;
-        let reply = self.command(&format!("RCPT TO:<{to}>"), "RCPT TO").await?;
-        self.expect(&reply, &[250, 251], "RCPT TO")?;
-        let reply = self.command("DATA", "DATA").await?;
-        self.expect(&reply, &[354], "DATA")?;
-        self.write(dot_stuff(message).as_bytes()).await?;
-        let reply = self.read_reply("the message").await?;
-        self.expect(&reply, &[250], "the message")?;
-        Ok(sanitize(&reply.text()))
-    }
-
-    async fn authenticate(
-        &mut self,
-        credentials: &SmtpCredentials,
-        mechanisms: &[String],
-    ) -> Result<(), SendError> {
-        let offers = |name: &str| mechanisms.iter().any(|m| m == name);
-        if offers("PLAIN") {
-            let token = BASE64.encode(format!(
-                "\0{}\0{}",
-                credentials.username, credentials.password
-            ));
-            let reply = self
-                .command_secret(&format!("AUTH PLAIN {token}"), "AUTH PLAIN")
-                .await?;
-            self.expect(&reply, &[235], "AUTH PLAIN")?;
-        } else if offers("LOGIN") {
-            let reply = self.command("AUTH LOGIN", "AUTH LOGIN").await?;
-            self.expect(&reply, &[334], "AUTH LOGIN")?;
-            let reply = self
-                .command_secret(
-                    &BASE64.encode(&credentials.username),
-                    "the AUTH LOGIN username",
-                )
-                .await?;
-            self.expect(&reply, &[334], "the AUTH LOGIN username")?;
-            let reply = self
-                .command_secret(
-                    &BASE64.encode(&credentials.password),
-                    "the AUTH LOGIN password",
-                )
-                .await?;
-            self.expect(&reply, &[235], "the AUTH LOGIN password")?;
-        } else {
-            return Err(self.gateway(&format!(
-                "offers AUTH {} but neither PLAIN nor LOGIN",
-                mechanisms.join(" ")
-            )));
-        }
-        Ok(())
-    }
-
-    /// Say goodbye if the conversation is still in step; errors are ignored (the outcome is known).
-    async fn quit(&mut self) {
-        if self.broken {
-            return;
-        }
-        if self.write(b"QUIT\r\n").await.is_ok() {
-            let _ = self.read_reply("QUIT").await;
-        }
-    }
-
-    /// The EHLO argument: without a configured host name, the address literal of our end of the
-    /// connection is what RFC 5321 §4.1.3 asks for.
-    fn hello_name(&self) -> String {
-        match self.stream.get_ref().local_addr() {
-            Ok(addr) if addr.is_ipv6() => format!("[IPv6:{}]", addr.ip()),
-            Ok(addr) => format!("[{}]", addr.ip()),
-            Err(_) => "localhost".to_owned(),
-        }
-    }
-
-    async fn command(&mut self, line: &str, what: &str) -> Result<Reply, SendError> {
-        self.write(format!("{line}\r\n").as_bytes()).await?;
-        self.read_reply(what).await
-    }
-
-    /// A command carrying credentials: the same as [`Self::command`], named separately so that nobody
-    /// adds logging of the line here.
-    async fn command_secret(&mut self, line: &str, what: &str) -> Result<Reply, SendError> {
-        self.command(line, what).await
-    }
-
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), SendError> {
-        let stream = self.stream.get_mut();
-        let outcome = tokio::time::timeout(self.timeout, async {
-            stream.write_all(bytes).await?;
-            stream.flush().await
-        })
-        .await;
-        match outcome {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => {
-                self.broken = true;
-                Err(self.gateway(&format!("the connection failed: {error}")))
-            }
-            Err(_) => {
-                self.broken = true;
-                Err(self.gateway(&format!("could not send within {}", seconds(self.timeout))))
-            }
-        }
-    }
-
-    async fn read_reply(&mut self, what: &str) -> Result<Reply, SendError> {
-        match tokio::time::timeout(self.timeout, read_reply(&mut self.stream)).await {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(problem)) => {
-                self.broken = true;
-                Err(self.gateway(&format!("bad reply to {what}: {problem}")))
-            }
-            Err(_) => {
-                self.broken = true;
-                Err(self.gateway(&format!(
-                    "no reply to {what} within {}",
-                    seconds(self.timeout)
-                )))
-            }
-        }
-    }
-
-    fn expect(&self, reply: &Reply, accepted: &[u16], what: &str) -> Result<(), SendError> {
-        if accepted.contains(&reply.code) {
-            Ok(())
-        } else {
-            Err(self.refusal(what, reply))
-        }
-    }
-
-    fn refusal(&self, what: &str, reply: &Reply) -> SendError {
-        let mut text = sanitize(&reply.text());
-        if !self.recipient.is_empty() {
-            text = text.replace(&self.recipient, &mask_email(&self.recipient));
-        }
-        SendError::Gateway(format!(
-            "SMTP {} refused {what}: {} {text}",
-            self.server, reply.code
-        ))
-    }
-
-    fn gateway(&self, problem: &str) -> SendError {
-        SendError::Gateway(format!("SMTP {}: {problem}", self.server))
-    }
-}
-
-/// Read one reply, multi-line or not (RFC 5321 §4.2.1: `250-…` lines continue, `250 …` ends).
-async fn read_reply(stream: &mut BufReader<TcpStream>) -> Result<Reply, String> {
-    let mut code = None;
-    let mut lines = Vec::new();
-    loop {
-        let mut raw = Vec::new();
-        let read = (&mut *stream)
-            .take(MAX_REPLY_LINE)
-            .read_until(b'\n', &mut raw)
-            .await
-            .map_err(|e| format!("the connection failed: {e}"))?;
-        if read == 0 {
-            return Err("the server closed the connection".to_owned());
-        }
-        if raw.last() != Some(&b'\n') {
-            return Err(if read as u64 >= MAX_REPLY_LINE {
-                "a reply line is too long".to_owned()
-            } else {
-                "the server closed the connection mid-reply".to_owned()
-            });
-        }
-        let line = String::from_utf8_lossy(&raw);
-        let line = line.trim_end_matches(['\r', '\n']);
-        let bytes = line.as_bytes();
-        if bytes.len() < 3 || !bytes[..3].iter().all(u8::is_ascii_digit) {
-            return Err(format!("{:?} is not an SMTP reply", sanitize(line)));
-        }
-        let this_code: u16 = line[..3]
-            .parse()
-            .map_err(|_| format!("{:?} is not an SMTP reply", sanitize(line)))?;
-        if *code.get_or_insert(this_code) != this_code {
-            return Err("a multi-line reply changed its code".to_owned());
-        }
-        let last = match bytes.get(3) {
-            None | Some(b' ') => true,
-            Some(b'-') => false,
-            Some(_) => return Err(format!("{:?} is not an SMTP reply", sanitize(line))),
-        };
-        lines.push(line.get(4..).unwrap_or_default().to_owned());
-        if last {
-            return Ok(Reply {
-                code: this_code,
-                lines,
-            });
-        }
-        if lines.len() >= MAX_REPLY_LINES {
-            return Err("a multi-line reply has too many lines".to_owned());
-        }
     }
 }
 
@@ -711,23 +616,6 @@ fn quoted_printable(text: &str) -> String {
     out
 }
 
-/// The DATA section: every line starting with `.` gets another (RFC 5321 §4.5.2), and the terminating
-/// `CRLF . CRLF` is added.
-fn dot_stuff(message: &str) -> String {
-    let mut out = String::with_capacity(message.len() + 16);
-    for line in message.split_inclusive("\r\n") {
-        if line.starts_with('.') {
-            out.push('.');
-        }
-        out.push_str(line);
-    }
-    if !out.ends_with("\r\n") {
-        out.push_str("\r\n");
-    }
-    out.push_str(".\r\n");
-    out
-}
-
 /// One line of printable text, shortened, for an error message.
 fn sanitize(text: &str) -> String {
     text.chars()
@@ -805,12 +693,6 @@ mod tests {
         ] {
             assert!(check_address(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn dot_stuffing_doubles_leading_dots_and_terminates() {
-        assert_eq!(dot_stuff("a\r\n.\r\n..b\r\n"), "a\r\n..\r\n...b\r\n.\r\n");
-        assert_eq!(dot_stuff("a"), "a\r\n.\r\n");
     }
 
     #[test]

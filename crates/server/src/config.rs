@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use crate::proxy::{ForwardedHeader, TrustedProxies};
+
 /// A value that must never appear in logs or output.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -74,6 +76,16 @@ pub struct Config {
     /// Seconds a connection may go without a byte read or written before it is closed (a stalled
     /// upload, a client that stops reading its response). Longer than the 60-second request timeout.
     pub idle_timeout_secs: u64,
+    /// Reverse proxies whose forwarding header names the client (`trusted_proxies`, `forwarded_header`).
+    /// Empty: every client is its TCP peer and forwarding headers are ignored.
+    pub trusted_proxies: TrustedProxies,
+    /// HMAC-SM3 key (at least 32 hex digits) anchoring the audit chain's head; without it the chain is
+    /// only hash-linked, which cannot reveal a consistently rewritten tail.
+    pub audit_key: Secret,
+    /// Audit keys rotated out (`audit_old_keys`): still used to check the anchors they made.
+    pub audit_old_keys: Vec<Secret>,
+    /// Minutes between two audit anchors written by a serving node.
+    pub audit_anchor_minutes: u64,
 }
 
 /// The `[smtp]` section: email goes to this relay over plain TCP (see `docs/operations.md`).
@@ -88,6 +100,10 @@ pub struct SmtpSettings {
     pub password: Secret,
     /// Bound on connecting and on each reply of the relay.
     pub timeout_secs: u64,
+    /// How the connection is secured; `None` picks by port (see [`SmtpSettings::effective_tls`]).
+    pub tls: Option<yiwang_notify::SmtpTls>,
+    /// A PEM file of a CA to trust besides the public roots (an internal relay's CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for SmtpSettings {
@@ -99,15 +115,44 @@ impl Default for SmtpSettings {
             username: None,
             password: Secret::default(),
             timeout_secs: 30,
+            tls: None,
+            ca_file: None,
         }
     }
 }
 
 impl SmtpSettings {
+    /// The TLS mode in effect: as configured, else implicit TLS on port 465, else STARTTLS required when
+    /// credentials would cross the network, else STARTTLS whenever the relay offers it.
+    pub fn effective_tls(&self) -> yiwang_notify::SmtpTls {
+        use yiwang_notify::SmtpTls;
+        self.tls.unwrap_or(if self.port == 465 {
+            SmtpTls::Implicit
+        } else if self.username.is_some() {
+            SmtpTls::StartTls
+        } else {
+            SmtpTls::Opportunistic
+        })
+    }
+
+    /// [`Self::sender_config`] with the CA file read.
+    pub fn sender_config_with_ca(&self) -> anyhow::Result<yiwang_identity::SmtpConfig> {
+        let config = self.sender_config();
+        match &self.ca_file {
+            None => Ok(config),
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("cannot read smtp.ca_file {}", path.display()))?;
+                Ok(config.with_root_certificate(pem))
+            }
+        }
+    }
+
     /// The identity domain's sender settings.
     pub fn sender_config(&self) -> yiwang_identity::SmtpConfig {
         let config = yiwang_identity::SmtpConfig::new(&self.host, self.port, &self.from)
-            .with_timeout(std::time::Duration::from_secs(self.timeout_secs));
+            .with_timeout(std::time::Duration::from_secs(self.timeout_secs))
+            .with_tls(self.effective_tls());
         match &self.username {
             Some(username) => config.with_credentials(yiwang_identity::SmtpCredentials::new(
                 username,
@@ -136,6 +181,10 @@ impl Default for Config {
             smtp: None,
             header_read_timeout_secs: 15,
             idle_timeout_secs: 120,
+            trusted_proxies: TrustedProxies::default(),
+            audit_key: Secret::default(),
+            audit_old_keys: Vec::new(),
+            audit_anchor_minutes: 10,
         }
     }
 }
@@ -159,6 +208,11 @@ struct FileConfig {
     smtp: Option<FileSmtp>,
     header_read_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
+    trusted_proxies: Option<Vec<String>>,
+    forwarded_header: Option<String>,
+    audit_key: Option<String>,
+    audit_old_keys: Option<Vec<String>>,
+    audit_anchor_minutes: Option<u64>,
 }
 
 /// `[smtp]` in the file.
@@ -171,6 +225,8 @@ struct FileSmtp {
     username: Option<String>,
     password: Option<String>,
     timeout_secs: Option<u64>,
+    tls: Option<String>,
+    ca_file: Option<PathBuf>,
 }
 
 /// Overrides from the command line (highest precedence).
@@ -261,6 +317,25 @@ impl Config {
         if let Some(v) = file.idle_timeout_secs {
             self.idle_timeout_secs = v;
         }
+        let header = match &file.forwarded_header {
+            Some(v) => parse_forwarded_header(v, "forwarded_header")?,
+            None => self.trusted_proxies.header(),
+        };
+        let nets = match &file.trusted_proxies {
+            Some(list) => TrustedProxies::parse(list, header)
+                .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?,
+            None => TrustedProxies::new(self.trusted_proxies.nets().to_vec(), header),
+        };
+        self.trusted_proxies = nets;
+        if let Some(v) = file.audit_key {
+            self.audit_key = Secret::new(v);
+        }
+        if let Some(v) = file.audit_old_keys {
+            self.audit_old_keys = v.into_iter().map(Secret::new).collect();
+        }
+        if let Some(v) = file.audit_anchor_minutes {
+            self.audit_anchor_minutes = v;
+        }
         if let Some(file) = file.smtp {
             // An `[smtp]` section, even an empty one, asks for SMTP; validation names what it lacks.
             let smtp = self.smtp.get_or_insert_with(SmtpSettings::default);
@@ -281,6 +356,12 @@ impl Config {
             }
             if let Some(v) = file.timeout_secs {
                 smtp.timeout_secs = v;
+            }
+            if let Some(v) = file.tls {
+                smtp.tls = Some(parse_smtp_tls(&v, "smtp.tls")?);
+            }
+            if let Some(v) = file.ca_file {
+                smtp.ca_file = Some(v);
             }
         }
         Ok(())
@@ -338,6 +419,33 @@ impl Config {
         if let Some(v) = get("YIWANG_LOG_MESSAGE_TEXT") {
             self.log_message_text = parse_bool(&v, "YIWANG_LOG_MESSAGE_TEXT")?;
         }
+        let header = match get("YIWANG_FORWARDED_HEADER") {
+            Some(v) => parse_forwarded_header(&v, "YIWANG_FORWARDED_HEADER")?,
+            None => self.trusted_proxies.header(),
+        };
+        self.trusted_proxies = match get("YIWANG_TRUSTED_PROXIES") {
+            Some(v) => {
+                let list: Vec<&str> = v.split(',').filter(|s| !s.trim().is_empty()).collect();
+                TrustedProxies::parse(&list, header)
+                    .map_err(|e| anyhow::anyhow!("YIWANG_TRUSTED_PROXIES: {e}"))?
+            }
+            None => TrustedProxies::new(self.trusted_proxies.nets().to_vec(), header),
+        };
+        if let Some(v) = get("YIWANG_AUDIT_KEY") {
+            self.audit_key = Secret::new(v);
+        }
+        if let Some(v) = get("YIWANG_AUDIT_OLD_KEYS") {
+            self.audit_old_keys = v
+                .split(',')
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| Secret::new(k.trim()))
+                .collect();
+        }
+        if let Some(v) = get("YIWANG_AUDIT_ANCHOR_MINUTES") {
+            self.audit_anchor_minutes = v.trim().parse().with_context(|| {
+                format!("YIWANG_AUDIT_ANCHOR_MINUTES must be a number of minutes, got {v:?}")
+            })?;
+        }
         let smtp_var = |name: &str| get(&format!("YIWANG_SMTP_{name}"));
         let host = smtp_var("HOST");
         let port = smtp_var("PORT");
@@ -345,10 +453,14 @@ impl Config {
         let username = smtp_var("USERNAME");
         let password = smtp_var("PASSWORD");
         let timeout = smtp_var("TIMEOUT_SECS");
+        let tls = smtp_var("TLS");
+        let ca_file = smtp_var("CA_FILE");
         // Any YIWANG_SMTP_* variable turns SMTP on, as an `[smtp]` section does.
-        if [&host, &port, &from, &username, &password, &timeout]
-            .iter()
-            .any(|v| v.is_some())
+        if [
+            &host, &port, &from, &username, &password, &timeout, &tls, &ca_file,
+        ]
+        .iter()
+        .any(|v| v.is_some())
         {
             let smtp = self.smtp.get_or_insert_with(SmtpSettings::default);
             if let Some(v) = host {
@@ -372,6 +484,12 @@ impl Config {
                 smtp.timeout_secs = v.trim().parse().with_context(|| {
                     format!("YIWANG_SMTP_TIMEOUT_SECS must be a number of seconds, got {v:?}")
                 })?;
+            }
+            if let Some(v) = tls {
+                smtp.tls = Some(parse_smtp_tls(&v, "YIWANG_SMTP_TLS")?);
+            }
+            if let Some(v) = ca_file {
+                smtp.ca_file = Some(PathBuf::from(v));
             }
         }
         Ok(())
@@ -419,6 +537,23 @@ impl Config {
         if !key.is_empty() && yiwang_kernel::crypto::Sm4Key::from_hex(key).is_err() {
             bail!("pii_key must be 32 hexadecimal digits (an SM4 key)");
         }
+        let audit_key = self.audit_key.expose();
+        if !audit_key.is_empty() && yiwang_db::audit::AnchorKey::from_hex(audit_key).is_err() {
+            bail!("audit_key must be at least 32 hexadecimal digits");
+        }
+        if self
+            .audit_old_keys
+            .iter()
+            .any(|k| yiwang_db::audit::AnchorKey::from_hex(k.expose()).is_err())
+        {
+            bail!("audit_old_keys must each be at least 32 hexadecimal digits");
+        }
+        if !(1..=1440).contains(&self.audit_anchor_minutes) {
+            bail!(
+                "audit_anchor_minutes must be between 1 and 1440, got {}",
+                self.audit_anchor_minutes
+            );
+        }
         if let Some(smtp) = &self.smtp {
             if smtp.host.trim().is_empty() || smtp.from.trim().is_empty() {
                 bail!("smtp.host and smtp.from are needed to send email over SMTP");
@@ -433,7 +568,7 @@ impl Config {
                     smtp.timeout_secs
                 );
             }
-            smtp.sender_config().validate()?;
+            smtp.sender_config_with_ca()?.validate()?;
         }
         Ok(())
     }
@@ -444,6 +579,23 @@ impl Config {
             header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs),
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs),
         }
+    }
+
+    /// The audit anchor key, when one is configured.
+    pub fn audit_anchor_key(&self) -> Option<yiwang_db::audit::AnchorKey> {
+        yiwang_db::audit::AnchorKey::from_hex(self.audit_key.expose()).ok()
+    }
+
+    /// Every key that may have made an anchor: the current one and those rotated out.
+    pub fn audit_anchor_keys(&self) -> Vec<yiwang_db::audit::AnchorKey> {
+        self.audit_anchor_key()
+            .into_iter()
+            .chain(
+                self.audit_old_keys
+                    .iter()
+                    .filter_map(|k| yiwang_db::audit::AnchorKey::from_hex(k.expose()).ok()),
+            )
+            .collect()
     }
 
     /// The database URL to connect to.
@@ -461,7 +613,7 @@ impl Config {
             |s| yiwang_db::redact_url(s.expose()),
         );
         let mut text = format!(
-            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nmax_material_bytes = {}\nplatform_code = \"{}\"\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\nlog_message_text = {}\nheader_read_timeout_secs = {}\nidle_timeout_secs = {}\n",
+            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nmax_material_bytes = {}\nplatform_code = \"{}\"\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\nlog_message_text = {}\nheader_read_timeout_secs = {}\nidle_timeout_secs = {}\ntrusted_proxies = [{}]\nforwarded_header = \"{}\"\naudit_key = \"{}\"\naudit_old_keys = [{}]\naudit_anchor_minutes = {}\n",
             self.addr,
             self.data_dir.display(),
             url,
@@ -479,19 +631,38 @@ impl Config {
             self.log_message_text,
             self.header_read_timeout_secs,
             self.idle_timeout_secs,
+            self.trusted_proxies
+                .nets()
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.trusted_proxies.header().name(),
+            self.audit_key,
+            self.audit_old_keys
+                .iter()
+                .map(|k| format!("\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.audit_anchor_minutes,
         );
         // A TOML table comes after the top-level keys.
         match &self.smtp {
             Some(smtp) => {
                 let _ = write!(
                     text,
-                    "\n[smtp]\nhost = \"{}\"\nport = {}\nfrom = \"{}\"\nusername = \"{}\"\npassword = \"{}\"\ntimeout_secs = {}\n",
+                    "\n[smtp]\nhost = \"{}\"\nport = {}\nfrom = \"{}\"\nusername = \"{}\"\npassword = \"{}\"\ntimeout_secs = {}\ntls = \"{}\"\nca_file = \"{}\"\n",
                     smtp.host,
                     smtp.port,
                     smtp.from,
                     smtp.username.as_deref().unwrap_or_default(),
                     smtp.password,
                     smtp.timeout_secs,
+                    smtp.effective_tls().name(),
+                    smtp.ca_file
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
                 );
             }
             None => text.push_str("# [smtp] not configured: email is only logged\n"),
@@ -516,6 +687,20 @@ fn parse_bool(text: &str, source: &str) -> anyhow::Result<bool> {
         "0" | "false" | "no" | "off" => Ok(false),
         _ => bail!("{source} must be true or false, got {text:?}"),
     }
+}
+
+fn parse_forwarded_header(text: &str, source: &str) -> anyhow::Result<ForwardedHeader> {
+    ForwardedHeader::parse(text).with_context(|| {
+        format!("{source} must be \"x-forwarded-for\" or \"forwarded\", got {text:?}")
+    })
+}
+
+fn parse_smtp_tls(text: &str, source: &str) -> anyhow::Result<yiwang_notify::SmtpTls> {
+    yiwang_notify::SmtpTls::parse(text).with_context(|| {
+        format!(
+            "{source} must be \"none\", \"opportunistic\", \"starttls\" or \"tls\", got {text:?}"
+        )
+    })
 }
 
 fn parse_log_format(text: &str, source: &str) -> anyhow::Result<LogFormat> {
@@ -672,6 +857,116 @@ mod tests {
                 "{name}={value}: {text}"
             );
         }
+    }
+
+    #[test]
+    fn trusted_proxies_audit_keys_and_smtp_tls_are_layered_and_checked() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("yiwang.toml");
+        std::fs::write(
+            &file,
+            "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\nforwarded_header = \"forwarded\"\naudit_key = \"00112233445566778899aabbccddeeff\"\naudit_old_keys = [\"ffeeddccbbaa99887766554433221100\"]\n[smtp]\nhost = \"smtp.example.gov.cn\"\nport = 465\nfrom = \"noreply@example.gov.cn\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let overrides = Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        };
+        let config = Config::load(&overrides, &env_of(&[])).unwrap_or_else(|e| panic!("{e:#}"));
+        let proxies = &config.trusted_proxies;
+        assert_eq!(proxies.header(), ForwardedHeader::Forwarded);
+        assert!(proxies.is_trusted("10.9.8.7".parse().unwrap_or_else(|e| panic!("{e}"))));
+        assert_eq!(config.audit_anchor_keys().len(), 2);
+        let smtp = config.smtp.clone().unwrap_or_else(|| panic!("configured"));
+        assert_eq!(
+            smtp.effective_tls(),
+            yiwang_notify::SmtpTls::Implicit,
+            "465 is SMTPS"
+        );
+        let described = config.describe();
+        assert!(
+            described.contains("trusted_proxies = [\"127.0.0.1/32\", \"10.0.0.0/8\"]\nforwarded_header = \"forwarded\"\naudit_key = \"(secret)\"\naudit_old_keys = [\"(secret)\"]\n"),
+            "{described}"
+        );
+        assert!(!described.contains("00112233"), "{described}");
+        assert!(described.contains("tls = \"tls\""), "{described}");
+
+        // The environment replaces the file's list and keeps its header.
+        let config = Config::load(
+            &overrides,
+            &env_of(&[
+                ("YIWANG_TRUSTED_PROXIES", "::1, 192.168.0.0/16"),
+                ("YIWANG_SMTP_TLS", "starttls"),
+                ("YIWANG_SMTP_PORT", "587"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(config.trusted_proxies.nets().len(), 2);
+        assert_eq!(config.trusted_proxies.header(), ForwardedHeader::Forwarded);
+        assert_eq!(
+            config.smtp.map(|s| s.effective_tls()),
+            Some(yiwang_notify::SmtpTls::StartTls)
+        );
+
+        // By default nobody is trusted and email upgrades to TLS when the relay offers it.
+        let plain = Config::load(
+            &Overrides::default(),
+            &env_of(&[
+                ("YIWANG_SMTP_HOST", "relay.internal"),
+                ("YIWANG_SMTP_FROM", "noreply@example.gov.cn"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(plain.trusted_proxies.nets().is_empty());
+        assert!(plain.audit_anchor_keys().is_empty());
+        assert_eq!(
+            plain.smtp.map(|s| s.effective_tls()),
+            Some(yiwang_notify::SmtpTls::Opportunistic)
+        );
+
+        for (name, value, named) in [
+            ("YIWANG_TRUSTED_PROXIES", "nginx", "YIWANG_TRUSTED_PROXIES"),
+            (
+                "YIWANG_TRUSTED_PROXIES",
+                "10.0.0.0/40",
+                "YIWANG_TRUSTED_PROXIES",
+            ),
+            (
+                "YIWANG_FORWARDED_HEADER",
+                "x-real-ip",
+                "YIWANG_FORWARDED_HEADER",
+            ),
+            ("YIWANG_AUDIT_KEY", "abcd", "audit_key"),
+            (
+                "YIWANG_AUDIT_OLD_KEYS",
+                "00112233445566778899aabbccddeeff,zz",
+                "audit_old_keys",
+            ),
+            ("YIWANG_AUDIT_ANCHOR_MINUTES", "0", "audit_anchor_minutes"),
+        ] {
+            let err = Config::load(&Overrides::default(), &env_of(&[(name, value)])).unwrap_err();
+            assert!(
+                format!("{err:#}").contains(named),
+                "{name}={value}: {err:#}"
+            );
+        }
+        // A password never crosses the network in the clear.
+        let err = Config::load(
+            &Overrides::default(),
+            &env_of(&[
+                ("YIWANG_SMTP_HOST", "relay.example.gov.cn"),
+                ("YIWANG_SMTP_FROM", "noreply@example.gov.cn"),
+                ("YIWANG_SMTP_USERNAME", "yiwang"),
+                ("YIWANG_SMTP_PASSWORD", "hunter2"),
+                ("YIWANG_SMTP_TLS", "none"),
+            ]),
+        )
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("smtp.tls") && !text.contains("hunter2"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -11,6 +11,10 @@
 //!   its response. Handlers themselves are bounded by the router's 60-second request timeout, and
 //!   live streams send keep-alive events, so a working request is never idle that long.
 //!
+//! * **Client address**: each request carries the TCP peer (`ConnectInfo`) and the client's address
+//!   as resolved through the configured trusted proxies ([`ClientAddr`], see [`crate::proxy`]), which
+//!   is what throttles and audit entries use.
+//!
 //! axum's own `serve` has neither limit and no way to set them, hence this loop.
 
 use std::convert::Infallible;
@@ -33,6 +37,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
+use yiwang_web::auth::ClientAddr;
+
+use crate::proxy::TrustedProxies;
 
 /// Limits on each connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +54,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    proxies: Arc<TrustedProxies>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -62,6 +70,7 @@ pub async fn serve(
                         peer,
                         app.clone(),
                         limits,
+                        Arc::clone(&proxies),
                         stop_rx.clone(),
                     ));
                 }
@@ -86,6 +95,7 @@ async fn serve_connection(
     peer: SocketAddr,
     app: Router,
     limits: ConnectionLimits,
+    proxies: Arc<TrustedProxies>,
     mut stop: watch::Receiver<bool>,
 ) {
     let clock = Instant::now();
@@ -96,7 +106,9 @@ async fn serve_connection(
         activity: Arc::clone(&activity),
     });
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        let client = proxies.client_addr(peer.ip(), request.headers());
         request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(ClientAddr(client));
         let app = app.clone();
         async move { Ok::<_, Infallible>(app.oneshot(request).await.unwrap_or_else(|e| match e {})) }
     });
@@ -224,20 +236,39 @@ mod tests {
         oneshot::Sender<()>,
         tokio::task::JoinHandle<io::Result<()>>,
     ) {
-        let app = Router::new()
-            .route("/", get(|| async { "ok" }))
-            .route(
-                "/slow",
-                get(|| async {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    "done"
-                }),
-            )
-            .route("/echo", post(|body: String| async move { body }));
+        start_with(TrustedProxies::default()).await
+    }
+
+    async fn start_with(
+        proxies: TrustedProxies,
+    ) -> (
+        SocketAddr,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<io::Result<()>>,
+    ) {
+        let app =
+            Router::new()
+                .route("/", get(|| async { "ok" }))
+                .route(
+                    "/who",
+                    get(
+                        |yiwang_web::auth::Client(meta): yiwang_web::auth::Client| async move {
+                            meta.ip
+                        },
+                    ),
+                )
+                .route(
+                    "/slow",
+                    get(|| async {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        "done"
+                    }),
+                )
+                .route("/echo", post(|body: String| async move { body }));
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(serve(listener, app, LIMITS, async {
+        let server = tokio::spawn(serve(listener, app, LIMITS, Arc::new(proxies), async {
             let _ = stopped.await;
         }));
         (addr, stop, server)
@@ -255,6 +286,45 @@ mod tests {
             String::from_utf8_lossy(&bytes).into_owned(),
             began.elapsed(),
         )
+    }
+
+    async fn who(addr: SocketAddr, forwarded_for: &str) -> String {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET /who HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: {forwarded_for}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let (response, _) = read_to_close(&mut stream).await;
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_client_address_is_forwarded_only_by_trusted_proxies() {
+        let (addr, _stop, _server) = start().await;
+        assert_eq!(
+            who(addr, "198.51.100.7").await,
+            "127.0.0.1",
+            "nobody trusted"
+        );
+        let trusted =
+            TrustedProxies::parse(&["127.0.0.1"], crate::proxy::ForwardedHeader::XForwardedFor)
+                .unwrap();
+        let (addr, _stop, _server) = start_with(trusted).await;
+        assert_eq!(who(addr, "6.6.6.6, 198.51.100.7").await, "198.51.100.7");
+        let elsewhere = TrustedProxies::parse(
+            &["10.0.0.0/8"],
+            crate::proxy::ForwardedHeader::XForwardedFor,
+        )
+        .unwrap();
+        let (addr, _stop, _server) = start_with(elsewhere).await;
+        assert_eq!(
+            who(addr, "198.51.100.7").await,
+            "127.0.0.1",
+            "the peer is no proxy"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,10 @@
 //! The `yiwang` binary's library half: configuration, start-up and the subcommands, so tests can drive
 //! them in-process.
 
+pub mod backup;
 pub mod config;
 pub mod http;
+pub mod proxy;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -48,8 +50,41 @@ pub fn system_clock() -> SharedClock {
     Arc::new(SystemClock)
 }
 
+/// Make everything this process creates private to its user: files 0600, directories 0700 (the
+/// database and its WAL, material files, keys, backups), whatever the umask it was started with.
+pub fn restrict_new_file_modes() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+/// Create the data directory readable by this user only, or tighten an existing one that others
+/// could read (with a warning, since the operator may have meant it).
+pub fn prepare_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        yiwang_db::private_dir_builder()
+            .create(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir)
+            .with_context(|| format!("cannot read the data directory {}", dir.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot restrict the data directory {}", dir.display()))?;
+            tracing::warn!(dir = %dir.display(), was = format!("{:o}", mode & 0o777), "the data directory was open to other users; it is now 0700");
+        }
+    }
+    Ok(())
+}
+
 /// Connect and bring the schema up to date.
 pub async fn open_database(config: &Config, clock: &SharedClock) -> anyhow::Result<Db> {
+    prepare_data_dir(&config.data_dir)?;
     let url = config.database_url();
     let db = Db::connect(&url)
         .await
@@ -222,6 +257,33 @@ pub async fn serve(
             }
         })
     };
+    // Audit anchors: every node may write them; one transaction per anchor under the head's lock, and
+    // a head already anchored is skipped, so nodes do not duplicate each other's.
+    let anchoring = config.audit_anchor_key().map(|key| {
+        let db = db.clone();
+        let clock = clock.clone();
+        let period = std::time::Duration::from_secs(config.audit_anchor_minutes * 60);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                let stopping = tokio::select! {
+                    _ = tick.tick() => false,
+                    () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => true,
+                };
+                // One last anchor on the way out covers what this node appended since the previous one.
+                write_anchor(&db, &clock, &key).await;
+                if stopping {
+                    break;
+                }
+            }
+        })
+    });
+    if anchoring.is_none() {
+        tracing::warn!(
+            "no audit_key: the audit chain is not anchored, so a consistently rewritten tail would go unnoticed"
+        );
+    }
     // Live board streams end as soon as shutdown begins, so the graceful shutdown waits only for
     // ordinary requests.
     let stopper = state.clone();
@@ -233,10 +295,14 @@ pub async fn serve(
         listener,
         yiwang_web::app(state),
         config.connection_limits(),
+        Arc::new(config.trusted_proxies.clone()),
         shutdown,
     )
     .await;
     let _ = stop_tx.send(true);
+    if let Some(task) = anchoring {
+        let _ = task.await;
+    }
     let _ = catch_up.await;
     let _ = sweep.await;
     let _ = maintenance.await;
@@ -245,6 +311,22 @@ pub async fn serve(
     }
     db.close().await?;
     result.context("the HTTP server failed")
+}
+
+/// Anchor the audit head now; the anchor goes to the log too, so that anchors removed from the
+/// database can be noticed against it.
+pub async fn write_anchor(db: &Db, clock: &SharedClock, key: &yiwang_db::audit::AnchorKey) {
+    match yiwang_db::audit::anchor(db, clock.now(), key).await {
+        Ok(Some(anchor)) => tracing::info!(
+            seq = anchor.seq,
+            at = %anchor.at,
+            mac = %anchor.mac,
+            key = key.id(),
+            "audit chain anchored"
+        ),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "cannot anchor the audit chain"),
+    }
 }
 
 /// The identity domain's services: the PII key from the configuration, or (for installations that did not
@@ -365,9 +447,9 @@ fn message_sender(config: &Config, clock: &SharedClock) -> anyhow::Result<Arc<dy
     let Some(smtp) = &config.smtp else {
         return Ok(log);
     };
-    let email = SmtpSender::new(smtp.sender_config(), clock.clone())
+    let email = SmtpSender::new(smtp.sender_config_with_ca()?, clock.clone())
         .context("the [smtp] settings cannot be used")?;
-    tracing::info!(host = %smtp.host, port = smtp.port, "email goes to the SMTP relay");
+    tracing::info!(host = %smtp.host, port = smtp.port, tls = smtp.effective_tls().name(), "email goes to the SMTP relay");
     Ok(Arc::new(RoutingSender::new(log, Arc::new(email))))
 }
 
@@ -380,12 +462,7 @@ fn pii_key(config: &Config) -> anyhow::Result<String> {
     if let Ok(text) = std::fs::read_to_string(&path) {
         return Ok(text.trim().to_owned());
     }
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
-        )
-    })?;
+    prepare_data_dir(&config.data_dir)?;
     let mut bytes = [0_u8; 16];
     rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
     let key = hex::encode(bytes);

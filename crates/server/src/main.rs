@@ -65,6 +65,19 @@ enum Command {
     },
     /// Print the effective configuration (secrets hidden).
     Config,
+    /// Back up the database and the material files into a new directory: a consistent online copy
+    /// (SQLite `VACUUM INTO`, PostgreSQL `pg_dump` on one snapshot) and a manifest of row counts and
+    /// the audit head. Keys are not included: back them up separately.
+    Backup {
+        /// The directory to create (it must not exist or be empty).
+        dir: PathBuf,
+    },
+    /// Restore a backup into the configured (empty) database and data directory, then check every
+    /// table's row count and the audit chain against the backup's manifest.
+    Restore {
+        /// The backup directory.
+        dir: PathBuf,
+    },
     /// Staff accounts (e.g. the first platform administrator of a new installation).
     Staff {
         #[command(subcommand)]
@@ -122,8 +135,11 @@ enum StaffCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Check every entry's hash link; exits non-zero at the first broken entry.
+    /// Check every entry's hash link, and with audit_key every anchor; exits non-zero at the first
+    /// broken entry.
     Verify,
+    /// Anchor the chain's head now with audit_key (a serving node does it every audit_anchor_minutes).
+    Anchor,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +153,7 @@ enum CalendarCommand {
 }
 
 fn main() -> ExitCode {
+    yiwang_server::restrict_new_file_modes();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -293,14 +310,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(&config, db, clock, listener, shutdown_signal()).await?;
         }
         Command::Audit {
+            command: AuditCommand::Anchor,
+        } => {
+            let key = config
+                .audit_anchor_key()
+                .context("set audit_key (YIWANG_AUDIT_KEY) to anchor the audit chain")?;
+            let db = yiwang_db::Db::connect(&config.database_url()).await?;
+            let anchor = yiwang_db::audit::anchor(&db, clock.now(), &key).await?;
+            db.close().await?;
+            match anchor {
+                Some(anchor) => println!(
+                    "audit chain anchored at entry {} ({}), mac {}",
+                    anchor.seq, anchor.at, anchor.mac
+                ),
+                None => println!("nothing new to anchor"),
+            }
+        }
+        Command::Audit {
             command: AuditCommand::Verify,
         } => {
             let url = config.database_url();
             let db = yiwang_db::Db::connect(&url).await?;
-            let report = yiwang_db::audit::verify(&db).await?;
+            let keys = config.audit_anchor_keys();
+            let report =
+                yiwang_db::audit::verify_with(&db, (!keys.is_empty()).then_some(&keys[..])).await?;
             db.close().await?;
             match report.broken {
-                None => println!("audit chain intact: {} entries checked", report.checked),
+                None if keys.is_empty() => println!(
+                    "audit chain intact: {} entries checked (anchors not checked: no audit_key)",
+                    report.checked
+                ),
+                None => {
+                    println!(
+                        "audit chain intact: {} entries checked, {} anchors checked",
+                        report.checked, report.anchors_checked
+                    );
+                    match report.last_anchor {
+                        Some(anchor) => println!(
+                            "newest anchor: entry {} at {}, mac {} ({} entries after it)",
+                            anchor.seq,
+                            anchor.at,
+                            anchor.mac,
+                            report.checked.saturating_sub(anchor.seq as u64)
+                        ),
+                        None => println!("no anchors yet"),
+                    }
+                }
                 Some(broken) => {
                     println!(
                         "audit chain BROKEN at entry {}: {} ({} entries before it are intact)",
@@ -329,6 +384,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Config => print!("{}", config.describe()),
+        Command::Backup { dir } => {
+            let db = yiwang_db::Db::connect(&config.database_url()).await?;
+            let manifest = yiwang_server::backup::backup(&config, &db, &clock, &dir).await?;
+            db.close().await?;
+            println!(
+                "backup written to {}: {} database, {} tables, {} rows, {} material files, audit head at entry {}",
+                dir.display(),
+                manifest.backend,
+                manifest.tables.len(),
+                manifest.tables.values().sum::<i64>(),
+                manifest.files,
+                manifest.audit_seq
+            );
+        }
+        Command::Restore { dir } => {
+            let report = yiwang_server::backup::restore(&config, &dir).await?;
+            println!(
+                "restored {} into {}: {} tables and {} material files match the backup, audit chain intact ({} entries, {} anchors checked)",
+                dir.display(),
+                yiwang_db::redact_url(&config.database_url()),
+                report.manifest.tables.len(),
+                report.manifest.files,
+                report.audit_checked,
+                report.anchors_checked
+            );
+        }
         Command::Catalog { command } => {
             let db = open_database(&config, &clock).await?;
             let catalog = yiwang_catalog::Catalog::new(db.clone(), clock.clone())?;

@@ -6,7 +6,7 @@
 //! * Forms carry a hidden `csrf` field: the session's token when logged in, or, for the log-in and
 //!   registration forms, a random value also set as the `yw_csrf` cookie (double submit).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
@@ -220,6 +220,26 @@ impl FromRequestParts<AppState> for PageUser {
     }
 }
 
+/// The client's address as the listener resolved it (behind trusted proxies, the forwarded address;
+/// otherwise the TCP peer). A request extension; throttles and audit entries must use this, never a
+/// forwarding header of their own reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+impl ClientAddr {
+    /// The resolved address, else the TCP peer (routers served without the platform's listener).
+    pub fn of(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+        extensions
+            .get::<ClientAddr>()
+            .map(|ClientAddr(ip)| *ip)
+            .or_else(|| {
+                extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.ip())
+            })
+    }
+}
+
 /// Where the request came from, for sessions and audit entries.
 #[derive(Debug, Clone)]
 pub struct Client(pub ClientMeta);
@@ -228,10 +248,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
+        let ip = ClientAddr::of(&parts.extensions)
+            .map(|ip| ip.to_string())
             .unwrap_or_default();
         let user_agent = parts
             .headers
