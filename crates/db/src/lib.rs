@@ -8,6 +8,7 @@
 pub mod audit;
 mod error;
 pub mod jobs;
+pub mod limits;
 pub mod migrate;
 pub mod row;
 pub mod testing;

@@ -79,6 +79,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 9,
+        name: "rate_limits",
+        shared: include_str!("../migrations/0009_rate_limits.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Arbitrary constant identifying Yiwang's migration lock among PostgreSQL advisory locks.
