@@ -281,8 +281,11 @@ pub fn cases(
     ))
 }
 
+/// Material files under `<data_dir>/files`, sealed with the key derived from the PII key.
 fn file_store(config: &Config) -> anyhow::Result<FileStore> {
-    FileStore::local(&config.data_dir.join("files"), config.max_material_bytes)
+    let key = yiwang_cases::files::derive_material_key(&pii_key(config)?)
+        .context("cannot derive the material key")?;
+    FileStore::local(&config.data_dir.join("files"), config.max_material_bytes, key)
         .context("cannot open the material file store")
 }
 
