@@ -18,11 +18,11 @@ use yiwang_catalog::service::register_index_handler;
 use yiwang_db::Db;
 use yiwang_db::jobs::{JobQueue, Worker};
 use yiwang_identity::password::PasswordCost;
-use yiwang_identity::pii::{PiiField, PiiProtector};
+use yiwang_identity::pii::PiiProtector;
 use yiwang_identity::service::recovery::{Recovery, RecoveryPolicy};
 use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_identity::{Accounts, SessionPolicy};
-use yiwang_kernel::{Mobile, SharedClock, SystemClock};
+use yiwang_kernel::{SharedClock, SystemClock};
 use yiwang_notify::{
     LogSender, MessageSender, RoutingSender, Sms, SmtpSender, register_notify_handlers,
 };
@@ -344,15 +344,11 @@ impl SmsNotifier {
 impl Notifier for SmsNotifier {
     fn notify<'a>(&'a self, notice: &'a Notice) -> NotifyFuture<'a> {
         Box::pin(async move {
-            let person = yiwang_identity::repo::person_by_id(self.db.conn(), notice.person)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("the booking's person is gone")?;
-            let mobile = self
-                .pii
-                .open(PiiField::Mobile, &person.mobile_enc)
-                .map_err(|e| e.to_string())
-                .and_then(|m| Mobile::parse(&m).map_err(|e| e.to_string()))?;
+            let mobile =
+                yiwang_identity::reads::person_mobile_in(self.db.conn(), &self.pii, notice.person)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("the booking's person is gone")?;
             self.sender
                 .send_sms(&Sms {
                     to: mobile,

@@ -89,6 +89,35 @@ impl Accounts {
         ent_repo::enterprises_of_person(self.db.conn(), person).await
     }
 
+    /// The caller's enterprises as their account page shows them: the relation, and for those the
+    /// caller represents, the live agents. One query for the list and one per represented enterprise
+    /// (agents are listed to the representative only), instead of re-reading each enterprise.
+    pub async fn my_enterprise_views(
+        &self,
+        session: &AuthSession,
+    ) -> Result<Vec<EnterpriseView>, IdentityError> {
+        let person = person_of(session)?;
+        let conn = self.db.conn();
+        let mut views = Vec::new();
+        for (enterprise, relation) in ent_repo::enterprises_of_person(conn, person).await? {
+            let agents = if relation == EnterpriseRelation::LegalRepresentative {
+                ent_repo::live_agents(conn, enterprise.id)
+                    .await?
+                    .into_iter()
+                    .map(|(_, agent)| agent)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            views.push(EnterpriseView {
+                enterprise,
+                relation,
+                agents,
+            });
+        }
+        Ok(views)
+    }
+
     /// An enterprise, for someone who may act for it.
     pub async fn enterprise(
         &self,
@@ -96,13 +125,16 @@ impl Accounts {
         public_id: &str,
     ) -> Result<EnterpriseView, IdentityError> {
         let principal = self.principal(session).await?;
-        let enterprise = ent_repo::enterprise_by_public_id(self.db.conn(), public_id)
-            .await?
-            .ok_or(IdentityError::Invalid {
-                field: "enterprise",
-                code: "enterprise_not_found",
-                message: "no such enterprise".to_owned(),
-            })?;
+        // An unknown enterprise is answered like one the caller may not act for, so that its
+        // existence is told only to those who may see it.
+        let Some(enterprise) = ent_repo::enterprise_by_public_id(self.db.conn(), public_id).await?
+        else {
+            return Err(if principal == Principal::Anonymous {
+                IdentityError::Unauthenticated
+            } else {
+                IdentityError::Forbidden
+            });
+        };
         let agents = ent_repo::live_agents(self.db.conn(), enterprise.id).await?;
         let agent_ids: Vec<PersonId> = agents.iter().map(|(id, _)| *id).collect();
         authorize(

@@ -2,15 +2,13 @@
 //! Plain forms with CSRF tokens; errors are shown next to their fields and in a summary at the top.
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use yiwang_identity::IdentityError;
 use yiwang_identity::model::{
     EnterpriseRelation, FieldError, RawRegistration, Registration, SessionInfo,
@@ -18,14 +16,16 @@ use yiwang_identity::model::{
 use yiwang_identity::service::enterprise::EnterpriseView;
 
 use crate::auth::{
-    CSRF_COOKIE, Client, PageUser, anonymous_csrf, clear_session_cookie, constant_time_eq,
-    request_rng, session_cookie,
+    Client, PageUser, anonymous_csrf, clear_session_cookie, request_rng, session_cookie,
 };
 use crate::error::AppError;
-use crate::i18n::Tr;
+use crate::extract::{CsrfForm, GuestForm};
 use crate::page::PageCtx;
+use crate::portal::form::{
+    CsrfCookie, FormErrors, identity_message, message_for, see_other, with_cookie,
+};
 use crate::portal::render;
-use crate::prefs::{cookie, safe_next};
+use crate::prefs::safe_next;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -46,110 +46,6 @@ pub fn routes() -> Router<AppState> {
             "/account/enterprises/{id}/agents/{person}/revoke",
             post(revoke_agent),
         )
-}
-
-/// Field errors with their messages already in the visitor's language.
-#[derive(Debug, Clone, Default)]
-pub struct FormErrors {
-    pub items: Vec<(String, String)>,
-}
-
-impl FormErrors {
-    pub fn from_fields(tr: Tr, errors: &[FieldError]) -> Self {
-        Self {
-            items: errors
-                .iter()
-                .map(|e| (e.field.to_owned(), message_for(tr, e.code, &e.message)))
-                .collect(),
-        }
-    }
-
-    pub fn one(field: &str, message: String) -> Self {
-        Self {
-            items: vec![(field.to_owned(), message)],
-        }
-    }
-
-    pub fn for_field(&self, field: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-}
-
-/// The localized message for an error code, else the domain's English explanation.
-pub(crate) fn message_for(tr: Tr, code: &str, fallback: &str) -> String {
-    tr.get(&format!("errors.{code}"))
-        .map_or_else(|| fallback.to_owned(), str::to_owned)
-}
-
-pub(crate) fn identity_message(tr: Tr, error: &IdentityError) -> String {
-    use yiwang_kernel::ErrorCode as _;
-    match error {
-        IdentityError::LockedOut { until } => {
-            crate::i18n::until_message(tr, "account_locked", *until)
-        }
-        IdentityError::Invalid { message, .. } => message_for(tr, error.code(), message),
-        other => message_for(tr, other.code(), &other.to_string()),
-    }
-}
-
-pub(crate) fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    response
-}
-
-pub(crate) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
-    if let Some(cookie) = cookie {
-        response.headers_mut().append(SET_COOKIE, cookie);
-    }
-    response
-}
-
-fn forbidden_csrf() -> AppError {
-    AppError::Forbidden {
-        code: "csrf_token_invalid".to_owned(),
-    }
-}
-
-/// Check a logged-in form's token against the session's.
-pub(crate) fn check_session_csrf(user: &PageUser, sent: &str) -> Result<(), AppError> {
-    if constant_time_eq(sent, &user.session.csrf_token) {
-        Ok(())
-    } else {
-        Err(forbidden_csrf())
-    }
-}
-
-/// Check the double-submit token of an anonymous form.
-pub(crate) fn check_anonymous_csrf(
-    parts_cookie: Option<String>,
-    sent: &str,
-) -> Result<(), AppError> {
-    match parts_cookie {
-        Some(expected) if !sent.is_empty() && constant_time_eq(&expected, sent) => Ok(()),
-        _ => Err(forbidden_csrf()),
-    }
-}
-
-/// The `yw_csrf` cookie of a request.
-#[derive(Debug)]
-pub struct CsrfCookie(pub Option<String>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CsrfCookie {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(CsrfCookie(cookie(parts, CSRF_COOKIE)))
-    }
 }
 
 // ------------------------------------------------------------------ register
@@ -192,11 +88,9 @@ async fn register_form(
 async fn register(
     State(state): State<AppState>,
     page: PageCtx,
-    CsrfCookie(existing): CsrfCookie,
     Client(meta): Client,
-    Form(form): Form<RegisterForm>,
+    GuestForm(form): GuestForm<RegisterForm>,
 ) -> Result<Response, AppError> {
-    check_anonymous_csrf(existing.clone(), &form.csrf)?;
     let tr = page.tr;
     let values = RawRegistration {
         name: form.name.clone(),
@@ -314,11 +208,9 @@ async fn login_form(
 async fn login(
     State(state): State<AppState>,
     page: PageCtx,
-    CsrfCookie(existing): CsrfCookie,
     Client(meta): Client,
-    Form(form): Form<LoginForm>,
+    GuestForm(form): GuestForm<LoginForm>,
 ) -> Result<Response, AppError> {
-    check_anonymous_csrf(existing, &form.csrf)?;
     let next = safe_next(Some(&form.next));
     let mut rng = request_rng();
     crate::auth::guard_login(&state, &meta.ip)?;
@@ -358,19 +250,12 @@ async fn login(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn logout(
     State(state): State<AppState>,
     Client(meta): Client,
     user: PageUser,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     state.accounts().logout(&user.session, &meta).await?;
     Ok(with_cookie(
         see_other("/"),
@@ -412,7 +297,7 @@ async fn account(
 ) -> Result<Response, AppError> {
     let person = state.accounts().person(&user.session).await?;
     let sessions = state.accounts().sessions(&user.session).await?;
-    let enterprises = enterprise_views(&state, &user).await?;
+    let enterprises = state.accounts().my_enterprise_views(&user.session).await?;
     let notice = if query.welcome.is_some() {
         Some("account.welcome")
     } else if query.ended.is_some() {
@@ -440,27 +325,9 @@ async fn account(
     })
 }
 
-/// The caller's enterprises, with agents for those they represent.
-async fn enterprise_views(
-    state: &AppState,
-    user: &PageUser,
-) -> Result<Vec<EnterpriseView>, AppError> {
-    let mut views = Vec::new();
-    for (enterprise, _) in state.accounts().my_enterprises(&user.session).await? {
-        views.push(
-            state
-                .accounts()
-                .enterprise(Some(&user.session), &enterprise.public_id)
-                .await?,
-        );
-    }
-    Ok(views)
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct AgentForm {
-    csrf: String,
     login: String,
 }
 
@@ -470,9 +337,8 @@ async fn add_agent(
     Client(meta): Client,
     user: PageUser,
     Path(enterprise): Path<String>,
-    Form(form): Form<AgentForm>,
+    CsrfForm(form): CsrfForm<AgentForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     match state
         .accounts()
         .authorize_agent(&user.session, &enterprise, &form.login, &meta)
@@ -490,7 +356,6 @@ async fn add_agent(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct EnterpriseForm {
-    csrf: String,
     uscc: String,
     enterprise_name: String,
 }
@@ -500,9 +365,8 @@ async fn register_enterprise(
     page: PageCtx,
     Client(meta): Client,
     user: PageUser,
-    Form(form): Form<EnterpriseForm>,
+    CsrfForm(form): CsrfForm<EnterpriseForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     let mut rng = request_rng();
     match state
         .accounts()
@@ -542,7 +406,7 @@ async fn account_with_errors(
         resident_id: person.resident_id_masked,
         mobile: person.mobile_masked,
         sessions: state.accounts().sessions(&user.session).await?,
-        enterprises: enterprise_views(state, user).await?,
+        enterprises: state.accounts().my_enterprise_views(&user.session).await?,
         csrf: user.session.csrf_token.clone(),
         notice: None,
         errors,
@@ -556,9 +420,8 @@ async fn revoke_agent(
     Client(meta): Client,
     user: PageUser,
     Path((enterprise, person)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     state
         .accounts()
         .revoke_agent(&user.session, &enterprise, &person, &meta)
@@ -571,9 +434,8 @@ async fn end_session(
     Client(meta): Client,
     user: PageUser,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     state
         .accounts()
         .end_session(&user.session, &id, &meta)
@@ -585,9 +447,8 @@ async fn end_other_sessions(
     State(state): State<AppState>,
     Client(meta): Client,
     user: PageUser,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     state
         .accounts()
         .logout_everywhere(&user.session, true, &meta)
@@ -608,7 +469,6 @@ struct PasswordPage {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct PasswordForm {
-    csrf: String,
     current_password: String,
     new_password: String,
     new_password_confirm: String,
@@ -627,9 +487,8 @@ async fn change_password(
     page: PageCtx,
     Client(meta): Client,
     user: PageUser,
-    Form(form): Form<PasswordForm>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     let tr = page.tr;
     let errors = if form.new_password == form.new_password_confirm {
         let mut rng = request_rng();

@@ -240,6 +240,25 @@ async fn api_sessions_are_private_and_csrf_protected(t: &TestDb) {
         steal.body
     );
     assert_eq!(steal.json()["error"]["code"], "session_not_found");
+    // The same answer as for a session that does not exist: B learns nothing about A's.
+    let made_up = send(
+        &app,
+        Request::delete("/api/v1/me/sessions/0123456789abcdef0123456789abcdef")
+            .header("authorization", &b_bearer)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let answer = |reply: &Reply| {
+        let mut error = reply.json()["error"].clone();
+        error["request_id"] = Value::Null;
+        (reply.status, error)
+    };
+    assert_eq!(
+        answer(&made_up),
+        answer(&steal),
+        "someone else's session is answered as a missing one"
+    );
     let a_cookie = format!("yw_session={a_token}");
     assert_eq!(
         get_with(&app, "/api/v1/me", &[("cookie", &a_cookie)])

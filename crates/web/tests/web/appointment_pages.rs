@@ -378,7 +378,10 @@ async fn citizen_books_waits_and_cancels(test: &TestDb) {
     let full = b
         .get(app, &format!("/appointments/test-clinic/book?slot={slot}"))
         .await;
-    assert!(full.body.contains("加入候补") && !full.body.contains("idempotency_key"));
+    assert!(
+        full.body.contains("加入候补") && !full.body.contains(r#"name="idempotency_key""#),
+        "the waitlist is offered, not the booking form"
+    );
     let joined = b
         .post(
             app,

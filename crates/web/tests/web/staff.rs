@@ -304,6 +304,13 @@ async fn enterprise_agents_over_the_api(t: &TestDb) {
         StatusCode::FORBIDDEN
     );
     assert_eq!(get(&app, &uri).await.status, StatusCode::UNAUTHORIZED);
+    // An enterprise that does not exist is answered the same way: its existence is not told.
+    let unknown = "/api/v1/enterprises/00000000000000000000000000000000";
+    assert_eq!(
+        call(&app, "GET", unknown, Some(&agent), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(get(&app, unknown).await.status, StatusCode::UNAUTHORIZED);
     let added = call(
         &app,
         "POST",
@@ -407,7 +414,7 @@ async fn agents_in_the_account_page(t: &TestDb) {
         agent_page.body.contains("合肥味道餐饮管理有限公司") && agent_page.body.contains("经办人")
     );
     assert!(
-        !agent_page.body.contains("授权经办人</button>"),
+        !agent_page.body.contains(r#"/agents">"#),
         "agents get no agent form"
     );
 
