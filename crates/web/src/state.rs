@@ -68,7 +68,7 @@ struct Inner {
     cases: Cases,
     appointments: Appointments,
     metrics: Metrics,
-    login_throttle: crate::throttle::Throttle,
+    throttles: crate::throttle::Throttles,
     /// The platform region's name, looked up once (every page shows it).
     region_name: std::sync::OnceLock<String>,
     /// Set when the server begins to shut down: long-lived responses (live board streams) end so the
@@ -105,7 +105,7 @@ impl AppState {
                 cases,
                 appointments,
                 metrics: Metrics::default(),
-                login_throttle: crate::throttle::Throttle::default(),
+                throttles: crate::throttle::Throttles::default(),
                 region_name: std::sync::OnceLock::new(),
                 stopping: tokio::sync::watch::Sender::new(false),
             }),
@@ -169,9 +169,19 @@ impl AppState {
         }
     }
 
-    /// Failed log-ins per client address.
-    pub fn login_throttle(&self) -> &crate::throttle::Throttle {
-        &self.inner.login_throttle
+    /// The abuse limits (429 with Retry-After over a limit).
+    pub fn throttles(&self) -> &crate::throttle::Throttles {
+        &self.inner.throttles
+    }
+
+    /// The same state with other abuse limits (the server passes the database limiter shared by all
+    /// nodes; tests pass their own rules). Call before the state is cloned into the router.
+    #[must_use]
+    pub fn with_throttles(mut self, throttles: crate::throttle::Throttles) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.throttles = throttles;
+        }
+        self
     }
 
     /// The platform region's name, from the database on first use and from memory after that.
