@@ -484,9 +484,12 @@ impl Config {
                 self.idle_timeout_secs
             );
         }
-        for (name, key) in std::iter::once(("materials.key", &self.materials.key))
-            .chain(self.materials.previous_keys.iter().map(|k| ("materials.previous_keys", k)))
-        {
+        for (name, key) in std::iter::once(("materials.key", &self.materials.key)).chain(
+            self.materials
+                .previous_keys
+                .iter()
+                .map(|k| ("materials.previous_keys", k)),
+        ) {
             let key = key.expose();
             if !key.is_empty() && yiwang_kernel::crypto::Sm4Key::from_hex(key).is_err() {
                 bail!("{name} must be 32 hexadecimal digits (an SM4 key)");

@@ -300,16 +300,18 @@ fn file_store(config: &Config) -> anyhow::Result<FileStore> {
         .iter()
         .map(|k| yiwang_kernel::crypto::Sm4Key::from_hex(k.expose()))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(
-        FileStore::local(&config.data_dir.join("files"), config.max_material_bytes, key)
-            .context("cannot open the material file store")?
-            .with_previous_keys(previous)
-            .with_policy(yiwang_cases::files::FilePolicy {
-                max_files_per_person: settings.max_files_per_person,
-                max_bytes_per_person: settings.max_bytes_per_person,
-                unattached_days: settings.unattached_days,
-            }),
+    Ok(FileStore::local(
+        &config.data_dir.join("files"),
+        config.max_material_bytes,
+        key,
     )
+    .context("cannot open the material file store")?
+    .with_previous_keys(previous)
+    .with_policy(yiwang_cases::files::FilePolicy {
+        max_files_per_person: settings.max_files_per_person,
+        max_bytes_per_person: settings.max_bytes_per_person,
+        unattached_days: settings.unattached_days,
+    }))
 }
 
 /// What the demo data is loaded with, from the configuration: the configured database, PII key,

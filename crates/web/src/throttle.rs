@@ -175,13 +175,19 @@ pub async fn guard_upload(
     principal: &Principal,
 ) -> Result<(), AppError> {
     let now = state.clock().now();
-    state.throttles().hit(Scope::UploadAddress, address, now).await?;
+    state
+        .throttles()
+        .hit(Scope::UploadAddress, address, now)
+        .await?;
     let account = match principal {
         Principal::Person(id) => format!("person:{id}"),
         Principal::Staff(staff) => format!("staff:{}", staff.public_id),
         _ => return Ok(()),
     };
-    state.throttles().hit(Scope::UploadAccount, &account, now).await
+    state
+        .throttles()
+        .hit(Scope::UploadAccount, &account, now)
+        .await
 }
 
 fn refuse(decision: Decision, now: DateTime<Utc>) -> Result<(), AppError> {
@@ -208,13 +214,22 @@ mod tests {
             },
         );
         let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
-        throttles.hit(Scope::Register, "10.0.0.1", t0).await.unwrap();
-        throttles.hit(Scope::Register, "10.0.0.1", t0).await.unwrap();
+        throttles
+            .hit(Scope::Register, "10.0.0.1", t0)
+            .await
+            .unwrap();
+        throttles
+            .hit(Scope::Register, "10.0.0.1", t0)
+            .await
+            .unwrap();
         match throttles.hit(Scope::Register, "10.0.0.1", t0).await {
             Err(AppError::Throttled { until }) => assert_eq!(until, t0 + Duration::minutes(10)),
             other => panic!("expected a refusal, got {other:?}"),
         }
-        throttles.hit(Scope::Register, "10.0.0.2", t0).await.unwrap();
+        throttles
+            .hit(Scope::Register, "10.0.0.2", t0)
+            .await
+            .unwrap();
         throttles
             .hit(Scope::Register, "10.0.0.1", t0 + Duration::minutes(10))
             .await

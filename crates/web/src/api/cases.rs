@@ -670,7 +670,9 @@ async fn progress(
         .public_progress(&query.case_no, &query.code)
         .await;
     if matches!(progress, Err(CaseError::QueryMismatch)) {
-        throttles.record_failure(Scope::Progress, &meta.ip, now).await?;
+        throttles
+            .record_failure(Scope::Progress, &meta.ip, now)
+            .await?;
     }
     Ok(Json(progress?.into()))
 }

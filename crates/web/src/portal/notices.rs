@@ -257,7 +257,10 @@ async fn progress(
 ) -> Result<Response, AppError> {
     // Guessing pairs is slowed down like guessing passwords, in the same count as the API.
     let now = state.clock().now();
-    state.throttles().check(Scope::Progress, &meta.ip, now).await?;
+    state
+        .throttles()
+        .check(Scope::Progress, &meta.ip, now)
+        .await?;
     let tr = page.tr;
     let (case_no, code) = (form.case_no.trim(), form.code.trim());
     let result = if case_no.is_empty() || code.is_empty() {
