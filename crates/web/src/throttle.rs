@@ -190,6 +190,19 @@ pub async fn guard_upload(
         .await
 }
 
+/// Count a page form's files as an upload (a form saved without files is not one).
+pub async fn guard_form_upload(
+    state: &crate::state::AppState,
+    address: &str,
+    principal: &Principal,
+    form: &crate::upload::MultiUpload,
+) -> Result<(), AppError> {
+    if form.files.is_empty() {
+        return Ok(());
+    }
+    guard_upload(state, address, principal).await
+}
+
 fn refuse(decision: Decision, now: DateTime<Utc>) -> Result<(), AppError> {
     match decision {
         Decision::Allowed => Ok(()),
