@@ -80,9 +80,9 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: "",
     },
     Migration {
-        version: 9,
+        version: 10,
         name: "rate_limits",
-        shared: include_str!("../migrations/0009_rate_limits.sql"),
+        shared: include_str!("../migrations/0010_rate_limits.sql"),
         sqlite: "",
         postgres: "",
     },
