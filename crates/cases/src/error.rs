@@ -76,6 +76,9 @@ pub enum CaseError {
     SupplementNotDue,
     #[error("the file is larger than {max} bytes")]
     FileTooLarge { max: usize },
+    /// The person keeps as many files or bytes as allowed; deleting or using some frees room.
+    #[error("at most {max_files} files and {max_bytes} bytes may be kept")]
+    FileQuotaExceeded { max_files: u64, max_bytes: u64 },
     #[error("files of type {0} are not accepted")]
     FileTypeRefused(String),
     #[error("the file's content is not a {0} file")]
@@ -129,6 +132,7 @@ impl ErrorCode for CaseError {
             CaseError::SelfApproval => "extension_self_approval",
             CaseError::SupplementNotDue => "supplement_not_due",
             CaseError::FileTooLarge { .. } => "file_too_large",
+            CaseError::FileQuotaExceeded { .. } => "file_quota_exceeded",
             CaseError::FileTypeRefused(_) => "file_type_refused",
             CaseError::FileContentMismatch(_) => "file_content_mismatch",
             CaseError::QueryMismatch => "case_query_mismatch",

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod backup;
 mod error;
 pub mod jobs;
+pub mod limits;
 pub mod migrate;
 pub mod row;
 pub mod testing;

@@ -86,6 +86,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0009_audit_anchors.sqlite.sql"),
         postgres: include_str!("../migrations/0009_audit_anchors.postgres.sql"),
     },
+    Migration {
+        version: 10,
+        name: "rate_limits",
+        shared: include_str!("../migrations/0010_rate_limits.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Arbitrary constant identifying Yiwang's migration lock among PostgreSQL advisory locks.

@@ -1142,3 +1142,97 @@ async fn postgres_connections_use_tls_when_the_url_asks() {
     );
 }
 }
+
+async fn limiter_counts_per_window_and_nodes_share_it(t: &TestDb) {
+    use yiwang_db::limits::{DbLimiter, Decision, Limiter, Rule};
+    // Two pools on one database stand for two nodes.
+    let node_a = DbLimiter::new(t.db.clone());
+    let node_b = DbLimiter::new(Db::connect(&t.url).await.unwrap());
+    let rule = Rule::new(3, 60);
+    let now = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 15).unwrap();
+    assert!(
+        node_a
+            .hit("register", "10.0.0.1", rule, now)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        node_b
+            .hit("register", "10.0.0.1", rule, now)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        node_a
+            .peek("register", "10.0.0.1", rule, now)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        node_b
+            .hit("register", "10.0.0.1", rule, now)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    let limited = Decision::Limited {
+        retry_after_secs: 45,
+    };
+    assert_eq!(
+        node_a
+            .peek("register", "10.0.0.1", rule, now)
+            .await
+            .unwrap(),
+        limited
+    );
+    assert_eq!(
+        node_a.hit("register", "10.0.0.1", rule, now).await.unwrap(),
+        limited
+    );
+    assert_eq!(
+        node_b.hit("register", "10.0.0.1", rule, now).await.unwrap(),
+        limited
+    );
+    // Other keys and scopes have their own counts.
+    assert!(
+        node_b
+            .hit("register", "10.0.0.2", rule, now)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        node_b
+            .hit("upload", "10.0.0.1", rule, now)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    // The next window starts afresh; sweeping drops only ended windows.
+    let later = now + chrono::Duration::seconds(45);
+    assert!(
+        node_a
+            .hit("register", "10.0.0.1", rule, later)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert_eq!(node_a.sweep(later).await.unwrap(), 2);
+    assert!(
+        node_b
+            .hit("register", "10.0.0.1", rule, later)
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert_eq!(
+        yiwang_db::count(t.db.conn(), "SELECT COUNT(*) AS n FROM rate_limits", [])
+            .await
+            .unwrap(),
+        1
+    );
+}
+db_test!(limiter_counts_per_window_and_nodes_share_it);

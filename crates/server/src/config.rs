@@ -86,6 +86,47 @@ pub struct Config {
     pub audit_old_keys: Vec<Secret>,
     /// Minutes between two audit anchors written by a serving node.
     pub audit_anchor_minutes: u64,
+    /// Abuse limits per scope (`[limits]`, each `{ limit = N, window_secs = S }`); defaults in
+    /// [`yiwang_web::throttle::LimitRules`].
+    pub limits: yiwang_web::throttle::LimitRules,
+    /// Material files (`[materials]`): quotas, how long unattached files are kept, the sealing keys.
+    pub materials: MaterialSettings,
+}
+
+/// The `[materials]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaterialSettings {
+    pub max_files_per_person: u64,
+    pub max_bytes_per_person: u64,
+    pub unattached_days: u32,
+    /// SM4 key (32 hex digits) sealing material objects; empty: derived from the PII key.
+    pub key: Secret,
+    /// Keys of earlier rotations, still accepted for reading.
+    pub previous_keys: Vec<Secret>,
+}
+
+impl Default for MaterialSettings {
+    fn default() -> Self {
+        let policy = yiwang_cases::files::FilePolicy::default();
+        Self {
+            max_files_per_person: policy.max_files_per_person,
+            max_bytes_per_person: policy.max_bytes_per_person,
+            unattached_days: policy.unattached_days,
+            key: Secret::default(),
+            previous_keys: Vec::new(),
+        }
+    }
+}
+
+/// `[materials]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMaterials {
+    max_files_per_person: Option<u64>,
+    max_bytes_per_person: Option<u64>,
+    unattached_days: Option<u32>,
+    key: Option<String>,
+    previous_keys: Option<Vec<String>>,
 }
 
 /// The `[smtp]` section: email goes to this relay over plain TCP (see `docs/operations.md`).
@@ -185,6 +226,8 @@ impl Default for Config {
             audit_key: Secret::default(),
             audit_old_keys: Vec::new(),
             audit_anchor_minutes: 10,
+            limits: yiwang_web::throttle::LimitRules::default(),
+            materials: MaterialSettings::default(),
         }
     }
 }
@@ -213,6 +256,8 @@ struct FileConfig {
     audit_key: Option<String>,
     audit_old_keys: Option<Vec<String>>,
     audit_anchor_minutes: Option<u64>,
+    limits: Option<yiwang_web::throttle::LimitRules>,
+    materials: Option<FileMaterials>,
 }
 
 /// `[smtp]` in the file.
@@ -336,6 +381,27 @@ impl Config {
         if let Some(v) = file.audit_anchor_minutes {
             self.audit_anchor_minutes = v;
         }
+        if let Some(v) = file.limits {
+            self.limits = v;
+        }
+        if let Some(m) = file.materials {
+            let materials = &mut self.materials;
+            if let Some(v) = m.max_files_per_person {
+                materials.max_files_per_person = v;
+            }
+            if let Some(v) = m.max_bytes_per_person {
+                materials.max_bytes_per_person = v;
+            }
+            if let Some(v) = m.unattached_days {
+                materials.unattached_days = v;
+            }
+            if let Some(v) = m.key {
+                materials.key = Secret::new(v);
+            }
+            if let Some(v) = m.previous_keys {
+                materials.previous_keys = v.into_iter().map(Secret::new).collect();
+            }
+        }
         if let Some(file) = file.smtp {
             // An `[smtp]` section, even an empty one, asks for SMTP; validation names what it lacks.
             let smtp = self.smtp.get_or_insert_with(SmtpSettings::default);
@@ -415,6 +481,9 @@ impl Config {
         }
         if let Some(v) = get("YIWANG_PII_KEY") {
             self.pii_key = Secret::new(v);
+        }
+        if let Some(v) = get("YIWANG_MATERIAL_KEY") {
+            self.materials.key = Secret::new(v);
         }
         if let Some(v) = get("YIWANG_LOG_MESSAGE_TEXT") {
             self.log_message_text = parse_bool(&v, "YIWANG_LOG_MESSAGE_TEXT")?;
@@ -532,6 +601,29 @@ impl Config {
                 "idle_timeout_secs must be between 1 and 3600, got {}",
                 self.idle_timeout_secs
             );
+        }
+        for (name, key) in std::iter::once(("materials.key", &self.materials.key)).chain(
+            self.materials
+                .previous_keys
+                .iter()
+                .map(|k| ("materials.previous_keys", k)),
+        ) {
+            let key = key.expose();
+            if !key.is_empty() && yiwang_kernel::crypto::Sm4Key::from_hex(key).is_err() {
+                bail!("{name} must be 32 hexadecimal digits (an SM4 key)");
+            }
+        }
+        for (scope, rule) in [
+            ("login", self.limits.login),
+            ("register", self.limits.register),
+            ("ticket", self.limits.ticket),
+            ("progress", self.limits.progress),
+            ("upload_address", self.limits.upload_address),
+            ("upload_account", self.limits.upload_account),
+        ] {
+            if rule.limit == 0 || !(1..=86_400).contains(&rule.window_secs) {
+                bail!("limits.{scope} needs limit >= 1 and window_secs between 1 and 86400");
+            }
         }
         let key = self.pii_key.expose();
         if !key.is_empty() && yiwang_kernel::crypto::Sm4Key::from_hex(key).is_err() {

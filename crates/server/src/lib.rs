@@ -173,6 +173,11 @@ pub async fn serve(
             max_material_bytes: config.max_material_bytes,
         },
     );
+    // Abuse limits counted in the database, so every node shares them.
+    let state = state.with_throttles(yiwang_web::throttle::Throttles::new(
+        Arc::new(yiwang_db::limits::DbLimiter::new(db.clone())),
+        config.limits,
+    ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let message_pii = Arc::new(PiiProtector::from_hex(&pii_key(config)?)?);
     let sender = message_sender(config, &clock)?;
@@ -363,9 +368,32 @@ pub fn cases(
     ))
 }
 
+/// Material files under `<data_dir>/files`, sealed with the configured material key or else the key
+/// derived from the PII key.
 fn file_store(config: &Config) -> anyhow::Result<FileStore> {
-    FileStore::local(&config.data_dir.join("files"), config.max_material_bytes)
-        .context("cannot open the material file store")
+    let settings = &config.materials;
+    let key = match settings.key.expose() {
+        "" => yiwang_cases::files::derive_material_key(&pii_key(config)?)
+            .context("cannot derive the material key")?,
+        hex => yiwang_kernel::crypto::Sm4Key::from_hex(hex)?,
+    };
+    let previous = settings
+        .previous_keys
+        .iter()
+        .map(|k| yiwang_kernel::crypto::Sm4Key::from_hex(k.expose()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(FileStore::local(
+        &config.data_dir.join("files"),
+        config.max_material_bytes,
+        key,
+    )
+    .context("cannot open the material file store")?
+    .with_previous_keys(previous)
+    .with_policy(yiwang_cases::files::FilePolicy {
+        max_files_per_person: settings.max_files_per_person,
+        max_bytes_per_person: settings.max_bytes_per_person,
+        unattached_days: settings.unattached_days,
+    }))
 }
 
 /// What the demo data is loaded with, from the configuration: the configured database, PII key,

@@ -315,23 +315,29 @@ pub fn request_rng() -> rand::rngs::StdRng {
 }
 
 /// Refuse a log-in attempt from an address that failed too often lately (429, telling until when).
-pub fn guard_login(state: &AppState, address: &str) -> Result<(), AppError> {
+pub async fn guard_login(state: &AppState, address: &str) -> Result<(), AppError> {
     state
-        .login_throttle()
-        .check(address, state.clock().now())
-        .map_err(|until| AppError::Throttled { until })
+        .throttles()
+        .check(crate::throttle::Scope::Login, address, state.clock().now())
+        .await
 }
 
 /// Count a failed log-in against the client's address.
-pub fn note_login<T>(state: &AppState, address: &str, result: &Result<T, IdentityError>) {
+pub async fn note_login<T>(
+    state: &AppState,
+    address: &str,
+    result: &Result<T, IdentityError>,
+) -> Result<(), AppError> {
     if matches!(
         result,
         Err(IdentityError::BadCredentials | IdentityError::LockedOut { .. })
     ) {
         state
-            .login_throttle()
-            .record_failure(address, state.clock().now());
+            .throttles()
+            .record_failure(crate::throttle::Scope::Login, address, state.clock().now())
+            .await?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

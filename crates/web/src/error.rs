@@ -178,9 +178,10 @@ impl From<yiwang_cases::CaseError> for AppError {
             E::OpinionRequired => invalid("opinion", error.to_string()),
             E::MissingListRequired => invalid("missing", error.to_string()),
             E::SpecialRequired | E::SpecialEndInPast => invalid("special", error.to_string()),
-            E::FileTooLarge { .. } | E::FileTypeRefused(_) | E::FileContentMismatch(_) => {
-                invalid("file", error.to_string())
-            }
+            E::FileTooLarge { .. }
+            | E::FileQuotaExceeded { .. }
+            | E::FileTypeRefused(_)
+            | E::FileContentMismatch(_) => invalid("file", error.to_string()),
             E::QueryMismatch => invalid("query_code", error.to_string()),
             E::WrongState { .. }
             | E::TaskClosed

@@ -53,6 +53,9 @@ pub struct Services {
 #[derive(Clone, Debug)]
 pub struct AppState {
     inner: Arc<Inner>,
+    /// Outside `inner` so a state can be given other limits after it is built (the server's shared
+    /// database limiter; tests' own rules).
+    throttles: crate::throttle::Throttles,
 }
 
 #[derive(Debug)]
@@ -68,7 +71,6 @@ struct Inner {
     cases: Cases,
     appointments: Appointments,
     metrics: Metrics,
-    login_throttle: crate::throttle::Throttle,
     /// The platform region's name, looked up once (every page shows it).
     region_name: std::sync::OnceLock<String>,
     /// Set when the server begins to shut down: long-lived responses (live board streams) end so the
@@ -105,10 +107,10 @@ impl AppState {
                 cases,
                 appointments,
                 metrics: Metrics::default(),
-                login_throttle: crate::throttle::Throttle::default(),
                 region_name: std::sync::OnceLock::new(),
                 stopping: tokio::sync::watch::Sender::new(false),
             }),
+            throttles: crate::throttle::Throttles::default(),
         }
     }
 
@@ -169,9 +171,17 @@ impl AppState {
         }
     }
 
-    /// Failed log-ins per client address.
-    pub fn login_throttle(&self) -> &crate::throttle::Throttle {
-        &self.inner.login_throttle
+    /// The abuse limits (429 with Retry-After over a limit).
+    pub fn throttles(&self) -> &crate::throttle::Throttles {
+        &self.throttles
+    }
+
+    /// The same state with other abuse limits (the server passes the database limiter shared by all
+    /// nodes; tests pass their own rules).
+    #[must_use]
+    pub fn with_throttles(mut self, throttles: crate::throttle::Throttles) -> Self {
+        self.throttles = throttles;
+        self
     }
 
     /// The platform region's name, from the database on first use and from memory after that.

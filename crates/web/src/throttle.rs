@@ -1,80 +1,214 @@
-//! Log-in throttling per client address, on top of the per-account lock-out: one address trying many
-//! accounts is slowed down too. Kept in memory per node (a restart or another node starts afresh, which
-//! the per-account lock-out in the database does not).
+//! Abuse limits on the web edge, on the shared limiter of `yiwang_db::limits`: every node on one
+//! database counts together, so a second node does not double what an address may do.
+//!
+//! Each [`Scope`] has its own [`Rule`] (configurable, defaults documented on [`LimitRules`]). A caller
+//! over a limit gets 429 with `Retry-After` and a message in their language ([`AppError::Throttled`]).
+//! Log-ins and progress queries count only failures (guessing is what is slowed down); tickets,
+//! registrations and uploads count every attempt.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+pub use yiwang_db::limits::Rule;
+use yiwang_db::limits::{Decision, Limiter, MemoryLimiter};
 
-/// How many failures an address may have within the window before it must wait.
-#[derive(Debug, Clone, Copy)]
-pub struct ThrottlePolicy {
-    pub max_failures: usize,
-    pub window: Duration,
+use yiwang_identity::policy::Principal;
+
+use crate::error::AppError;
+
+/// What is being limited; the name is the limiter's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Failed log-ins per address (on top of the per-account delay in identity).
+    Login,
+    /// Registrations per address.
+    Register,
+    /// Queue tickets from the kiosk API per address (or device).
+    Ticket,
+    /// Failed progress queries (case number + query code) per address, page and API alike.
+    Progress,
+    /// Uploads per address.
+    UploadAddress,
+    /// Uploads per account.
+    UploadAccount,
 }
 
-impl Default for ThrottlePolicy {
+impl Scope {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Login => "login",
+            Scope::Register => "register",
+            Scope::Ticket => "ticket",
+            Scope::Progress => "progress",
+            Scope::UploadAddress => "upload_address",
+            Scope::UploadAccount => "upload_account",
+        }
+    }
+}
+
+/// The rule of each scope. Defaults: 20 failed log-ins per address per 15 minutes; 10 registrations
+/// per address per hour; 30 tickets per address per 10 minutes; 20 failed progress queries per address
+/// per 15 minutes; 60 uploads per address and 30 per account per 10 minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitRules {
+    pub login: Rule,
+    pub register: Rule,
+    pub ticket: Rule,
+    pub progress: Rule,
+    pub upload_address: Rule,
+    pub upload_account: Rule,
+}
+
+impl Default for LimitRules {
     fn default() -> Self {
         Self {
-            max_failures: 20,
-            window: Duration::minutes(15),
+            login: Rule::new(20, 15 * 60),
+            register: Rule::new(10, 60 * 60),
+            ticket: Rule::new(30, 10 * 60),
+            progress: Rule::new(20, 15 * 60),
+            upload_address: Rule::new(60, 10 * 60),
+            upload_account: Rule::new(30, 10 * 60),
         }
     }
 }
 
-/// Addresses kept at most; beyond it the quietest are forgotten first.
-const MAX_ADDRESSES: usize = 100_000;
-
-#[derive(Debug, Default)]
-pub struct Throttle {
-    policy: ThrottlePolicy,
-    failures: Mutex<HashMap<String, VecDeque<DateTime<Utc>>>>,
-}
-
-impl Throttle {
-    pub fn new(policy: ThrottlePolicy) -> Self {
-        Self {
-            policy,
-            failures: Mutex::default(),
+impl LimitRules {
+    pub fn rule(&self, scope: Scope) -> Rule {
+        match scope {
+            Scope::Login => self.login,
+            Scope::Register => self.register,
+            Scope::Ticket => self.ticket,
+            Scope::Progress => self.progress,
+            Scope::UploadAddress => self.upload_address,
+            Scope::UploadAccount => self.upload_account,
         }
     }
+}
 
-    /// `Err(until)` when the address has used up its failures for now.
-    pub fn check(&self, address: &str, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
-        let Ok(mut map) = self.failures.lock() else {
-            return Ok(());
-        };
-        let Some(times) = map.get_mut(address) else {
-            return Ok(());
-        };
-        while times
-            .front()
-            .is_some_and(|t| *t + self.policy.window <= now)
-        {
-            times.pop_front();
-        }
-        if times.len() >= self.policy.max_failures {
-            let oldest = times.front().copied().unwrap_or(now);
-            return Err(oldest + self.policy.window);
-        }
+/// The limiter and its rules, held by the application state.
+#[derive(Debug, Clone)]
+pub struct Throttles {
+    limiter: Arc<dyn Limiter>,
+    rules: LimitRules,
+}
+
+impl Default for Throttles {
+    /// In one process's memory: for tests and tools; the server passes the database limiter.
+    fn default() -> Self {
+        Self::new(Arc::new(MemoryLimiter::new()), LimitRules::default())
+    }
+}
+
+impl Throttles {
+    pub fn new(limiter: Arc<dyn Limiter>, rules: LimitRules) -> Self {
+        Self { limiter, rules }
+    }
+
+    pub fn rules(&self) -> &LimitRules {
+        &self.rules
+    }
+
+    /// Count an attempt; 429 when it is over the scope's limit.
+    pub async fn hit(&self, scope: Scope, key: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        let decision = self
+            .limiter
+            .hit(scope.name(), key, self.rules.rule(scope), now)
+            .await?;
+        refuse(decision, now)
+    }
+
+    /// Refuse (429) when the key has used up its attempts, without counting this one.
+    pub async fn check(&self, scope: Scope, key: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        let decision = self
+            .limiter
+            .peek(scope.name(), key, self.rules.rule(scope), now)
+            .await?;
+        refuse(decision, now)
+    }
+
+    /// Count a failure (log-in, progress guess) that [`Throttles::check`] will see.
+    pub async fn record_failure(
+        &self,
+        scope: Scope,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        self.limiter
+            .hit(scope.name(), key, self.rules.rule(scope), now)
+            .await?;
         Ok(())
     }
+}
 
-    /// Count a failed log-in from an address.
-    pub fn record_failure(&self, address: &str, now: DateTime<Utc>) {
-        let Ok(mut map) = self.failures.lock() else {
-            return;
-        };
-        if map.len() >= MAX_ADDRESSES && !map.contains_key(address) {
-            let window = self.policy.window;
-            map.retain(|_, times| times.back().is_some_and(|t| *t + window > now));
-        }
-        let times = map.entry(address.to_owned()).or_default();
-        times.push_back(now);
-        while times.len() > self.policy.max_failures {
-            times.pop_front();
-        }
+/// Count a queue ticket against the address, or against the device's account when the machine
+/// logs in (a kiosk credential); staff at the desk are not limited.
+pub async fn guard_ticket(
+    state: &crate::state::AppState,
+    address: &str,
+    principal: &Principal,
+) -> Result<(), AppError> {
+    let key = match principal {
+        Principal::Staff(_) => return Ok(()),
+        Principal::Person(id) => format!("person:{id}"),
+        _ => address.to_owned(),
+    };
+    state
+        .throttles()
+        .hit(Scope::Ticket, &key, state.clock().now())
+        .await
+}
+
+/// Count a registration against the address.
+pub async fn guard_register(state: &crate::state::AppState, address: &str) -> Result<(), AppError> {
+    state
+        .throttles()
+        .hit(Scope::Register, address, state.clock().now())
+        .await
+}
+
+/// Count an upload against the address and, for a logged-in caller, the account.
+pub async fn guard_upload(
+    state: &crate::state::AppState,
+    address: &str,
+    principal: &Principal,
+) -> Result<(), AppError> {
+    let now = state.clock().now();
+    state
+        .throttles()
+        .hit(Scope::UploadAddress, address, now)
+        .await?;
+    let account = match principal {
+        Principal::Person(id) => format!("person:{id}"),
+        Principal::Staff(staff) => format!("staff:{}", staff.public_id),
+        _ => return Ok(()),
+    };
+    state
+        .throttles()
+        .hit(Scope::UploadAccount, &account, now)
+        .await
+}
+
+/// Count a page form's files as an upload (a form saved without files is not one).
+pub async fn guard_form_upload(
+    state: &crate::state::AppState,
+    address: &str,
+    principal: &Principal,
+    form: &crate::upload::MultiUpload,
+) -> Result<(), AppError> {
+    if form.files.is_empty() {
+        return Ok(());
+    }
+    guard_upload(state, address, principal).await
+}
+
+fn refuse(decision: Decision, now: DateTime<Utc>) -> Result<(), AppError> {
+    match decision {
+        Decision::Allowed => Ok(()),
+        Decision::Limited { retry_after_secs } => Err(AppError::Throttled {
+            until: now + Duration::seconds(i64::try_from(retry_after_secs).unwrap_or(i64::MAX / 2)),
+        }),
     }
 }
 
@@ -83,30 +217,35 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    #[test]
-    fn slows_an_address_down_then_forgets() {
-        let throttle = Throttle::new(ThrottlePolicy {
-            max_failures: 3,
-            window: Duration::minutes(10),
-        });
+    #[tokio::test]
+    async fn refuses_over_the_limit_until_the_window_ends() {
+        let throttles = Throttles::new(
+            Arc::new(MemoryLimiter::new()),
+            LimitRules {
+                register: Rule::new(2, 600),
+                ..LimitRules::default()
+            },
+        );
         let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
-        for i in 0..3 {
-            assert!(throttle.check("10.0.0.1", t0).is_ok());
-            throttle.record_failure("10.0.0.1", t0 + Duration::minutes(i));
+        throttles
+            .hit(Scope::Register, "10.0.0.1", t0)
+            .await
+            .unwrap();
+        throttles
+            .hit(Scope::Register, "10.0.0.1", t0)
+            .await
+            .unwrap();
+        match throttles.hit(Scope::Register, "10.0.0.1", t0).await {
+            Err(AppError::Throttled { until }) => assert_eq!(until, t0 + Duration::minutes(10)),
+            other => panic!("expected a refusal, got {other:?}"),
         }
-        assert_eq!(
-            throttle.check("10.0.0.1", t0 + Duration::minutes(3)),
-            Err(t0 + Duration::minutes(10))
-        );
-        assert!(
-            throttle.check("10.0.0.2", t0).is_ok(),
-            "other addresses are not affected"
-        );
-        assert!(
-            throttle
-                .check("10.0.0.1", t0 + Duration::minutes(10))
-                .is_ok(),
-            "the window slides"
-        );
+        throttles
+            .hit(Scope::Register, "10.0.0.2", t0)
+            .await
+            .unwrap();
+        throttles
+            .hit(Scope::Register, "10.0.0.1", t0 + Duration::minutes(10))
+            .await
+            .unwrap();
     }
 }

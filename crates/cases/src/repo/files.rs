@@ -85,6 +85,79 @@ pub async fn files_of_person<C: ConnectionTrait>(
     .collect()
 }
 
+/// How many files a person keeps and their total size.
+pub async fn usage_of_person<C: ConnectionTrait>(
+    conn: &C,
+    person: PersonId,
+) -> Result<(u64, u64), CaseError> {
+    let row = conn
+        .query_one_raw(stmt(
+            conn,
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes FROM material_files
+             WHERE owner_person_id = $1",
+            [person.get().into()],
+        ))
+        .await?;
+    let Some(row) = row else {
+        return Ok((0, 0));
+    };
+    let files: i64 = row.try_get("", "n")?;
+    let bytes: i64 = row.try_get("", "bytes")?;
+    Ok((files.max(0) as u64, bytes.max(0) as u64))
+}
+
+/// Whether any file row points at a stored object (identical contents share one object).
+pub async fn storage_key_in_use<C: ConnectionTrait>(
+    conn: &C,
+    storage_key: &str,
+) -> Result<bool, CaseError> {
+    Ok(conn
+        .query_one_raw(stmt(
+            conn,
+            "SELECT 1 AS x FROM material_files WHERE storage_key = $1 LIMIT 1",
+            [storage_key.into()],
+        ))
+        .await?
+        .is_some())
+}
+
+/// Files attached to no case and kept since before a time, oldest first.
+pub async fn unattached_files_before<C: ConnectionTrait>(
+    conn: &C,
+    before: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<MaterialFile>, CaseError> {
+    conn.query_all_raw(stmt(
+        conn,
+        &format!(
+            "SELECT {FILE_COLUMNS} FROM material_files f WHERE f.created_at < $1
+             AND NOT EXISTS (SELECT 1 FROM case_materials cm WHERE cm.file_id = f.id)
+             ORDER BY f.created_at, f.id LIMIT $2"
+        ),
+        [ts(before).into(), i64::from(limit).into()],
+    ))
+    .await?
+    .iter()
+    .map(file_from_row)
+    .collect()
+}
+
+/// Delete a file row unless it was attached meanwhile; true when deleted.
+pub async fn delete_unattached_file<C: ConnectionTrait>(
+    conn: &C,
+    file: FileId,
+) -> Result<bool, CaseError> {
+    let r = conn
+        .execute_raw(stmt(
+            conn,
+            "DELETE FROM material_files WHERE id = $1
+             AND NOT EXISTS (SELECT 1 FROM case_materials WHERE file_id = $1)",
+            [file.get().into()],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// Attach a file to a case as a material; attaching the same file twice is a no-op.
 pub async fn attach_material<C: ConnectionTrait>(
     conn: &C,

@@ -13,8 +13,9 @@ pub use cases::{
 };
 pub use events::{NewEvent, event_by_id, events_of_case, insert_event};
 pub use files::{
-    attach_material, case_has_file, detach_material, file_by_public_id, files_of_person,
-    insert_file, materials_of_case,
+    attach_material, case_has_file, delete_unattached_file, detach_material, file_by_public_id,
+    files_of_person, insert_file, materials_of_case, storage_key_in_use, unattached_files_before,
+    usage_of_person,
 };
 pub use tasks::{
     InboxFilter, NewTask, cancel_tasks, claim_task, close_task, inbox, inbox_counts, inbox_steps,

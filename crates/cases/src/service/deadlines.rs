@@ -154,6 +154,7 @@ impl Cases {
                 }
             }
         }
+        report.files_removed = self.remove_unattached_files().await?;
         Ok(report)
     }
 }

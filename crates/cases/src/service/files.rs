@@ -11,7 +11,7 @@ use yiwang_kernel::sm3_hex;
 
 use super::{Cases, actor, person_of};
 use crate::CaseError;
-use crate::files::{check_file, clean_name};
+use crate::files::{FileStore, check_file, clean_name};
 use crate::model::{CaseId, MaterialFile};
 use crate::repo::{self};
 
@@ -37,6 +37,16 @@ impl Cases {
         };
         let name = clean_name(name);
         let content_type = check_file(&name, &content, self.files.max_bytes)?;
+        let policy = self.files.policy;
+        let (kept_files, kept_bytes) = repo::usage_of_person(self.db.conn(), owner).await?;
+        if kept_files >= policy.max_files_per_person
+            || kept_bytes.saturating_add(content.len() as u64) > policy.max_bytes_per_person
+        {
+            return Err(CaseError::FileQuotaExceeded {
+                max_files: policy.max_files_per_person,
+                max_bytes: policy.max_bytes_per_person,
+            });
+        }
         let digest = sm3_hex(&content);
         let public_id = yiwang_kernel::new_public_id(rng);
         let now = self.clock.now();
@@ -47,13 +57,16 @@ impl Cases {
             name,
             content_type: content_type.to_owned(),
             size: content.len() as u64,
-            storage_key: format!("materials/{}/{}/{public_id}", &digest[..2], owner),
+            storage_key: FileStore::key_for_digest(&digest),
             digest,
             created_at: now,
         };
-        // The object is written before its row: a crash in between leaves an unreferenced object
-        // (harmless), never a row without its content.
-        self.files.put(&file.storage_key, content).await?;
+        // Identical contents share one object. The object is written before its row: a crash in
+        // between leaves an unreferenced object (harmless, swept with the next unattached file of the
+        // same content or left), never a row without its content.
+        if !self.files.exists(&file.storage_key).await? {
+            self.files.put(&file.storage_key, &content, rng).await?;
+        }
         let tx = self.db.begin().await?;
         let id = repo::insert_file(&tx, &file).await?;
         audit::append(
@@ -69,6 +82,11 @@ impl Cases {
         )
         .await?;
         tx.commit().await?;
+        // A sweep on another node may have removed the shared object between the check above and
+        // the commit (its last row expired); the row now points at it, so write it again.
+        if !self.files.exists(&file.storage_key).await? {
+            self.files.put(&file.storage_key, &content, rng).await?;
+        }
         Ok(MaterialFile { id, ..file })
     }
 
@@ -105,7 +123,52 @@ impl Cases {
         if !allowed {
             return Err(CaseError::FileNotFound);
         }
-        let content = self.files.get(&file.storage_key).await?;
+        let content = self.files.get(&file.storage_key, &file.digest).await?;
         Ok((file, content))
+    }
+
+    /// Delete files attached to no case since before the kept period, and their objects once no
+    /// row points at them. Each row goes in its own transaction with its audit entry; a file attached
+    /// meanwhile is left alone, so two nodes sweeping at once do no harm.
+    pub(crate) async fn remove_unattached_files(&self) -> Result<usize, CaseError> {
+        let now = self.clock.now();
+        let cutoff = now - chrono::Duration::days(i64::from(self.files.policy.unattached_days));
+        let mut removed = 0;
+        loop {
+            let batch = repo::unattached_files_before(self.db.conn(), cutoff, 200).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut progressed = false;
+            for file in batch {
+                let tx = self.db.begin().await?;
+                if !repo::delete_unattached_file(&tx, file.id).await? {
+                    continue;
+                }
+                audit::append(
+                    &tx,
+                    now,
+                    &AuditEvent::new(
+                        "system",
+                        "material.expire",
+                        format!("file:{}", file.public_id),
+                        "",
+                    )
+                    .detail(json!({ "size": file.size, "sm3": file.digest })),
+                )
+                .await?;
+                let shared = repo::storage_key_in_use(&tx, &file.storage_key).await?;
+                tx.commit().await?;
+                progressed = true;
+                removed += 1;
+                if !shared {
+                    self.files.delete(&file.storage_key).await?;
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        Ok(removed)
     }
 }

@@ -136,6 +136,8 @@ pub struct SweepReport {
     pub checked: usize,
     pub warnings_changed: usize,
     pub returned: usize,
+    /// Files attached to no case within the kept period, deleted.
+    pub files_removed: usize,
 }
 
 #[derive(Debug, Clone)]

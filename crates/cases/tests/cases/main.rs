@@ -11,6 +11,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use yiwang_cases::files::{FilePolicy, derive_material_key};
 use yiwang_cases::model::{
     Act, ActInput, CaseId, CaseStatus, Channel, ExtensionState, Outcome, SpecialKind, TaskId,
     TaskKind, TaskStatus, Verification, Warning,
@@ -101,7 +102,7 @@ struct World {
     supervisor: Principal,
     /// Holds both the window and the chief post: allowed to hold posts, never to decide what they accepted.
     both: Principal,
-    _files: tempfile::TempDir,
+    files: tempfile::TempDir,
 }
 
 const SINGLE: &str = r#"
@@ -225,6 +226,13 @@ async fn staff(
 }
 
 async fn world(t: &TestDb, start: DateTime<Utc>) -> World {
+    world_with(t, start, FilePolicy::default()).await
+}
+
+/// The material key of the test worlds (derived as the server derives it from the PII key).
+const MASTER_KEY: &str = "00112233445566778899aabbccddeeff";
+
+async fn world_with(t: &TestDb, start: DateTime<Utc>, file_policy: FilePolicy) -> World {
     let clock = TestClock::new(start);
     let shared: SharedClock = Arc::new(clock.clone());
     let org = OrgData {
@@ -374,7 +382,13 @@ async fn world(t: &TestDb, start: DateTime<Utc>) -> World {
         catalog.clone(),
         Deadlines::new(WorkCalendar::builtin(), DeadlinePolicy::default()),
         pii,
-        FileStore::local(files.path(), 1024 * 1024).unwrap(),
+        FileStore::local(
+            files.path(),
+            1024 * 1024,
+            derive_material_key(MASTER_KEY).unwrap(),
+        )
+        .unwrap()
+        .with_policy(file_policy),
         "01",
     );
     World {
@@ -393,7 +407,7 @@ async fn world(t: &TestDb, start: DateTime<Utc>) -> World {
         admin,
         supervisor,
         both,
-        _files: files,
+        files,
     }
 }
 
@@ -524,6 +538,7 @@ db_test!(
     concurrent_actions_apply_once,
     more_concurrent_actions_than_pooled_connections,
     an_application_refused_at_submission_leaves_nothing,
+    materials_are_sealed_shared_limited_and_swept,
 );
 
 async fn single_post_flow_from_application_to_conclusion(t: &TestDb) {
@@ -1992,4 +2007,133 @@ async fn an_application_refused_at_submission_leaves_nothing(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(mine.total, 0);
+}
+
+/// Every stored object under the world's file directory, with its bytes.
+fn stored_objects(w: &World) -> Vec<Vec<u8>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(w.files.path(), &mut out);
+    out
+}
+
+async fn materials_are_sealed_shared_limited_and_swept(t: &TestDb) {
+    let policy = FilePolicy {
+        max_files_per_person: 4,
+        max_bytes_per_person: 200,
+        unattached_days: 30,
+    };
+    let mut w = world_with(t, local(2026, 3, 2, 10), policy).await;
+    let item = publish(&w, FOOD_RENEWAL, SINGLE).await;
+    // Two files of the application, attached to the case.
+    let good = food_application(&mut w, item).await;
+    w.cases
+        .apply(&w.applicant, &good, &origin(), &mut w.rng)
+        .await
+        .unwrap();
+
+    // The same content uploaded twice, and by someone else, is one object; each upload is its own row.
+    let secret = Bytes::from_static("%PDF-1.7 户口簿 张三 secret-permit".as_bytes());
+    let mut kept = Vec::new();
+    for who in [
+        w.applicant.clone(),
+        w.applicant.clone(),
+        w.other_person.clone(),
+    ] {
+        kept.push(
+            w.cases
+                .upload_material(&who, None, "户口簿.pdf", secret.clone(), &mut w.rng)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_ne!(kept[0].public_id, kept[1].public_id);
+    assert_eq!(kept[0].storage_key, kept[2].storage_key);
+    let objects = stored_objects(&w);
+    assert_eq!(
+        objects.len(),
+        3,
+        "two application files and one shared object"
+    );
+    // Sealed on disk, readable through the platform.
+    assert!(
+        objects
+            .iter()
+            .all(|o| !o.windows(13).any(|win| win == b"secret-permit")),
+        "no object holds the plaintext"
+    );
+    for (who, file) in [(&w.applicant, &kept[1]), (&w.other_person, &kept[2])] {
+        let (_, content) = w
+            .cases
+            .file_content(who, None, &file.public_id)
+            .await
+            .unwrap();
+        assert_eq!(content, secret);
+    }
+
+    // Quotas: the applicant keeps four files, the other person 200 bytes.
+    assert!(matches!(
+        w.cases
+            .upload_material(
+                &w.applicant,
+                None,
+                "c.pdf",
+                Bytes::from_static(b"%PDF-1.7 c"),
+                &mut w.rng
+            )
+            .await,
+        Err(CaseError::FileQuotaExceeded {
+            max_files: 4,
+            max_bytes: 200
+        })
+    ));
+    let big = Bytes::from(format!("%PDF-1.7 {}", "x".repeat(180)));
+    assert!(matches!(
+        w.cases
+            .upload_material(&w.other_person, None, "big.pdf", big, &mut w.rng)
+            .await,
+        Err(CaseError::FileQuotaExceeded { .. })
+    ));
+
+    // Unattached files go after the kept period, attached ones stay; the shared object goes with its
+    // last row.
+    w.clock.advance(Duration::days(29));
+    assert_eq!(w.cases.sweep().await.unwrap().files_removed, 0);
+    w.clock.advance(Duration::days(2));
+    assert_eq!(w.cases.sweep().await.unwrap().files_removed, 3);
+    assert_eq!(
+        count(t, "SELECT COUNT(*) AS n FROM material_files").await,
+        2
+    );
+    assert_eq!(
+        count(
+            t,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'material.expire'"
+        )
+        .await,
+        3
+    );
+    assert_eq!(stored_objects(&w).len(), 2);
+    assert!(matches!(
+        w.cases
+            .file_content(&w.applicant, None, &kept[0].public_id)
+            .await,
+        Err(CaseError::FileNotFound)
+    ));
+    // The attached files are still readable.
+    for (_, public_id) in good.materials {
+        w.cases
+            .file_content(&w.applicant, None, &public_id)
+            .await
+            .unwrap();
+    }
 }

@@ -70,6 +70,7 @@ async fn register_person(
     Client(meta): Client,
     Json(body): Json<RegisterPerson>,
 ) -> Result<Response, AppError> {
+    crate::throttle::guard_register(&state, &meta.ip).await?;
     let raw = RawRegistration {
         name: body.name,
         resident_id: body.resident_id,
@@ -115,12 +116,12 @@ async fn login(
     Json(body): Json<Login>,
 ) -> Result<Response, AppError> {
     let mut rng = request_rng();
-    crate::auth::guard_login(&state, &meta.ip)?;
+    crate::auth::guard_login(&state, &meta.ip).await?;
     let result = state
         .accounts()
         .login(&body.login, &body.password, &meta, &mut rng)
         .await;
-    crate::auth::note_login(&state, &meta.ip, &result);
+    crate::auth::note_login(&state, &meta.ip, &result).await?;
     let done = result?;
     let mut response = Json(LoginResult {
         token: done.token.clone(),

@@ -21,7 +21,7 @@ use yiwang_cases::model::{
 };
 use yiwang_cases::repo::{CaseFilter, InboxFilter};
 use yiwang_cases::workflow::{StepAction, WorkflowDef};
-use yiwang_cases::{Application, CaseView, Origin, PublicProgress};
+use yiwang_cases::{Application, CaseError, CaseView, Origin, PublicProgress};
 use yiwang_catalog::model::ItemId;
 use yiwang_identity::policy::Principal;
 use yiwang_kernel::{Page, PageRequest, ResidentId};
@@ -32,6 +32,7 @@ use crate::error::AppError;
 use crate::extract::{ApiCaller, Caller, IdPath};
 use crate::prefs::encode_component;
 use crate::state::AppState;
+use crate::throttle::Scope;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -330,8 +331,10 @@ impl From<MaterialFile> for FileOut {
 async fn upload_material(
     State(state): State<AppState>,
     Caller { principal, .. }: ApiCaller,
+    Client(meta): Client,
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<FileOut>), AppError> {
+    crate::throttle::guard_upload(&state, &meta.ip, &principal).await?;
     let upload = crate::upload::read_upload(multipart).await?;
     let (name, bytes) = upload
         .file
@@ -655,13 +658,23 @@ impl From<PublicProgress> for ProgressOut {
     responses((status = 200, body = ProgressOut), (status = 422, body = ApiErrorBody, description = "`case_query_mismatch`")))]
 async fn progress(
     State(state): State<AppState>,
+    Client(meta): Client,
     Query(query): Query<ProgressQuery>,
 ) -> Result<Json<ProgressOut>, AppError> {
+    // The same count as the page: guessing pairs is slowed down per address.
+    let now = state.clock().now();
+    let throttles = state.throttles();
+    throttles.check(Scope::Progress, &meta.ip, now).await?;
     let progress = state
         .cases()
         .public_progress(&query.case_no, &query.code)
-        .await?;
-    Ok(Json(progress.into()))
+        .await;
+    if matches!(progress, Err(CaseError::QueryMismatch)) {
+        throttles
+            .record_failure(Scope::Progress, &meta.ip, now)
+            .await?;
+    }
+    Ok(Json(progress?.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -96,12 +96,12 @@ async fn staff_login(
     Json(body): Json<StaffLogin>,
 ) -> Result<Response, AppError> {
     let mut rng = request_rng();
-    crate::auth::guard_login(&state, &meta.ip)?;
+    crate::auth::guard_login(&state, &meta.ip).await?;
     let result = state
         .accounts()
         .staff_login(&body.employee_no, &body.password, &meta, &mut rng)
         .await;
-    crate::auth::note_login(&state, &meta.ip, &result);
+    crate::auth::note_login(&state, &meta.ip, &result).await?;
     let done = result?;
     let mut response = Json(StaffLoginResult {
         token: done.token.clone(),

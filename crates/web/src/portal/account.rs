@@ -91,6 +91,7 @@ async fn register(
     Client(meta): Client,
     GuestForm(form): GuestForm<RegisterForm>,
 ) -> Result<Response, AppError> {
+    crate::throttle::guard_register(&state, &meta.ip).await?;
     let tr = page.tr;
     let values = RawRegistration {
         name: form.name.clone(),
@@ -213,12 +214,12 @@ async fn login(
 ) -> Result<Response, AppError> {
     let next = safe_next(Some(&form.next));
     let mut rng = request_rng();
-    crate::auth::guard_login(&state, &meta.ip)?;
+    crate::auth::guard_login(&state, &meta.ip).await?;
     let result = state
         .accounts()
         .login(&form.login, &form.password, &meta, &mut rng)
         .await;
-    crate::auth::note_login(&state, &meta.ip, &result);
+    crate::auth::note_login(&state, &meta.ip, &result).await?;
     match result {
         Ok(done) => Ok(with_cookie(
             see_other(&next),

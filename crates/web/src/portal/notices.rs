@@ -30,6 +30,7 @@ use crate::portal::catalog::{PageLink, pager};
 use crate::portal::form::{CsrfCookie, message_for, with_cookie};
 use crate::portal::render;
 use crate::state::AppState;
+use crate::throttle::Scope;
 
 /// Disclosures listed per page.
 const DISCLOSURES_PER_PAGE: u32 = 20;
@@ -248,24 +249,18 @@ fn progress_view(page: &PageCtx, p: &PublicProgress) -> ProgressView {
     }
 }
 
-/// Throttle key of the progress query, apart from log-in failures of the same address.
-fn progress_key(ip: &str) -> String {
-    format!("progress:{ip}")
-}
-
 async fn progress(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
     GuestForm(form): GuestForm<ProgressForm>,
 ) -> Result<Response, AppError> {
-    // Guessing pairs is slowed down like guessing passwords.
-    let key = progress_key(&meta.ip);
+    // Guessing pairs is slowed down like guessing passwords, in the same count as the API.
     let now = state.clock().now();
     state
-        .login_throttle()
-        .check(&key, now)
-        .map_err(|until| AppError::Throttled { until })?;
+        .throttles()
+        .check(Scope::Progress, &meta.ip, now)
+        .await?;
     let tr = page.tr;
     let (case_no, code) = (form.case_no.trim(), form.code.trim());
     let result = if case_no.is_empty() || code.is_empty() {
@@ -274,7 +269,10 @@ async fn progress(
         match state.cases().public_progress(case_no, code).await {
             Ok(found) => Ok(found),
             Err(e @ CaseError::QueryMismatch) => {
-                state.login_throttle().record_failure(&key, now);
+                state
+                    .throttles()
+                    .record_failure(Scope::Progress, &meta.ip, now)
+                    .await?;
                 Err(message_for(tr, "case_query_mismatch", &e.to_string()))
             }
             Err(other) => return Err(other.into()),

@@ -74,12 +74,12 @@ async fn login(
     GuestForm(form): GuestForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let mut rng = request_rng();
-    crate::auth::guard_login(&state, &meta.ip)?;
+    crate::auth::guard_login(&state, &meta.ip).await?;
     let result = state
         .accounts()
         .staff_login(&form.employee_no, &form.password, &meta, &mut rng)
         .await;
-    crate::auth::note_login(&state, &meta.ip, &result);
+    crate::auth::note_login(&state, &meta.ip, &result).await?;
     match result {
         Ok(done) => Ok(with_cookie(
             see_other("/staff"),

@@ -97,7 +97,7 @@ pub(crate) async fn seed(state: &AppState) {
     }
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &axum::Router,
     token: &str,
     name: &str,

@@ -15,6 +15,7 @@ mod limits;
 mod recovery;
 mod staff;
 mod support;
+mod throttles;
 mod workbench;
 
 use std::io::Read as _;

@@ -66,6 +66,7 @@ pub(super) async fn take_ticket(
     Json(body): Json<TakeTicket>,
 ) -> Result<(StatusCode, Json<TicketOut>), AppError> {
     let principal = who.principal;
+    crate::throttle::guard_ticket(&state, &meta.ip, &principal).await?;
     let group = group_of(&state, &key).await?;
     let lane = match body
         .lane
@@ -132,6 +133,7 @@ pub(super) async fn check_in(
     Json(body): Json<CheckIn>,
 ) -> Result<Json<TicketOut>, AppError> {
     let principal = who.principal;
+    crate::throttle::guard_ticket(&state, &meta.ip, &principal).await?;
     let group = group_of(&state, &key).await?;
     let ticket = svc(&state)
         .check_in(&principal, group.id, &body.code, &origin(&meta))

@@ -313,6 +313,7 @@ pub(super) async fn resubmit(
     IdPath(key): IdPath<String>,
     CsrfMultipart(upload): CsrfMultipart,
 ) -> Result<Response, AppError> {
+    crate::throttle::guard_form_upload(&state, &meta.ip, &who.principal, &upload).await?;
     let view = applicant_case(&state, &who.principal, &key, &meta).await?;
     let Some(supplement) = supplement_info(&view) else {
         return Ok(see_other(&case_href(&view.case)));

@@ -608,6 +608,7 @@ pub(super) async fn apply_create(
     IdPath(item): IdPath<ItemId>,
     CsrfMultipart(upload): CsrfMultipart,
 ) -> Result<Response, AppError> {
+    crate::throttle::guard_form_upload(&state, &meta.ip, &who.principal, &upload).await?;
     let ctx = new_context(&state, item).await?;
     save_application(&state, page, &who, &meta, None, ctx, upload).await
 }
@@ -681,6 +682,7 @@ pub(super) async fn save_draft(
     IdPath(key): IdPath<String>,
     CsrfMultipart(upload): CsrfMultipart,
 ) -> Result<Response, AppError> {
+    crate::throttle::guard_form_upload(&state, &meta.ip, &who.principal, &upload).await?;
     let view = match draft_view(&state, &who.principal, &key, &meta).await? {
         Ok(view) => view,
         Err(redirect) => return Ok(redirect),

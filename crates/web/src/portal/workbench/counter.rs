@@ -338,6 +338,7 @@ pub(super) async fn register(
     Client(meta): Client,
     CsrfMultipart(upload): CsrfMultipart,
 ) -> Result<Response, AppError> {
+    crate::throttle::guard_form_upload(&state, &meta.ip, &principal, &upload).await?;
     let upload = counter_upload(upload);
     let field = |name: &str| -> String {
         upload

@@ -97,6 +97,7 @@ fn refusal(tr: Tr, error: &CaseError) -> Option<(StatusCode, String)> {
         | E::FormInvalid(_)
         | E::CommitmentNotSigned
         | E::FileTooLarge { .. }
+        | E::FileQuotaExceeded { .. }
         | E::FileTypeRefused(_)
         | E::FileContentMismatch(_)
         | E::WorkflowInvalid(_)
