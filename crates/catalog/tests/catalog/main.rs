@@ -676,7 +676,11 @@ async fn versions_are_reviewed_and_take_effect_on_their_date(t: &TestDb) {
             .unwrap();
         assert_eq!(
             (read.version_no, read.state, read.content.name.as_str()),
-            (version.version_no, version.state, version.content.name.as_str())
+            (
+                version.version_no,
+                version.state,
+                version.content.name.as_str()
+            )
         );
     }
     let read_item = yiwang_catalog::reads::item_in(&tx, item.id)

@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod enterprise;
+pub mod safety;
 pub mod staff;
 
 use chrono::{DateTime, Utc};
