@@ -202,6 +202,24 @@ pub struct ResourceUpdate {
     pub active: bool,
 }
 
+/// A waitlist entry as its person's page lists it.
+#[derive(Debug, Clone)]
+pub struct WaitlistView {
+    pub entry: WaitlistEntry,
+    pub slot: Slot,
+    pub group_name: String,
+    pub resource_name: String,
+}
+
+/// A group as a staff member's list shows it.
+#[derive(Debug, Clone)]
+pub struct StaffGroupView {
+    pub group: Group,
+    /// The staff member may set the group up (`ManageSchedules`), not only serve at its windows.
+    pub can_manage: bool,
+    pub resources: Vec<Resource>,
+}
+
 /// The appointments service: cheap to clone, one per process.
 #[derive(Debug, Clone)]
 pub struct Appointments {
@@ -795,6 +813,47 @@ impl Appointments {
 
     pub async fn resources(&self, group: GroupId) -> Result<Vec<Resource>> {
         repo::resources_of(self.db.conn(), group).await
+    }
+
+    /// The groups (of a department, or all) each with its windows or doctors, for the pages and
+    /// the API that list them: one read for the groups and one per group listed.
+    pub async fn groups_with_resources(
+        &self,
+        department: Option<DepartmentId>,
+        kind: Option<GroupKind>,
+    ) -> Result<Vec<(Group, Vec<Resource>)>> {
+        let conn = self.db.conn();
+        let mut out = Vec::new();
+        for group in repo::groups(conn, department).await? {
+            if kind.is_some_and(|k| k != group.kind) {
+                continue;
+            }
+            let resources = repo::resources_of(conn, group.id).await?;
+            out.push((group, resources));
+        }
+        Ok(out)
+    }
+
+    /// The groups a staff member works with (setting them up, `ManageSchedules`, or serving at their
+    /// windows, `OperateWindow`), each with whether they may set it up and its resources. Resources
+    /// are read only for the groups listed.
+    pub async fn staff_groups(&self, principal: &Principal) -> Result<Vec<StaffGroupView>> {
+        let conn = self.db.conn();
+        let mut out = Vec::new();
+        for group in repo::groups(conn, None).await? {
+            let department = group.department_id;
+            let can_manage = authorize(principal, &Action::ManageSchedules { department }).is_ok();
+            if !can_manage && authorize(principal, &Action::OperateWindow { department }).is_err() {
+                continue;
+            }
+            let resources = repo::resources_of(conn, group.id).await?;
+            out.push(StaffGroupView {
+                group,
+                can_manage,
+                resources,
+            });
+        }
+        Ok(out)
     }
 
     pub async fn categories(&self, group: GroupId) -> Result<Vec<Category>> {
@@ -1428,6 +1487,43 @@ impl Appointments {
         repo::waitlist_of_person(self.db.conn(), person).await
     }
 
+    /// The person's waitlist entries with the slot, group and resource each is for, as their page
+    /// lists them. Each group and its resources are read once, however many entries they have.
+    pub async fn my_waitlist_views(&self, principal: &Principal) -> Result<Vec<WaitlistView>> {
+        let conn = self.db.conn();
+        let mut groups: HashMap<GroupId, (Group, Vec<Resource>)> = HashMap::new();
+        let mut views = Vec::new();
+        for entry in self.my_waitlist(principal).await? {
+            let slot = repo::slot_by_id(conn, entry.slot_id)
+                .await?
+                .ok_or(AppointmentError::SlotNotFound)?;
+            if !groups.contains_key(&slot.group_id) {
+                let group = repo::group_by_id(conn, slot.group_id)
+                    .await?
+                    .ok_or(AppointmentError::GroupNotFound)?;
+                let resources = repo::resources_of(conn, group.id).await?;
+                groups.insert(group.id, (group, resources));
+            }
+            let (group_name, resource_name) = groups
+                .get(&slot.group_id)
+                .map(|(group, resources)| {
+                    let resource = resources.iter().find(|r| r.id == slot.resource_id);
+                    (
+                        group.name.clone(),
+                        resource.map(|r| r.name.clone()).unwrap_or_default(),
+                    )
+                })
+                .unwrap_or_default();
+            views.push(WaitlistView {
+                entry,
+                slot,
+                group_name,
+                resource_name,
+            });
+        }
+        Ok(views)
+    }
+
     // ----- no-shows and suspensions -----
 
     /// The suspension keeping the person from booking at a department now, if any.
@@ -1448,15 +1544,24 @@ impl Appointments {
         id: BookingId,
         origin: &Origin,
     ) -> Result<Option<Suspension>> {
+        // Authorize before telling anything about the booking: only staff mark no-shows, and a
+        // booking outside the departments whose windows they serve is answered as one that does not
+        // exist, so its existence is not revealed.
+        if !matches!(principal, Principal::Staff(_)) {
+            return Err(IdentityError::Forbidden.into());
+        }
         let booking = repo::booking_by_id(self.db.conn(), id)
             .await?
+            .filter(|b| {
+                authorize(
+                    principal,
+                    &Action::OperateWindow {
+                        department: b.department_id,
+                    },
+                )
+                .is_ok()
+            })
             .ok_or(AppointmentError::BookingNotFound)?;
-        authorize(
-            principal,
-            &Action::OperateWindow {
-                department: booking.department_id,
-            },
-        )?;
         if self.clock.now() < booking.starts_at {
             return Err(AppointmentError::NoShowTooEarly);
         }

@@ -11,6 +11,9 @@ use crate::CatalogError;
 use crate::model::{Item, ItemId, ItemVersion, VersionId};
 use crate::repo;
 
+/// An item with the version in effect, as lists of items show it.
+pub use crate::repo::CurrentItem;
+
 /// One version of an item, whatever its state (a case keeps the version it was applied under).
 pub async fn version_in<C: ConnectionTrait>(
     conn: &C,

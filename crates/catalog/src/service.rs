@@ -15,13 +15,14 @@ use yiwang_db::{DatabaseTransaction, Db, DbError};
 use yiwang_identity::Department;
 use yiwang_identity::model::StaffId;
 use yiwang_identity::policy::{Action, Principal, authorize};
-use yiwang_kernel::{Page, SharedClock, china_date, china_local_to_utc, sm3_hex};
+use yiwang_kernel::paging::MAX_PAGE_SIZE;
+use yiwang_kernel::{Page, PageRequest, SharedClock, china_date, china_local_to_utc, sm3_hex};
 
 use crate::CatalogError;
 use crate::diff::{Change, diff};
 use crate::model::{
     FileRef, Item, ItemContent, ItemId, ItemRecord, ItemVersion, ItemWithVersion, LifeEvent,
-    LifeEventRecord, VersionId, VersionState, impl_code_problem,
+    LifeEventRecord, StaffRef, VersionId, VersionState, impl_code_problem,
 };
 use crate::repo::{self, CurrentItem, NewVersion, StaffItemRow, StoredFile};
 use crate::search::{ItemHit, SearchIndex, SearchParams};
@@ -265,6 +266,29 @@ impl Catalog {
         self.index.suggest(prefix, limit)
     }
 
+    /// Codes of the departments performing at least one item in effect of a theme (read from the
+    /// search index, page by page, no database query; as deep as paging goes, `MAX_PAGE` pages).
+    pub fn departments_of_theme(&self, theme: &str) -> Result<HashSet<String>, CatalogError> {
+        let mut codes = HashSet::new();
+        let mut page_no = 1;
+        loop {
+            let Ok(page) = PageRequest::new(Some(page_no), Some(MAX_PAGE_SIZE)) else {
+                return Ok(codes);
+            };
+            let found = self.index.search(&SearchParams {
+                theme: Some(theme.to_owned()),
+                page,
+                ..SearchParams::default()
+            })?;
+            let more = found.has_next();
+            codes.extend(found.items.into_iter().map(|hit| hit.department_code));
+            if !more {
+                return Ok(codes);
+            }
+            page_no += 1;
+        }
+    }
+
     // ----- public reads -----
 
     pub async fn item(&self, id: ItemId) -> Result<Item, CatalogError> {
@@ -339,6 +363,85 @@ impl Catalog {
 
     pub async fn life_events(&self) -> Result<Vec<LifeEvent>, CatalogError> {
         repo::life_events(self.db.conn(), None, None).await
+    }
+
+    /// Every life event with its items in effect: the events and then all their items in one read,
+    /// however many events there are.
+    pub async fn life_event_guides(&self) -> Result<Vec<LifeEventGuide>, CatalogError> {
+        let conn = self.db.conn();
+        let events = repo::life_events(conn, None, None).await?;
+        let mut ids: Vec<ItemId> = events.iter().flat_map(|e| e.item_ids.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let found: HashMap<ItemId, CurrentItem> = repo::current_items_by_ids(conn, &ids)
+            .await?
+            .into_iter()
+            .map(|current| (current.item.id, current))
+            .collect();
+        Ok(events
+            .into_iter()
+            .map(|event| LifeEventGuide {
+                items: event
+                    .item_ids
+                    .iter()
+                    .filter_map(|id| found.get(id).cloned())
+                    .collect(),
+                event,
+            })
+            .collect())
+    }
+
+    /// Names of the items in effect by implementation code, in the order asked; a code without an item
+    /// in effect is named by itself. One read per code and one for all names.
+    pub async fn names_by_impl_code(
+        &self,
+        codes: &[String],
+    ) -> Result<Vec<(String, String)>, CatalogError> {
+        let conn = self.db.conn();
+        let mut ids = Vec::with_capacity(codes.len());
+        for code in codes {
+            if let Some(item) = repo::item_by_impl_code(conn, code).await? {
+                ids.push(item.id);
+            }
+        }
+        let names: HashMap<String, String> = repo::current_items_by_ids(conn, &ids)
+            .await?
+            .into_iter()
+            .map(|current| (current.item.impl_code, current.content.name))
+            .collect();
+        Ok(codes
+            .iter()
+            .map(|code| {
+                let name = names.get(code).cloned().unwrap_or_else(|| code.clone());
+                (code.clone(), name)
+            })
+            .collect())
+    }
+
+    /// Of the rows of [`Catalog::staff_items`], the versions in review this person may decide (never
+    /// their own), with each version's author. Only items in review are read, one read each.
+    pub async fn review_queue(
+        &self,
+        principal: &Principal,
+        rows: &[StaffItemRow],
+    ) -> Result<HashMap<ItemId, Option<StaffRef>>, CatalogError> {
+        let may_review = |department, author| {
+            authorize(principal, &Action::ReviewCatalog { department, author }).is_ok()
+        };
+        let mut queue = HashMap::new();
+        for row in rows {
+            let department = row.item.department_id;
+            if row.open_state != Some(VersionState::InReview) || !may_review(department, None) {
+                continue;
+            }
+            let author = repo::open_version(self.db.conn(), row.item.id)
+                .await?
+                .and_then(|v| v.author);
+            if may_review(department, author.as_ref().map(|a| a.id)) {
+                queue.insert(row.item.id, author);
+            }
+        }
+        Ok(queue)
     }
 
     /// A life event with its items in effect.
@@ -450,6 +553,23 @@ impl Catalog {
         } else {
             Err(CatalogError::Invalid(problems))
         }
+    }
+
+    /// Authorize a review before looking at what the request asks (date, note, the version's state):
+    /// a caller who may neither review nor edit the item's department (who may not see its versions)
+    /// is refused the same way whatever they sent. The review right itself, and whether they wrote
+    /// the version, are checked with the version.
+    fn may_review_department(principal: &Principal, item: &Item) -> Result<(), CatalogError> {
+        let department = item.department_id;
+        authorize(
+            principal,
+            &Action::ReviewCatalog {
+                department,
+                author: None,
+            },
+        )
+        .or_else(|_| authorize(principal, &Action::EditCatalog { department }))?;
+        Ok(())
     }
 
     /// Create a new item of a department with its first version as a draft.
@@ -667,6 +787,7 @@ impl Catalog {
         origin: &Origin,
     ) -> Result<u32, CatalogError> {
         let item = self.item(id).await?;
+        Self::may_review_department(principal, &item)?;
         let now = self.clock.now();
         let today = china_date(now);
         let effective_from = effective_from.unwrap_or(today);
@@ -724,6 +845,7 @@ impl Catalog {
         origin: &Origin,
     ) -> Result<(), CatalogError> {
         let item = self.item(id).await?;
+        Self::may_review_department(principal, &item)?;
         if note.trim().is_empty() {
             return Err(CatalogError::NoteRequired);
         }

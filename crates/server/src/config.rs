@@ -74,6 +74,12 @@ pub struct Config {
     /// Seconds a connection may go without a byte read or written before it is closed (a stalled
     /// upload, a client that stops reading its response). Longer than the 60-second request timeout.
     pub idle_timeout_secs: u64,
+    /// Where claims to represent an enterprise are checked: the `http://` URL of an enterprise register
+    /// service (see `docs/api.md`), or `demo` for the demo's register extract. Unset: every claim is held
+    /// for a clerk's check.
+    pub enterprise_register: Option<String>,
+    /// Bearer token sent to the enterprise register service, if it wants one.
+    pub enterprise_register_token: Secret,
 }
 
 /// The `[smtp]` section: email goes to this relay over plain TCP (see `docs/operations.md`).
@@ -136,6 +142,8 @@ impl Default for Config {
             smtp: None,
             header_read_timeout_secs: 15,
             idle_timeout_secs: 120,
+            enterprise_register: None,
+            enterprise_register_token: Secret::default(),
         }
     }
 }
@@ -159,6 +167,8 @@ struct FileConfig {
     smtp: Option<FileSmtp>,
     header_read_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
+    enterprise_register: Option<String>,
+    enterprise_register_token: Option<String>,
 }
 
 /// `[smtp]` in the file.
@@ -261,6 +271,12 @@ impl Config {
         if let Some(v) = file.idle_timeout_secs {
             self.idle_timeout_secs = v;
         }
+        if let Some(v) = file.enterprise_register {
+            self.enterprise_register = Some(v);
+        }
+        if let Some(v) = file.enterprise_register_token {
+            self.enterprise_register_token = Secret::new(v);
+        }
         if let Some(file) = file.smtp {
             // An `[smtp]` section, even an empty one, asks for SMTP; validation names what it lacks.
             let smtp = self.smtp.get_or_insert_with(SmtpSettings::default);
@@ -337,6 +353,12 @@ impl Config {
         }
         if let Some(v) = get("YIWANG_LOG_MESSAGE_TEXT") {
             self.log_message_text = parse_bool(&v, "YIWANG_LOG_MESSAGE_TEXT")?;
+        }
+        if let Some(v) = get("YIWANG_ENTERPRISE_REGISTER") {
+            self.enterprise_register = Some(v);
+        }
+        if let Some(v) = get("YIWANG_ENTERPRISE_REGISTER_TOKEN") {
+            self.enterprise_register_token = Secret::new(v);
         }
         let smtp_var = |name: &str| get(&format!("YIWANG_SMTP_{name}"));
         let host = smtp_var("HOST");

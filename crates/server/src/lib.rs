@@ -18,11 +18,11 @@ use yiwang_catalog::service::register_index_handler;
 use yiwang_db::Db;
 use yiwang_db::jobs::{JobQueue, Worker};
 use yiwang_identity::password::PasswordCost;
-use yiwang_identity::pii::{PiiField, PiiProtector};
+use yiwang_identity::pii::PiiProtector;
 use yiwang_identity::service::recovery::{Recovery, RecoveryPolicy};
 use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_identity::{Accounts, SessionPolicy};
-use yiwang_kernel::{Mobile, SharedClock, SystemClock};
+use yiwang_kernel::{SharedClock, SystemClock};
 use yiwang_notify::{
     LogSender, MessageSender, RoutingSender, Sms, SmtpSender, register_notify_handlers,
 };
@@ -252,13 +252,34 @@ pub async fn serve(
 pub fn accounts(config: &Config, db: &Db, clock: &SharedClock) -> anyhow::Result<Accounts> {
     let key = pii_key(config)?;
     let pii = Arc::new(PiiProtector::from_hex(&key)?);
-    Ok(Accounts::new(
+    let accounts = Accounts::new(
         db.clone(),
         clock.clone(),
         pii,
         PasswordCost::default(),
         SessionPolicy::default(),
-    )?)
+    )?;
+    let register: Option<Arc<dyn yiwang_identity::service::register::EnterpriseRegister>> =
+        match config.enterprise_register.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("demo") => Some(Arc::new(yiwang_demo::register::enterprise_register()?)),
+            Some(url) => {
+                let token = Some(config.enterprise_register_token.expose())
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned);
+                Some(Arc::new(
+                    yiwang_identity::service::register::HttpRegister::new(
+                        url,
+                        token,
+                        std::time::Duration::from_secs(5),
+                    )?,
+                ))
+            }
+        };
+    Ok(match register {
+        Some(register) => accounts.with_register(register),
+        None => accounts,
+    })
 }
 
 /// Cases: deadlines on the platform's calendar, material files under `<data_dir>/files`.
@@ -341,15 +362,11 @@ impl SmsNotifier {
 impl Notifier for SmsNotifier {
     fn notify<'a>(&'a self, notice: &'a Notice) -> NotifyFuture<'a> {
         Box::pin(async move {
-            let person = yiwang_identity::repo::person_by_id(self.db.conn(), notice.person)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("the booking's person is gone")?;
-            let mobile = self
-                .pii
-                .open(PiiField::Mobile, &person.mobile_enc)
-                .map_err(|e| e.to_string())
-                .and_then(|m| Mobile::parse(&m).map_err(|e| e.to_string()))?;
+            let mobile =
+                yiwang_identity::reads::person_mobile_in(self.db.conn(), &self.pii, notice.person)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("the booking's person is gone")?;
             self.sender
                 .send_sms(&Sms {
                     to: mobile,

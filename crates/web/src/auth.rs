@@ -8,13 +8,15 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Redirect, Response};
 use rand::Rng as _;
-use yiwang_identity::model::{AuthSession, ClientMeta};
+use yiwang_identity::IdentityError;
+use yiwang_identity::model::{Account, AuthSession, ClientMeta};
+use yiwang_identity::service::tokens::Scope;
 
 use crate::error::AppError;
 use crate::prefs::{cookie, encode_component};
@@ -62,13 +64,60 @@ pub async fn session_of(
         return Ok(None);
     };
     if via == Via::ApiToken {
-        let session = crate::api::credentials::token_session(parts, state, &token).await?;
+        let session = token_session(parts, state, &token).await?;
         return Ok(session.map(|session| (session, via)));
     }
     match state.accounts().authenticate(&token).await {
         Ok(session) => Ok(Some((session, via))),
-        Err(yiwang_identity::IdentityError::Unauthenticated) => Ok(None),
+        Err(IdentityError::Unauthenticated) => Ok(None),
         Err(other) => Err(other.into()),
+    }
+}
+
+/// The scope an API token needs for a request, or `None` when API tokens may not make it at all.
+fn scope_for(method: &Method, route: &str) -> Option<Scope> {
+    if !matches!(*method, Method::GET | Method::HEAD) {
+        return None;
+    }
+    match route {
+        "/api/v1/me" => Some(Scope::ProfileRead),
+        "/api/v1/me/sessions" => Some(Scope::SessionsRead),
+        _ => None,
+    }
+}
+
+/// Authenticate an API token (`Authorization: Bearer ywt_…`) for this request: `None` when it is unknown,
+/// revoked or expired; 403 `token_scope_insufficient` when the token may not make this request. The
+/// session it yields acts for the token's person and matches no real session.
+async fn token_session(
+    parts: &Parts,
+    state: &AppState,
+    secret: &str,
+) -> Result<Option<AuthSession>, AppError> {
+    let auth = match state.api_tokens().authenticate(secret).await {
+        Ok(auth) => auth,
+        Err(IdentityError::Unauthenticated) => return Ok(None),
+        Err(other) => return Err(other.into()),
+    };
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map_or_else(|| parts.uri.path(), MatchedPath::as_str);
+    match scope_for(&parts.method, route) {
+        Some(scope) if auth.allows(scope) => {
+            // Never empty: a form check comparing against it must not pass with an empty field.
+            let mut csrf = [0_u8; 16];
+            rand::Rng::fill_bytes(&mut request_rng(), &mut csrf);
+            Ok(Some(AuthSession {
+                account: Account::Person(auth.person),
+                public_id: format!("token:{}", auth.token_id),
+                csrf_token: hex::encode(csrf),
+                token_hash: auth.token_hash,
+            }))
+        }
+        _ => Err(AppError::Forbidden {
+            code: "token_scope_insufficient".to_owned(),
+        }),
     }
 }
 
@@ -256,15 +305,10 @@ pub fn guard_login(state: &AppState, address: &str) -> Result<(), AppError> {
 }
 
 /// Count a failed log-in against the client's address.
-pub fn note_login<T>(
-    state: &AppState,
-    address: &str,
-    result: &Result<T, yiwang_identity::IdentityError>,
-) {
+pub fn note_login<T>(state: &AppState, address: &str, result: &Result<T, IdentityError>) {
     if matches!(
         result,
-        Err(yiwang_identity::IdentityError::BadCredentials
-            | yiwang_identity::IdentityError::LockedOut { .. })
+        Err(IdentityError::BadCredentials | IdentityError::LockedOut { .. })
     ) {
         state
             .login_throttle()

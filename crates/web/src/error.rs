@@ -92,6 +92,13 @@ impl From<yiwang_identity::IdentityError> for AppError {
             E::BadCredentials | E::Unauthenticated => AppError::Unauthenticated { code },
             E::Disabled | E::Forbidden => AppError::Forbidden { code },
             E::LockedOut { until } => AppError::Locked { until },
+            E::TooManyAttempts { until } => AppError::Throttled { until },
+            E::RegisterMismatch => AppError::Invalid {
+                field: "uscc".to_owned(),
+                code,
+                message: error.to_string(),
+            },
+            E::NotFound => AppError::NotFound,
             other => AppError::internal(&other),
         }
     }

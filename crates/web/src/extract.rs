@@ -15,6 +15,8 @@
 //! * [`CsrfForm`] and [`CsrfMultipart`] check the hidden `csrf` field against the session's token
 //!   before the handler runs; [`GuestForm`] checks the double-submit token of the anonymous forms
 //!   (log-in, registration, password recovery) against the `yw_csrf` cookie.
+//! * [`ApiMaybeCaller`] is for the few API routes open to anonymous callers that act differently for
+//!   a logged-in one (the kiosk's tickets): the principal, or `Anonymous`.
 //! * [`IdPath`] parses path segments into typed values; a segment that does not parse is 404, the
 //!   same answer as an id that does not exist.
 
@@ -225,6 +227,34 @@ impl<E: Edge, K: Kind> FromRequestParts<AppState> for Caller<E, K> {
             principal,
             kind: PhantomData,
         })
+    }
+}
+
+/// An API caller who may be anonymous (the hall's ticket machine): the principal behind the session
+/// when there is one, [`Principal::Anonymous`] otherwise. A cookie session that changes something
+/// must still send the CSRF header, as for [`ApiCaller`]; an invalid or expired token counts as no
+/// session.
+#[derive(Debug, Clone)]
+pub struct ApiMaybeCaller {
+    /// Who is acting, as the services' policy sees it.
+    pub principal: Principal,
+}
+
+impl FromRequestParts<AppState> for ApiMaybeCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some((session, via)) = cached_session(parts, state).await? else {
+            return Ok(ApiMaybeCaller {
+                principal: Principal::Anonymous,
+            });
+        };
+        crate::auth::api_csrf(&session, via, parts)?;
+        let principal = state.accounts().principal(Some(&session)).await?;
+        Ok(ApiMaybeCaller { principal })
     }
 }
 

@@ -16,6 +16,8 @@ pub mod state;
 pub mod throttle;
 pub mod upload;
 
+pub use middleware::MAX_REQUEST_ID_LEN;
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -88,6 +90,9 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .fallback(middleware::not_found)
         .layer(
             ServiceBuilder::new()
+                .layer(axum::middleware::map_request(
+                    middleware::sanitize_request_id,
+                ))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(middleware::make_span))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -54,6 +54,30 @@ pub async fn security_headers(
     response
 }
 
+/// Longest request id accepted from a client (a UUID has 36 characters).
+pub const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Whether a client's request id may be kept: short, and only letters, digits and `-_.:` (it goes into
+/// logs, response headers and error bodies, so it must not carry a client's arbitrary text).
+pub fn acceptable_request_id(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID_LEN
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// Drop a client's `x-request-id` that is too long or not plain, so the request gets a fresh one.
+pub async fn sanitize_request_id(mut request: Request) -> Request {
+    let headers = request.headers_mut();
+    let values: Vec<_> = headers.get_all("x-request-id").iter().collect();
+    let keep = values.len() == 1 && values.iter().all(|v| acceptable_request_id(v.as_bytes()));
+    if !keep {
+        headers.remove("x-request-id");
+    }
+    request
+}
+
 pub fn make_span(request: &Request<Body>) -> tracing::Span {
     let request_id = request
         .headers()

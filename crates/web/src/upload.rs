@@ -7,6 +7,12 @@ use axum::http::StatusCode;
 
 use crate::error::AppError;
 
+/// Most parts (text fields and files together) one multipart form may have: well above what any
+/// form of the platform sends (an application form has a file input and a few fields per material),
+/// so a request made of thousands of tiny parts is refused with 422 `form_too_many_parts` instead of
+/// being parsed part by part.
+pub const MAX_PARTS: usize = 200;
+
 /// A multipart form read whole: its text fields and its one file (name and bytes).
 #[derive(Debug, Default)]
 pub struct Upload {
@@ -40,6 +46,20 @@ impl MultiUpload {
     }
 }
 
+impl MultiUpload {
+    /// The form as one with a single file, the one sent in the input named `file`.
+    pub fn single(self) -> Upload {
+        Upload {
+            file: self
+                .files
+                .into_iter()
+                .find(|(input, _, _)| input == "file")
+                .map(|(_, name, bytes)| (name, bytes)),
+            fields: self.fields,
+        }
+    }
+}
+
 fn unreadable_upload(error: &MultipartError) -> AppError {
     AppError::Invalid {
         field: "file".to_owned(),
@@ -53,24 +73,25 @@ fn unreadable_upload(error: &MultipartError) -> AppError {
 }
 
 pub async fn read_upload(multipart: Multipart) -> Result<Upload, AppError> {
-    let all = read_multi_upload(multipart).await?;
-    Ok(Upload {
-        file: all
-            .files
-            .into_iter()
-            .find(|(input, _, _)| input == "file")
-            .map(|(_, name, bytes)| (name, bytes)),
-        fields: all.fields,
-    })
+    Ok(read_multi_upload(multipart).await?.single())
 }
 
 pub async fn read_multi_upload(mut multipart: Multipart) -> Result<MultiUpload, AppError> {
     let mut upload = MultiUpload::default();
+    let mut parts = 0_usize;
     while let Some(field) = multipart
         .next_field()
         .await
         .map_err(|e| unreadable_upload(&e))?
     {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(AppError::Invalid {
+                field: "form".to_owned(),
+                code: "form_too_many_parts".to_owned(),
+                message: format!("a form has at most {MAX_PARTS} parts"),
+            });
+        }
         let name = field.name().unwrap_or_default().to_owned();
         if let Some(file_name) = field.file_name().map(str::to_owned) {
             let bytes = field.bytes().await.map_err(|e| unreadable_upload(&e))?;

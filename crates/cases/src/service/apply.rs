@@ -12,8 +12,8 @@ use yiwang_db::{ConnectionTrait, DatabaseTransaction};
 use yiwang_identity::model::PersonId;
 use yiwang_identity::pii::PiiField;
 use yiwang_identity::policy::{Action, Principal, authorize};
-use yiwang_identity::repo::PersonIndex;
-use yiwang_identity::{IdentityError, repo as id_repo};
+
+use yiwang_identity::{IdentityError, reads as id_reads};
 use yiwang_kernel::ResidentId;
 
 use super::engine::{Run, case_facts};
@@ -35,25 +35,21 @@ impl Cases {
         enterprise: Option<&str>,
     ) -> Result<Applicant, CaseError> {
         let conn = self.db.conn();
-        let row = id_repo::person_by_id(conn, person)
+        let found = id_reads::person_in(conn, person)
             .await?
             .ok_or(IdentityError::Unauthenticated)?;
         match enterprise {
             None => Ok(Applicant {
                 person_id: person,
                 enterprise_id: None,
-                name: row.person.name,
-                id_masked: row.person.resident_id_masked,
+                name: found.name,
+                id_masked: found.resident_id_masked,
             }),
             Some(public_id) => {
-                let enterprise = id_repo::enterprise::enterprise_by_public_id(conn, public_id)
+                let enterprise = id_reads::enterprise_by_public_id_in(conn, public_id)
                     .await?
                     .ok_or(IdentityError::Forbidden)?;
-                let agents: Vec<PersonId> = id_repo::enterprise::live_agents(conn, enterprise.id)
-                    .await?
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .collect();
+                let agents = id_reads::enterprise_agents_in(conn, enterprise.id).await?;
                 authorize(
                     &Principal::Person(person),
                     &Action::ActForEnterprise {
@@ -100,23 +96,17 @@ impl Cases {
         if names.is_empty() && ids.is_empty() && mobiles.is_empty() {
             return Ok(bound);
         }
-        let row = id_repo::person_by_id(self.db.conn(), person)
+        let (found, rid, mobile) = id_reads::person_identity_in(self.db.conn(), &self.pii, person)
             .await?
             .ok_or(IdentityError::Unauthenticated)?;
         for key in names {
-            bound.insert(key, row.person.name.clone());
+            bound.insert(key, found.name.clone());
         }
-        if !ids.is_empty() {
-            let rid = self.pii.open(PiiField::ResidentId, &row.resident_id_enc)?;
-            for key in ids {
-                bound.insert(key, rid.clone());
-            }
+        for key in ids {
+            bound.insert(key, rid.as_str().to_owned());
         }
-        if !mobiles.is_empty() {
-            let mobile = self.pii.open(PiiField::Mobile, &row.mobile_enc)?;
-            for key in mobiles {
-                bound.insert(key, mobile.clone());
-            }
+        for key in mobiles {
+            bound.insert(key, mobile.as_str().to_owned());
         }
         Ok(bound)
     }
@@ -401,7 +391,7 @@ impl Cases {
         let workflow = repo::workflow_by_id(&tx, case.workflow_id)
             .await?
             .ok_or(CaseError::NoWorkflow)?;
-        let version = yiwang_catalog::repo::version_by_id(&tx, case.item_version_id)
+        let version = yiwang_catalog::reads::version_in(&tx, case.item_version_id)
             .await?
             .ok_or(CatalogError::VersionNotFound)?;
         self.check_complete(&tx, &case, &workflow.definition, &version)
@@ -515,10 +505,9 @@ impl Cases {
 
     /// A registered person by resident ID (window staff look applicants up this way).
     pub async fn person_by_resident_id(&self, id: &ResidentId) -> Result<PersonId, CaseError> {
-        let index = self.pii.blind_index(PiiField::ResidentId, id.as_str());
-        id_repo::person_by_index(self.db.conn(), PersonIndex::ResidentId, &index)
+        id_reads::person_by_resident_id_in(self.db.conn(), &self.pii, id)
             .await?
-            .map(|row| row.person.id)
+            .map(|person| person.id)
             .ok_or_else(|| {
                 CaseError::Identity(IdentityError::Invalid {
                     field: "resident_id",

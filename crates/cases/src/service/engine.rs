@@ -11,7 +11,7 @@ use yiwang_db::DatabaseTransaction;
 use yiwang_db::audit::{self, AuditEvent};
 use yiwang_db::jobs::{self, NewJob};
 use yiwang_identity::policy::{Action, Principal, StaffPrincipal, authorize};
-use yiwang_identity::repo as id_repo;
+use yiwang_identity::reads as id_reads;
 
 use super::{
     Cases, Change, DELIVER_STEP, NOTIFY_JOB, Origin, VERIFY_STEP, actor, person_of, posts_of_staff,
@@ -181,13 +181,13 @@ impl Cases {
         case.revision += 1;
         let actor_id = actor(principal);
         let actor_name = match principal {
-            Principal::Staff(s) => id_repo::staff::staff_by_id(tx, s.id)
+            Principal::Staff(s) => id_reads::staff_in(tx, s.id)
                 .await?
                 .map(|s| s.name)
                 .unwrap_or_default(),
-            Principal::Person(p) => id_repo::person_by_id(tx, *p)
+            Principal::Person(p) => id_reads::person_in(tx, *p)
                 .await?
-                .map(|r| r.person.name)
+                .map(|person| person.name)
                 .unwrap_or_default(),
             _ => String::new(),
         };
@@ -530,7 +530,7 @@ impl Cases {
     ) -> Result<Case, CaseError> {
         let from = case.status;
         let limits = if transition.clock == Clock::StartDecision {
-            let version = yiwang_catalog::repo::version_by_id(&tx, case.item_version_id)
+            let version = yiwang_catalog::reads::version_in(&tx, case.item_version_id)
                 .await?
                 .ok_or(CatalogError::VersionNotFound)?;
             (version.content.promised_limit, version.content.legal_limit)

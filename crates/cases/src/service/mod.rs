@@ -291,7 +291,7 @@ async fn posts_of_staff<C: ConnectionTrait>(
     conn: &C,
     staff: StaffId,
 ) -> Result<Vec<PostId>, CaseError> {
-    Ok(yiwang_identity::repo::staff::staff_by_id(conn, staff)
+    Ok(yiwang_identity::reads::staff_in(conn, staff)
         .await?
         .map(|s| s.posts.into_iter().map(|p| p.id).collect())
         .unwrap_or_default())

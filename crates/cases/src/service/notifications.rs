@@ -3,10 +3,8 @@
 use std::sync::Arc;
 
 use yiwang_db::jobs::{Job, Worker};
-use yiwang_identity::pii::PiiField;
-use yiwang_identity::repo as id_repo;
+use yiwang_identity::reads as id_reads;
 use yiwang_identity::service::recovery::{Email, MessageSender, Sms};
-use yiwang_kernel::Mobile;
 
 use super::{Cases, NOTIFY_JOB};
 use crate::model::{Case, CaseEvent, Outcome};
@@ -77,15 +75,10 @@ impl Cases {
             .map_err(|e| e.to_string())?
             .ok_or("case gone")?;
         let (subject, text) = Self::notice_text(&case, &event);
-        let person = id_repo::person_by_id(conn, case.applicant.person_id)
+        let mobile = id_reads::person_mobile_in(conn, &self.pii, case.applicant.person_id)
             .await
             .map_err(|e| e.to_string())?
             .ok_or("applicant gone")?;
-        let mobile = self
-            .pii
-            .open(PiiField::Mobile, &person.mobile_enc)
-            .map_err(|e| e.to_string())
-            .and_then(|m| Mobile::parse(&m).map_err(|e| e.to_string()))?;
         sender
             .send_sms(&Sms {
                 to: mobile,

@@ -6,7 +6,7 @@ use yiwang_db::audit::{self, AuditEvent};
 use yiwang_identity::DepartmentId;
 use yiwang_identity::model::{PersonId, PostId, Role, StaffId};
 use yiwang_identity::policy::{Action, DepartmentRef, Principal, authorize};
-use yiwang_identity::{IdentityError, repo as id_repo};
+use yiwang_identity::{IdentityError, reads as id_reads};
 use yiwang_kernel::{Page, PageRequest, sm3_hex};
 
 use super::{
@@ -32,13 +32,9 @@ impl Cases {
         let region = region_of(&department.region_code)?;
         let mut enterprise_facts: Option<(PersonId, Vec<PersonId>)> = None;
         if let (Principal::Person(_), Some(enterprise)) = (principal, case.applicant.enterprise_id)
-            && let Some(found) = id_repo::enterprise::enterprise_by_id(conn, enterprise).await?
+            && let Some(found) = id_reads::enterprise_in(conn, enterprise).await?
         {
-            let agents = id_repo::enterprise::live_agents(conn, enterprise)
-                .await?
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect();
+            let agents = id_reads::enterprise_agents_in(conn, enterprise).await?;
             enterprise_facts = Some((found.legal_representative, agents));
         }
         let works_on_it = match principal {

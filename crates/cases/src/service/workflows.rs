@@ -118,7 +118,7 @@ impl Cases {
     /// query: the counter offers them.
     pub async fn applicable_items(
         &self,
-    ) -> Result<Vec<yiwang_catalog::repo::CurrentItem>, CaseError> {
+    ) -> Result<Vec<yiwang_catalog::reads::CurrentItem>, CaseError> {
         let ids: Vec<ItemId> = self
             .items_with_workflows()
             .await?

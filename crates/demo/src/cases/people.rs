@@ -41,10 +41,9 @@ pub(crate) async fn principal_of(
     db: &Db,
     employee_no: &str,
 ) -> anyhow::Result<(StaffPrincipal, Vec<String>)> {
-    let found = yiwang_identity::repo::staff::credentials_by_employee_no(db.conn(), employee_no)
+    let staff = yiwang_identity::reads::staff_by_employee_no_in(db.conn(), employee_no)
         .await?
         .ok_or_else(|| anyhow!("demo staff {employee_no} is missing"))?;
-    let staff = found.staff;
     let posts = staff
         .posts
         .iter()
@@ -333,7 +332,7 @@ pub(crate) async fn load_applicants(
     let zhang = people.persons[0].id;
     let (uscc17, firm_name) = DEMO_ENTERPRISE;
     let demo_uscc = Uscc::complete(uscc17)?;
-    let firm = yiwang_identity::repo::enterprise::enterprises_of_person(db.conn(), zhang)
+    let firm = yiwang_identity::reads::enterprises_of_person_in(db.conn(), zhang)
         .await?
         .into_iter()
         .find(|(e, _)| e.uscc == demo_uscc)
@@ -404,7 +403,7 @@ pub(crate) async fn load_applicants(
                 ));
             }
             Err(IdentityError::Duplicate { .. }) => {
-                yiwang_identity::repo::enterprise::enterprises_of_person(db.conn(), person.id)
+                yiwang_identity::reads::enterprises_of_person_in(db.conn(), person.id)
                     .await?
                     .into_iter()
                     .map(|(e, _)| e)

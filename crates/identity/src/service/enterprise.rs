@@ -282,6 +282,35 @@ impl Accounts {
         ent_repo::enterprises_of_person(self.db.conn(), person).await
     }
 
+    /// The caller's enterprises as their account page shows them: the relation, and for those the
+    /// caller represents, the live agents. One query for the list and one per represented enterprise
+    /// (agents are listed to the representative only), instead of re-reading each enterprise.
+    pub async fn my_enterprise_views(
+        &self,
+        session: &AuthSession,
+    ) -> Result<Vec<EnterpriseView>, IdentityError> {
+        let person = person_of(session)?;
+        let conn = self.db.conn();
+        let mut views = Vec::new();
+        for (enterprise, relation) in ent_repo::enterprises_of_person(conn, person).await? {
+            let agents = if relation == EnterpriseRelation::LegalRepresentative {
+                ent_repo::live_agents(conn, enterprise.id)
+                    .await?
+                    .into_iter()
+                    .map(|(_, agent)| agent)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            views.push(EnterpriseView {
+                enterprise,
+                relation,
+                agents,
+            });
+        }
+        Ok(views)
+    }
+
     /// An enterprise, for someone who may act for it.
     pub async fn enterprise(
         &self,
@@ -307,8 +336,9 @@ impl Accounts {
     }
 
     /// An enterprise the principal may act for, with its live agents. Anonymous callers are told to
-    /// log in before anything is looked up; for everybody else an enterprise they may not act for is
-    /// answered exactly like one that does not exist.
+    /// log in before anything is looked up; for everybody else an unknown enterprise is answered
+    /// exactly like one they may not act for (403), so its existence is told only to those who may
+    /// see it.
     async fn visible_enterprise(
         &self,
         principal: &Principal,
@@ -319,7 +349,7 @@ impl Accounts {
         }
         let enterprise = ent_repo::enterprise_by_public_id(self.db.conn(), public_id)
             .await?
-            .ok_or_else(not_found)?;
+            .ok_or(IdentityError::Forbidden)?;
         let agents = ent_repo::live_agents(self.db.conn(), enterprise.id).await?;
         let agent_ids: Vec<PersonId> = agents.iter().map(|(id, _)| *id).collect();
         authorize(
@@ -328,11 +358,7 @@ impl Accounts {
                 legal_representative: enterprise.legal_representative,
                 agents: &agent_ids,
             },
-        )
-        .map_err(|e| match e {
-            IdentityError::Forbidden => not_found(),
-            other => other,
-        })?;
+        )?;
         Ok((enterprise, agents))
     }
 

@@ -242,20 +242,78 @@ pub async fn region(db: &Db, code: &str) -> Result<Option<Region>, IdentityError
 
 /// A region and its ancestors, root first.
 pub async fn region_path(db: &Db, code: &str) -> Result<Vec<Region>, IdentityError> {
-    let mut path = Vec::new();
-    let mut next = Some(code.to_owned());
-    while let Some(code) = next.take() {
-        let Some(region) = repo::region_by_code(db.conn(), &code).await? else {
-            break;
-        };
-        next.clone_from(&region.parent_code);
-        path.push(region);
-        if path.len() > 8 {
-            break;
+    Ok(region_paths(db, &[code])
+        .await?
+        .remove(code)
+        .unwrap_or_default())
+}
+
+/// The deepest a region tree goes (province, city, county, township, village and a margin); a longer
+/// chain of parents is cut there rather than followed round a cycle in bad data.
+const MAX_REGION_DEPTH: usize = 8;
+
+/// Each region's path (the region and its ancestors, root first), for many regions in one query.
+/// A code that names no region has no entry.
+pub async fn region_paths(
+    db: &Db,
+    codes: &[&str],
+) -> Result<HashMap<String, Vec<Region>>, IdentityError> {
+    let found = repo::region_paths::regions_with_ancestors(db.conn(), codes).await?;
+    let by_code: HashMap<&str, &Region> = found.iter().map(|r| (r.code.as_str(), r)).collect();
+    let mut paths = HashMap::with_capacity(codes.len());
+    for code in codes {
+        let mut path = Vec::new();
+        let mut next = by_code.get(code).copied();
+        while let Some(region) = next.filter(|_| path.len() < MAX_REGION_DEPTH) {
+            path.push(region.clone());
+            next = region
+                .parent_code
+                .as_deref()
+                .and_then(|parent| by_code.get(parent).copied());
+        }
+        if !path.is_empty() {
+            path.reverse();
+            paths.insert((*code).to_owned(), path);
         }
     }
-    path.reverse();
-    Ok(path)
+    Ok(paths)
+}
+
+/// Departments grouped by their region, with the region's path.
+#[derive(Debug, Clone)]
+pub struct RegionDepartments {
+    /// The region and its ancestors, root first (empty when the region is unknown).
+    pub path: Vec<Region>,
+    pub departments: Vec<Department>,
+}
+
+/// Departments grouped by region (consecutive departments of one region form a group, as listed),
+/// the groups inside `home` first and the others after them in their order; two queries in all.
+pub async fn departments_by_region(
+    db: &Db,
+    departments: Vec<Department>,
+    home: Option<&RegionCode>,
+) -> Result<Vec<RegionDepartments>, IdentityError> {
+    let mut groups: Vec<(RegionCode, Vec<Department>)> = Vec::new();
+    for dept in departments {
+        match groups.last_mut() {
+            Some((region, members)) if *region == dept.region_code => members.push(dept),
+            _ => groups.push((dept.region_code.clone(), vec![dept])),
+        }
+    }
+    let codes: Vec<&str> = groups.iter().map(|(region, _)| region.as_str()).collect();
+    let mut paths = region_paths(db, &codes).await?;
+    let mut out: Vec<(bool, RegionDepartments)> = groups
+        .into_iter()
+        .map(|(region, departments)| {
+            let inside_home = home.is_some_and(|home| home.contains(&region));
+            let path = paths.remove(region.as_str()).unwrap_or_default();
+            (inside_home, RegionDepartments { path, departments })
+        })
+        .collect();
+    // Stable: the platform's own region first, the others after it in their order.
+    out.sort_by_key(|(inside_home, _)| !inside_home);
+    Ok(out.into_iter().map(|(_, group)| group).collect())
 }
 
 /// Counts of regions per level and of departments.

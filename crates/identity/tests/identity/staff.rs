@@ -562,7 +562,7 @@ async fn enterprises_and_agents(t: &TestDb) {
     assert!(
         matches!(
             accounts.enterprise(Some(&agent), &ent.public_id).await,
-            Err(IdentityError::NotFound)
+            Err(IdentityError::Forbidden)
         ),
         "not yet an agent"
     );
@@ -619,7 +619,7 @@ async fn enterprises_and_agents(t: &TestDb) {
     );
     assert!(matches!(
         accounts.enterprise(Some(&other), &ent.public_id).await,
-        Err(IdentityError::NotFound)
+        Err(IdentityError::Forbidden)
     ));
 
     accounts
@@ -634,7 +634,7 @@ async fn enterprises_and_agents(t: &TestDb) {
     assert!(
         matches!(
             accounts.enterprise(Some(&agent), &ent.public_id).await,
-            Err(IdentityError::NotFound)
+            Err(IdentityError::Forbidden)
         ),
         "a revoked agent loses access at once"
     );

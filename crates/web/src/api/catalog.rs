@@ -15,14 +15,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use yiwang_catalog::model::{AdminLevel, ItemContent, ItemId, ItemVersion, LifeEvent};
 use yiwang_catalog::search::{AudienceGroup, ItemHit, SearchParams};
-use yiwang_catalog::service::Guide;
+use yiwang_catalog::service::{Guide, LifeEventGuide};
 use yiwang_catalog::transfer::{Format, RowError};
 use yiwang_catalog::{CatalogError, Origin};
 use yiwang_kernel::{ErrorCode, PageRequest};
 
 use crate::api::{ApiError, ApiErrorBody};
-use crate::auth::{ApiUser, Client};
+use crate::auth::Client;
 use crate::error::AppError;
+use crate::extract::{ApiStaff, IdPath};
 use crate::i18n::Tr;
 use crate::prefs::{Prefs, encode_component};
 use crate::state::AppState;
@@ -126,8 +127,10 @@ impl ItemsQuery {
             number("page_size", self.page_size.as_deref())?,
         )
         .map_err(|e| invalid("page", e.code(), &e.to_string()))?;
+        let q = non_empty(&self.q).unwrap_or_default();
+        search_text_within_bounds(&q)?;
         Ok(SearchParams {
-            q: non_empty(&self.q).unwrap_or_default(),
+            q,
             audience,
             theme: non_empty(&self.theme),
             department: non_empty(&self.department),
@@ -230,6 +233,22 @@ async fn list_items(
     }))
 }
 
+/// Longest search or suggestion text, in characters: far more than any item's name with a few words
+/// around it, so the query parser never works on text a client made arbitrarily long.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// Refuse (422 `query_too_long`) a search text longer than [`MAX_SEARCH_CHARS`].
+fn search_text_within_bounds(q: &str) -> Result<(), AppError> {
+    if q.chars().count() > MAX_SEARCH_CHARS {
+        return Err(invalid(
+            "q",
+            "query_too_long",
+            &format!("the search text has at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 struct SuggestQuery {
     q: Option<String>,
@@ -251,6 +270,7 @@ async fn suggest(
     Query(query): Query<SuggestQuery>,
 ) -> Result<Json<Vec<Suggestion>>, AppError> {
     let q = query.q.unwrap_or_default();
+    search_text_within_bounds(&q)?;
     let hits = state.catalog().suggest(&q, 8)?;
     Ok(Json(
         hits.into_iter()
@@ -261,10 +281,6 @@ async fn suggest(
             })
             .collect(),
     ))
-}
-
-fn item_id(raw: &str) -> Result<ItemId, AppError> {
-    raw.parse().map_err(|_| AppError::NotFound)
 }
 
 #[derive(Debug, Deserialize)]
@@ -340,12 +356,12 @@ fn detail(
     responses((status = 200, body = ItemDetail), (status = 404, body = ApiErrorBody)))]
 async fn get_item(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<VersionQuery>,
 ) -> Result<Json<ItemDetail>, AppError> {
     let guide = state
         .catalog()
-        .guide(item_id(&id)?, version_no(query.version.as_deref())?)
+        .guide(id, version_no(query.version.as_deref())?)
         .await?;
     Ok(Json(detail(&guide.item, guide.version, &guide.life_events)))
 }
@@ -509,12 +525,12 @@ fn guide_dto(tr: Tr, guide: Guide) -> GuideDto {
 async fn get_guide(
     State(state): State<AppState>,
     prefs: Prefs,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<VersionQuery>,
 ) -> Result<Json<GuideDto>, AppError> {
     let guide = state
         .catalog()
-        .guide(item_id(&id)?, version_no(query.version.as_deref())?)
+        .guide(id, version_no(query.version.as_deref())?)
         .await?;
     Ok(Json(guide_dto(prefs.tr(), guide)))
 }
@@ -556,9 +572,9 @@ impl From<&ItemVersion> for VersionDto {
     responses((status = 200, body = [VersionDto]), (status = 404, body = ApiErrorBody)))]
 async fn list_versions(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
 ) -> Result<Json<Vec<VersionDto>>, AppError> {
-    let (_, versions) = state.catalog().history(item_id(&id)?).await?;
+    let (_, versions) = state.catalog().history(id).await?;
     Ok(Json(versions.iter().map(VersionDto::from).collect()))
 }
 
@@ -581,7 +597,7 @@ pub struct ChangeDto {
     responses((status = 200, body = [ChangeDto]), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn diff_versions(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<DiffQuery>,
 ) -> Result<Json<Vec<ChangeDto>>, AppError> {
     let need = |v: Option<u32>, f: &str| {
@@ -589,10 +605,7 @@ async fn diff_versions(
     };
     let from = need(version_no(query.from.as_deref())?, "from")?;
     let to = need(version_no(query.to.as_deref())?, "to")?;
-    let changes = state
-        .catalog()
-        .compare(item_id(&id)?, from, to, false)
-        .await?;
+    let changes = state.catalog().compare(id, from, to, false).await?;
     Ok(Json(
         changes
             .into_iter()
@@ -627,16 +640,12 @@ pub struct ItemSummaryRef {
 async fn list_life_events(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<LifeEventDto>>, AppError> {
-    let mut out = Vec::new();
-    for event in state.catalog().life_events().await? {
-        out.push(life_event_dto(&state, &event.code).await?);
-    }
-    Ok(Json(out))
+    let guides = state.catalog().life_event_guides().await?;
+    Ok(Json(guides.into_iter().map(life_event_dto).collect()))
 }
 
-async fn life_event_dto(state: &AppState, code: &str) -> Result<LifeEventDto, AppError> {
-    let guide = state.catalog().life_event(code).await?;
-    Ok(LifeEventDto {
+fn life_event_dto(guide: LifeEventGuide) -> LifeEventDto {
+    LifeEventDto {
         code: guide.event.code,
         name: guide.event.name,
         description: guide.event.description,
@@ -655,7 +664,7 @@ async fn life_event_dto(state: &AppState, code: &str) -> Result<LifeEventDto, Ap
                 department: c.item.department_name,
             })
             .collect(),
-    })
+    }
 }
 
 /// One life event with its items.
@@ -666,17 +675,12 @@ async fn get_life_event(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<LifeEventDto>, AppError> {
-    Ok(Json(life_event_dto(&state, &code).await?))
+    Ok(Json(life_event_dto(
+        state.catalog().life_event(&code).await?,
+    )))
 }
 
 // ----- staff -----
-
-async fn principal(
-    state: &AppState,
-    user: &ApiUser,
-) -> Result<yiwang_identity::policy::Principal, AppError> {
-    Ok(state.accounts().principal(Some(&user.session)).await?)
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateItem {
@@ -697,16 +701,16 @@ pub struct Created {
     responses((status = 201, body = Created), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn create_item(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
     Json(body): Json<CreateItem>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let department = yiwang_identity::service::department(state.db(), &body.department).await?;
     let id = state
         .catalog()
         .create_item(
-            &principal,
+            principal,
             &body.impl_code,
             &department,
             &body.content,
@@ -721,14 +725,14 @@ async fn create_item(
     responses((status = 200, body = VersionDto), (status = 403, body = ApiErrorBody)))]
 async fn start_draft(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
 ) -> Result<Json<VersionDto>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let draft = state
         .catalog()
-        .start_draft(&principal, item_id(&id)?, &Origin { ip: meta.ip })
+        .start_draft(principal, id, &Origin { ip: meta.ip })
         .await?;
     Ok(Json(VersionDto::from(&draft)))
 }
@@ -747,17 +751,17 @@ pub struct SaveDraft {
     responses((status = 204), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn save_draft(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Json(body): Json<SaveDraft>,
 ) -> Result<StatusCode, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     state
         .catalog()
         .save_draft(
-            &principal,
-            item_id(&id)?,
+            principal,
+            id,
             &body.content,
             &body.change_note,
             &Origin { ip: meta.ip },
@@ -771,14 +775,14 @@ async fn save_draft(
     responses((status = 204), (status = 409, body = ApiErrorBody)))]
 async fn submit(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
 ) -> Result<StatusCode, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     state
         .catalog()
-        .submit(&principal, item_id(&id)?, &Origin { ip: meta.ip })
+        .submit(principal, id, &Origin { ip: meta.ip })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -803,12 +807,12 @@ pub struct Published {
     responses((status = 200, body = Published), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn approve(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Json(body): Json<Review>,
 ) -> Result<Json<Published>, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     let effective = match body
         .effective_from
         .as_deref()
@@ -824,8 +828,8 @@ async fn approve(
     let version = state
         .catalog()
         .approve(
-            &principal,
-            item_id(&id)?,
+            principal,
+            id,
             effective,
             &body.note,
             &Origin { ip: meta.ip },
@@ -839,20 +843,15 @@ async fn approve(
     responses((status = 204), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn reject(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Json(body): Json<Review>,
 ) -> Result<StatusCode, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
     state
         .catalog()
-        .reject(
-            &principal,
-            item_id(&id)?,
-            &body.note,
-            &Origin { ip: meta.ip },
-        )
+        .reject(principal, id, &body.note, &Origin { ip: meta.ip })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -893,14 +892,11 @@ pub fn download(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response
     responses((status = 200, description = "the catalog file"), (status = 403, body = ApiErrorBody)))]
 async fn export(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     Query(query): Query<FormatQuery>,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
-    yiwang_identity::policy::authorize(
-        &principal,
-        &yiwang_identity::policy::Action::ManageCatalog,
-    )?;
+    let principal = &who.principal;
+    yiwang_identity::policy::authorize(principal, &yiwang_identity::policy::Action::ManageCatalog)?;
     let format = format_of(query.format.as_deref())?;
     let bytes = state.catalog().export(format).await?;
     Ok(download(
@@ -945,17 +941,19 @@ pub struct ImportRejected {
     responses((status = 200, body = ImportResult), (status = 403, body = ApiErrorBody), (status = 422, body = ImportRejected)))]
 async fn import(
     State(state): State<AppState>,
-    user: ApiUser,
+    who: ApiStaff,
     prefs: Prefs,
     Client(meta): Client,
     Query(query): Query<FormatQuery>,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let principal = principal(&state, &user).await?;
+    let principal = &who.principal;
+    // Authorize before looking at the request: a caller without the right learns nothing from it.
+    yiwang_identity::policy::authorize(principal, &yiwang_identity::policy::Action::ManageCatalog)?;
     let format = format_of(query.format.as_deref())?;
     match state
         .catalog()
-        .import(&principal, format, &body, &Origin { ip: meta.ip })
+        .import(principal, format, &body, &Origin { ip: meta.ip })
         .await
     {
         Ok(report) => Ok(Json(ImportResult {

@@ -3,16 +3,14 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{MatchedPath, Path, State};
-use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use yiwang_identity::IdentityError;
-use yiwang_identity::model::{Account, AuthSession};
 use yiwang_identity::service::recovery::ResetRequested;
-use yiwang_identity::service::tokens::{NewToken, RawNewToken, Scope, TokenInfo};
+use yiwang_identity::service::tokens::{NewToken, RawNewToken, TokenInfo};
 
 use crate::auth::{ApiUser, Client, request_rng};
 use crate::error::AppError;
@@ -197,54 +195,5 @@ async fn revoke_token(
             ..
         }) => Err(AppError::NotFound),
         Err(other) => Err(other.into()),
-    }
-}
-
-// ------------------------------------------------------------------ bearer API tokens
-
-/// The scope an API token needs for a request, or `None` when API tokens may not make it at all.
-fn scope_for(method: &Method, route: &str) -> Option<Scope> {
-    if !matches!(*method, Method::GET | Method::HEAD) {
-        return None;
-    }
-    match route {
-        "/api/v1/me" => Some(Scope::ProfileRead),
-        "/api/v1/me/sessions" => Some(Scope::SessionsRead),
-        _ => None,
-    }
-}
-
-/// Authenticate an API token (`Authorization: Bearer ywt_…`) for this request: `None` when it is unknown,
-/// revoked or expired; 403 `token_scope_insufficient` when the token may not make this request. The
-/// session it yields acts for the token's person and matches no real session.
-pub(crate) async fn token_session(
-    parts: &Parts,
-    state: &AppState,
-    secret: &str,
-) -> Result<Option<AuthSession>, AppError> {
-    let auth = match state.api_tokens().authenticate(secret).await {
-        Ok(auth) => auth,
-        Err(IdentityError::Unauthenticated) => return Ok(None),
-        Err(other) => return Err(other.into()),
-    };
-    let route = parts
-        .extensions
-        .get::<MatchedPath>()
-        .map_or_else(|| parts.uri.path(), MatchedPath::as_str);
-    match scope_for(&parts.method, route) {
-        Some(scope) if auth.allows(scope) => {
-            // Never empty: a form check comparing against it must not pass with an empty field.
-            let mut csrf = [0_u8; 16];
-            rand::Rng::fill_bytes(&mut request_rng(), &mut csrf);
-            Ok(Some(AuthSession {
-                account: Account::Person(auth.person),
-                public_id: format!("token:{}", auth.token_id),
-                csrf_token: hex::encode(csrf),
-                token_hash: auth.token_hash,
-            }))
-        }
-        _ => Err(AppError::Forbidden {
-            code: "token_scope_insufficient".to_owned(),
-        }),
     }
 }

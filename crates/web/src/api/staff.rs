@@ -14,8 +14,9 @@ use yiwang_identity::model::{NewStaff, PostInput, RawNewStaff, Role, Staff};
 use yiwang_identity::service::account::first_problem;
 
 use crate::api::auth::PersonDto;
-use crate::auth::{ApiUser, Client, MaybeUser, request_rng, session_cookie};
+use crate::auth::{ApiUser, Client, request_rng, session_cookie};
 use crate::error::AppError;
+use crate::extract::{ApiCaller, ApiMaybeCaller};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -136,14 +137,13 @@ pub struct DepartmentStaff {
     responses((status = 200, body = DepartmentStaff), (status = 401, body = crate::api::ApiErrorBody), (status = 403, body = crate::api::ApiErrorBody)))]
 async fn list_staff(
     State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
+    who: ApiMaybeCaller,
     Path(code): Path<String>,
 ) -> Result<Json<DepartmentStaff>, AppError> {
-    let principal = state
+    let (staff, posts) = state
         .accounts()
-        .principal(user.as_ref().map(|(s, _)| s))
+        .department_staff(&who.principal, &code)
         .await?;
-    let (staff, posts) = state.accounts().department_staff(&principal, &code).await?;
     Ok(Json(DepartmentStaff {
         staff: staff.into_iter().map(StaffDto::from).collect(),
         posts: posts
@@ -177,7 +177,7 @@ pub struct CreateStaff {
 async fn create_staff(
     State(state): State<AppState>,
     Client(meta): Client,
-    user: ApiUser,
+    who: ApiCaller,
     Path(code): Path<String>,
     Json(body): Json<CreateStaff>,
 ) -> Result<Response, AppError> {
@@ -190,11 +190,12 @@ async fn create_staff(
         posts: body.posts,
     };
     let new = NewStaff::parse(&raw).map_err(|errors| AppError::from(first_problem(&errors)))?;
-    let (principal, actor) = staff_principal(&state, &user).await?;
+    let actor = actor_of(&state, &who).await?;
+    let principal = &who.principal;
     let mut rng = request_rng();
     let staff = state
         .accounts()
-        .create_staff(&principal, &actor, &code, &new, &meta, &mut rng)
+        .create_staff(principal, &actor, &code, &new, &meta, &mut rng)
         .await?;
     Ok((StatusCode::CREATED, Json(StaffDto::from(staff))).into_response())
 }
@@ -213,15 +214,16 @@ pub struct CreatePost {
 async fn create_post(
     State(state): State<AppState>,
     Client(meta): Client,
-    user: ApiUser,
+    who: ApiCaller,
     Path(code): Path<String>,
     Json(body): Json<CreatePost>,
 ) -> Result<Response, AppError> {
-    let (principal, actor) = staff_principal(&state, &user).await?;
+    let actor = actor_of(&state, &who).await?;
+    let principal = &who.principal;
     let post = state
         .accounts()
         .create_post(
-            &principal,
+            principal,
             &actor,
             &code,
             &PostInput {
@@ -255,7 +257,7 @@ pub struct SetRoles {
 async fn set_roles(
     State(state): State<AppState>,
     Client(meta): Client,
-    user: ApiUser,
+    who: ApiCaller,
     Path(id): Path<String>,
     Json(body): Json<SetRoles>,
 ) -> Result<Json<StaffDto>, AppError> {
@@ -267,11 +269,12 @@ async fn set_roles(
             message: format!("unknown role {text:?}"),
         })?);
     }
-    let (principal, actor) = staff_principal(&state, &user).await?;
+    let actor = actor_of(&state, &who).await?;
+    let principal = &who.principal;
     Ok(Json(
         state
             .accounts()
-            .set_staff_roles(&principal, &actor, &id, &roles, &meta)
+            .set_staff_roles(principal, &actor, &id, &roles, &meta)
             .await?
             .into(),
     ))
@@ -292,35 +295,32 @@ pub struct ViewReason {
 async fn view_person(
     State(state): State<AppState>,
     Client(meta): Client,
-    user: ApiUser,
+    who: ApiCaller,
     Path(id): Path<String>,
     Json(body): Json<ViewReason>,
 ) -> Result<Json<PersonDto>, AppError> {
-    let (principal, actor) = staff_principal(&state, &user).await?;
+    let actor = actor_of(&state, &who).await?;
+    let principal = &who.principal;
     Ok(Json(
         state
             .accounts()
-            .view_person(&principal, &actor, &id, &body.reason, &meta)
+            .view_person(principal, &actor, &id, &body.reason, &meta)
             .await?
             .into(),
     ))
 }
 
-/// The policy principal and audit actor of an API caller (persons pass through as persons: the policy
-/// refuses them where staff are needed).
-async fn staff_principal(
-    state: &AppState,
-    user: &ApiUser,
-) -> Result<(yiwang_identity::policy::Principal, String), AppError> {
-    let principal = state.accounts().principal(Some(&user.session)).await?;
-    let actor = match user.session.account {
-        yiwang_identity::model::Account::Staff(_) => yiwang_identity::service::staff::staff_actor(
-            &state.accounts().staff(&user.session).await?,
-        ),
+/// The audit actor of an API caller (persons pass through as persons: the policy refuses them where
+/// staff are needed).
+async fn actor_of(state: &AppState, who: &ApiCaller) -> Result<String, AppError> {
+    let session = who.session();
+    Ok(match session.account {
+        yiwang_identity::model::Account::Staff(_) => {
+            yiwang_identity::service::staff::staff_actor(&state.accounts().staff(session).await?)
+        }
         yiwang_identity::model::Account::Person(_) => format!(
             "person:{}",
-            state.accounts().person(&user.session).await?.public_id
+            state.accounts().person(session).await?.public_id
         ),
-    };
-    Ok((principal, actor))
+    })
 }

@@ -2,35 +2,36 @@
 //! Plain forms with CSRF tokens; errors are shown next to their fields and in a summary at the top.
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use yiwang_identity::IdentityError;
 use yiwang_identity::model::{
     EnterpriseRelation, FieldError, RawRegistration, Registration, SessionInfo,
 };
-use yiwang_identity::service::enterprise::EnterpriseView;
+use yiwang_identity::service::enterprise::{EnterpriseRegistration, EnterpriseView};
 
 use crate::auth::{
-    CSRF_COOKIE, Client, PageUser, anonymous_csrf, clear_session_cookie, constant_time_eq,
-    request_rng, session_cookie,
+    Client, PageUser, anonymous_csrf, clear_session_cookie, request_rng, session_cookie,
 };
 use crate::error::AppError;
-use crate::i18n::Tr;
+use crate::extract::{CsrfForm, GuestForm};
 use crate::page::PageCtx;
+use crate::portal::form::{
+    CsrfCookie, FormErrors, identity_message, message_for, see_other, with_cookie,
+};
 use crate::portal::render;
-use crate::prefs::{cookie, safe_next};
+use crate::prefs::safe_next;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/register", get(register_form).post(register))
+        .route("/register/code", post(register_code))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/account", get(account))
@@ -48,110 +49,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// Field errors with their messages already in the visitor's language.
-#[derive(Debug, Clone, Default)]
-pub struct FormErrors {
-    pub items: Vec<(String, String)>,
-}
-
-impl FormErrors {
-    pub fn from_fields(tr: Tr, errors: &[FieldError]) -> Self {
-        Self {
-            items: errors
-                .iter()
-                .map(|e| (e.field.to_owned(), message_for(tr, e.code, &e.message)))
-                .collect(),
-        }
-    }
-
-    pub fn one(field: &str, message: String) -> Self {
-        Self {
-            items: vec![(field.to_owned(), message)],
-        }
-    }
-
-    pub fn for_field(&self, field: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-}
-
-/// The localized message for an error code, else the domain's English explanation.
-pub(crate) fn message_for(tr: Tr, code: &str, fallback: &str) -> String {
-    tr.get(&format!("errors.{code}"))
-        .map_or_else(|| fallback.to_owned(), str::to_owned)
-}
-
-pub(crate) fn identity_message(tr: Tr, error: &IdentityError) -> String {
-    use yiwang_kernel::ErrorCode as _;
-    match error {
-        IdentityError::LockedOut { until } => {
-            crate::i18n::until_message(tr, "account_locked", *until)
-        }
-        IdentityError::Invalid { message, .. } => message_for(tr, error.code(), message),
-        other => message_for(tr, other.code(), &other.to_string()),
-    }
-}
-
-pub(crate) fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    response
-}
-
-pub(crate) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
-    if let Some(cookie) = cookie {
-        response.headers_mut().append(SET_COOKIE, cookie);
-    }
-    response
-}
-
-fn forbidden_csrf() -> AppError {
-    AppError::Forbidden {
-        code: "csrf_token_invalid".to_owned(),
-    }
-}
-
-/// Check a logged-in form's token against the session's.
-pub(crate) fn check_session_csrf(user: &PageUser, sent: &str) -> Result<(), AppError> {
-    if constant_time_eq(sent, &user.session.csrf_token) {
-        Ok(())
-    } else {
-        Err(forbidden_csrf())
-    }
-}
-
-/// Check the double-submit token of an anonymous form.
-pub(crate) fn check_anonymous_csrf(
-    parts_cookie: Option<String>,
-    sent: &str,
-) -> Result<(), AppError> {
-    match parts_cookie {
-        Some(expected) if !sent.is_empty() && constant_time_eq(&expected, sent) => Ok(()),
-        _ => Err(forbidden_csrf()),
-    }
-}
-
-/// The `yw_csrf` cookie of a request.
-#[derive(Debug)]
-pub struct CsrfCookie(pub Option<String>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CsrfCookie {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(CsrfCookie(cookie(parts, CSRF_COOKIE)))
-    }
-}
-
 // ------------------------------------------------------------------ register
 
 #[derive(Template)]
@@ -161,6 +58,8 @@ struct RegisterPage {
     csrf: String,
     values: RawRegistration,
     errors: FormErrors,
+    /// The code request was answered (the same words whether or not the number has an account).
+    code_sent: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,6 +71,8 @@ struct RegisterForm {
     mobile: String,
     password: String,
     password_confirm: String,
+    /// The code sent by SMS to `mobile`.
+    code: String,
 }
 
 async fn register_form(
@@ -185,18 +86,60 @@ async fn register_form(
         csrf,
         values: RawRegistration::default(),
         errors: FormErrors::default(),
+        code_sent: false,
     })?;
     Ok(with_cookie(html, set))
+}
+
+/// Send a registration code to the form's mobile number; the page answers the same whether or not
+/// the number has an account (its owner is told by SMS instead).
+async fn register_code(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Client(meta): Client,
+    GuestForm(form): GuestForm<RegisterForm>,
+) -> Result<Response, AppError> {
+    let tr = page.tr;
+    let values = RawRegistration {
+        name: form.name.clone(),
+        resident_id: form.resident_id.clone(),
+        mobile: form.mobile.clone(),
+        password: String::new(),
+    };
+    let mobile = match yiwang_kernel::Mobile::parse(&form.mobile) {
+        Ok(mobile) => mobile,
+        Err(e) => {
+            let mut response = render(&RegisterPage {
+                page,
+                csrf: form.csrf,
+                values,
+                errors: FormErrors::one("mobile", message_for(tr, e.code(), &e.to_string())),
+                code_sent: false,
+            })?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(response);
+        }
+    };
+    let mut rng = request_rng();
+    state
+        .accounts()
+        .request_registration_code(&mobile, &meta, &mut rng)
+        .await?;
+    render(&RegisterPage {
+        page,
+        csrf: form.csrf,
+        values,
+        errors: FormErrors::default(),
+        code_sent: true,
+    })
 }
 
 async fn register(
     State(state): State<AppState>,
     page: PageCtx,
-    CsrfCookie(existing): CsrfCookie,
     Client(meta): Client,
-    Form(form): Form<RegisterForm>,
+    GuestForm(form): GuestForm<RegisterForm>,
 ) -> Result<Response, AppError> {
-    check_anonymous_csrf(existing.clone(), &form.csrf)?;
     let tr = page.tr;
     let values = RawRegistration {
         name: form.name.clone(),
@@ -223,6 +166,7 @@ async fn register(
             csrf: form.csrf.clone(),
             values,
             errors,
+            code_sent: false,
         })?;
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         Ok(response)
@@ -233,10 +177,13 @@ async fn register(
     let mut rng = request_rng();
     match state
         .accounts()
-        .register_person(&registration, &meta, &mut rng)
+        .register_person_with_code(&registration, &form.code, &meta, &mut rng)
         .await
     {
         Ok(_) => {}
+        Err(error @ IdentityError::Invalid { field: "code", .. }) => {
+            return show(page, FormErrors::one("code", identity_message(tr, &error)));
+        }
         Err(IdentityError::Duplicate { field }) => {
             let code = if field == "mobile" {
                 "mobile_taken"
@@ -314,11 +261,9 @@ async fn login_form(
 async fn login(
     State(state): State<AppState>,
     page: PageCtx,
-    CsrfCookie(existing): CsrfCookie,
     Client(meta): Client,
-    Form(form): Form<LoginForm>,
+    GuestForm(form): GuestForm<LoginForm>,
 ) -> Result<Response, AppError> {
-    check_anonymous_csrf(existing, &form.csrf)?;
     let next = safe_next(Some(&form.next));
     let mut rng = request_rng();
     crate::auth::guard_login(&state, &meta.ip)?;
@@ -335,11 +280,14 @@ async fn login(
         Err(
             error @ (IdentityError::BadCredentials
             | IdentityError::LockedOut { .. }
+            | IdentityError::TooManyAttempts { .. }
             | IdentityError::Invalid { .. }
             | IdentityError::Disabled),
         ) => {
             let status = match error {
-                IdentityError::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
+                IdentityError::LockedOut { .. } | IdentityError::TooManyAttempts { .. } => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
                 IdentityError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::UNAUTHORIZED,
             };
@@ -358,19 +306,12 @@ async fn login(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn logout(
     State(state): State<AppState>,
     Client(meta): Client,
     user: PageUser,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     state.accounts().logout(&user.session, &meta).await?;
     Ok(with_cookie(
         see_other("/"),
@@ -412,7 +353,7 @@ async fn account(
 ) -> Result<Response, AppError> {
     let person = state.accounts().person(&user.session).await?;
     let sessions = state.accounts().sessions(&user.session).await?;
-    let enterprises = enterprise_views(&state, &user).await?;
+    let enterprises = state.accounts().my_enterprise_views(&user.session).await?;
     let notice = if query.welcome.is_some() {
         Some("account.welcome")
     } else if query.ended.is_some() {
@@ -421,6 +362,8 @@ async fn account(
         Some("account.password_changed")
     } else if query.agent.is_some() {
         Some("account.agents_changed")
+    } else if query.enterprise.as_deref() == Some("held") {
+        Some("account.enterprise_claim_held")
     } else if query.enterprise.is_some() {
         Some("account.enterprise_registered")
     } else {
@@ -440,27 +383,9 @@ async fn account(
     })
 }
 
-/// The caller's enterprises, with agents for those they represent.
-async fn enterprise_views(
-    state: &AppState,
-    user: &PageUser,
-) -> Result<Vec<EnterpriseView>, AppError> {
-    let mut views = Vec::new();
-    for (enterprise, _) in state.accounts().my_enterprises(&user.session).await? {
-        views.push(
-            state
-                .accounts()
-                .enterprise(Some(&user.session), &enterprise.public_id)
-                .await?,
-        );
-    }
-    Ok(views)
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct AgentForm {
-    csrf: String,
     login: String,
 }
 
@@ -470,9 +395,8 @@ async fn add_agent(
     Client(meta): Client,
     user: PageUser,
     Path(enterprise): Path<String>,
-    Form(form): Form<AgentForm>,
+    CsrfForm(form): CsrfForm<AgentForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     match state
         .accounts()
         .authorize_agent(&user.session, &enterprise, &form.login, &meta)
@@ -490,7 +414,6 @@ async fn add_agent(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct EnterpriseForm {
-    csrf: String,
     uscc: String,
     enterprise_name: String,
 }
@@ -500,9 +423,8 @@ async fn register_enterprise(
     page: PageCtx,
     Client(meta): Client,
     user: PageUser,
-    Form(form): Form<EnterpriseForm>,
+    CsrfForm(form): CsrfForm<EnterpriseForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     let mut rng = request_rng();
     match state
         .accounts()
@@ -515,8 +437,13 @@ async fn register_enterprise(
         )
         .await
     {
-        Ok(_) => Ok(see_other("/account?enterprise=1")),
-        Err(error @ (IdentityError::Invalid { .. } | IdentityError::Duplicate { .. })) => {
+        Ok(EnterpriseRegistration::Registered(_)) => Ok(see_other("/account?enterprise=1")),
+        Ok(EnterpriseRegistration::Held(_)) => Ok(see_other("/account?enterprise=held")),
+        Err(
+            error @ (IdentityError::Invalid { .. }
+            | IdentityError::Duplicate { .. }
+            | IdentityError::RegisterMismatch),
+        ) => {
             let field = match &error {
                 IdentityError::Invalid { field: "name", .. } => "enterprise_name",
                 _ => "uscc",
@@ -542,7 +469,7 @@ async fn account_with_errors(
         resident_id: person.resident_id_masked,
         mobile: person.mobile_masked,
         sessions: state.accounts().sessions(&user.session).await?,
-        enterprises: enterprise_views(state, user).await?,
+        enterprises: state.accounts().my_enterprise_views(&user.session).await?,
         csrf: user.session.csrf_token.clone(),
         notice: None,
         errors,
@@ -556,9 +483,8 @@ async fn revoke_agent(
     Client(meta): Client,
     user: PageUser,
     Path((enterprise, person)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     state
         .accounts()
         .revoke_agent(&user.session, &enterprise, &person, &meta)
@@ -571,9 +497,8 @@ async fn end_session(
     Client(meta): Client,
     user: PageUser,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     state
         .accounts()
         .end_session(&user.session, &id, &meta)
@@ -585,9 +510,8 @@ async fn end_other_sessions(
     State(state): State<AppState>,
     Client(meta): Client,
     user: PageUser,
-    Form(form): Form<CsrfForm>,
+    _: CsrfForm<IgnoredAny>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     state
         .accounts()
         .logout_everywhere(&user.session, true, &meta)
@@ -608,7 +532,6 @@ struct PasswordPage {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct PasswordForm {
-    csrf: String,
     current_password: String,
     new_password: String,
     new_password_confirm: String,
@@ -627,9 +550,8 @@ async fn change_password(
     page: PageCtx,
     Client(meta): Client,
     user: PageUser,
-    Form(form): Form<PasswordForm>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
     let tr = page.tr;
     let errors = if form.new_password == form.new_password_confirm {
         let mut rng = request_rng();

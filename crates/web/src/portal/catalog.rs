@@ -14,7 +14,7 @@ use yiwang_catalog::diff::Change;
 use yiwang_catalog::model::{
     AdminLevel, ItemContent, ItemId, ItemVersion, Material, THEMES, Theme, ThemeAudience,
 };
-use yiwang_catalog::repo::CurrentItem;
+use yiwang_catalog::reads::CurrentItem;
 use yiwang_catalog::search::{AudienceGroup, ItemHit, SearchParams};
 use yiwang_catalog::service::{Guide, LifeEventGuide};
 use yiwang_identity::{Department, Region};
@@ -22,6 +22,7 @@ use yiwang_kernel::{Page, PageRequest};
 
 use crate::api::catalog::{ItemsQuery, download, file_url, limit_text};
 use crate::error::AppError;
+use crate::extract::IdPath;
 use crate::page::PageCtx;
 use crate::portal::render;
 use crate::prefs::encode_component;
@@ -165,17 +166,22 @@ async fn search(
         (Vec::new(), Vec::new())
     } else {
         let found = yiwang_identity::service::search_org(state.db(), &text, 20).await?;
-        let mut regions = Vec::with_capacity(found.regions.len());
-        for region in found.regions {
-            let path = yiwang_identity::service::region_path(state.db(), &region.code).await?;
-            let trail = path
-                .iter()
-                .take(path.len().saturating_sub(1))
-                .map(|r| r.name.as_str())
-                .collect::<Vec<_>>()
-                .join(" › ");
-            regions.push((region, trail));
-        }
+        let codes: Vec<&str> = found.regions.iter().map(|r| r.code.as_str()).collect();
+        let mut paths = yiwang_identity::service::region_paths(state.db(), &codes).await?;
+        let regions = found
+            .regions
+            .into_iter()
+            .map(|region| {
+                let path = paths.remove(&region.code).unwrap_or_default();
+                let trail = path
+                    .iter()
+                    .take(path.len().saturating_sub(1))
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" › ");
+                (region, trail)
+            })
+            .collect();
         (found.departments, regions)
     };
     let link_params = [
@@ -273,21 +279,17 @@ struct VersionQuery {
     version: Option<String>,
 }
 
-fn parse_id(raw: &str) -> Result<ItemId, AppError> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
 async fn guide(
     State(state): State<AppState>,
     page: PageCtx,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<VersionQuery>,
 ) -> Result<Response, AppError> {
     let version = match query.version.as_deref().filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => Some(v.parse().map_err(|_| AppError::NotFound)?),
     };
-    let guide = state.catalog().guide(parse_id(&id)?, version).await?;
+    let guide = state.catalog().guide(id, version).await?;
     let c = guide.version.content.clone();
     let can_apply = guide.in_effect
         && c.status == yiwang_catalog::model::ItemStatus::InUse
@@ -340,10 +342,9 @@ struct CompareQuery {
 async fn versions(
     State(state): State<AppState>,
     page: PageCtx,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ItemId>,
     Query(query): Query<CompareQuery>,
 ) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
     let (item, versions) = state.catalog().history(id).await?;
     let newest = versions.first().map_or(0, |v| v.version_no);
     let pick = |raw: Option<&str>, default: u32| -> u32 {
@@ -404,10 +405,7 @@ struct LifeEventsPage {
 }
 
 async fn life_events(State(state): State<AppState>, page: PageCtx) -> Result<Response, AppError> {
-    let mut events = Vec::new();
-    for event in state.catalog().life_events().await? {
-        events.push(state.catalog().life_event(&event.code).await?);
-    }
+    let events = state.catalog().life_event_guides().await?;
     render(&LifeEventsPage { page, events })
 }
 

@@ -5,6 +5,7 @@ pub mod appointments;
 pub mod cases;
 pub mod catalog;
 pub mod catalog_staff;
+pub mod form;
 pub mod notices;
 pub mod queue;
 pub mod recovery;
@@ -63,46 +64,28 @@ pub struct DeptGroup {
     pub departments: Vec<Department>,
 }
 
+/// Departments under their regions' names (below the root), the platform's own region first.
 async fn group_by_region(
     state: &AppState,
     departments: Vec<Department>,
 ) -> Result<Vec<DeptGroup>, AppError> {
-    let mut groups: Vec<DeptGroup> = Vec::new();
-    for dept in departments {
-        let code = dept.region_code.as_str().to_owned();
-        match groups.last_mut() {
-            Some(group)
-                if group
-                    .departments
-                    .first()
-                    .is_some_and(|d| d.region_code == dept.region_code) =>
-            {
-                group.departments.push(dept);
-            }
-            _ => {
-                let path = yiwang_identity::service::region_path(state.db(), &code).await?;
-                let region_name = path
-                    .iter()
-                    .skip(1)
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" · ");
-                groups.push(DeptGroup {
-                    region_name,
-                    departments: vec![dept],
-                });
-            }
-        }
-    }
-    // The platform's own region first, the others after it in code order.
     let home = yiwang_kernel::RegionCode::parse(&state.config().region_code).ok();
-    groups.sort_by_key(|g| {
-        !g.departments
-            .first()
-            .zip(home.as_ref())
-            .is_some_and(|(d, home)| home.contains(&d.region_code))
-    });
-    Ok(groups)
+    let groups =
+        yiwang_identity::service::departments_by_region(state.db(), departments, home.as_ref())
+            .await?;
+    Ok(groups
+        .into_iter()
+        .map(|group| DeptGroup {
+            region_name: group
+                .path
+                .iter()
+                .skip(1)
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" · "),
+            departments: group.departments,
+        })
+        .collect())
 }
 
 #[derive(Template)]
@@ -152,24 +135,7 @@ async fn departments(
     };
     let mut departments = yiwang_identity::service::departments(state.db(), "").await?;
     if let Some(theme) = theme {
-        // The departments that perform items of the theme.
-        let all = yiwang_kernel::PageRequest::new(Some(1), Some(100))
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut codes: Vec<String> = Vec::new();
-        let mut page_no = 1;
-        loop {
-            let found = state.catalog().search(&SearchParams {
-                theme: Some(theme.code.to_owned()),
-                page: yiwang_kernel::PageRequest::new(Some(page_no), Some(all.page_size()))
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
-                ..SearchParams::default()
-            })?;
-            codes.extend(found.items.iter().map(|h| h.department_code.clone()));
-            if !found.has_next() {
-                break;
-            }
-            page_no += 1;
-        }
+        let codes = state.catalog().departments_of_theme(theme.code)?;
         departments.retain(|d| codes.contains(&d.code));
     }
     let total = departments.len();

@@ -6,7 +6,6 @@
 //! page around it follows the visitor's language.
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -21,14 +20,14 @@ use yiwang_kernel::PageRequest;
 
 use crate::auth::{Client, anonymous_csrf};
 use crate::error::AppError;
-use crate::extract::{Caller, IdPath, PageCaller};
+use crate::extract::{Caller, GuestForm, IdPath, PageCaller};
 use crate::page::PageCtx;
-use crate::portal::account::{CsrfCookie, check_anonymous_csrf, message_for, with_cookie};
 use crate::portal::cases::{
     EventRow, NoticeKind, case_view, date_text, event_rows, last_event, missing_of, notice_kinds,
     status_label,
 };
 use crate::portal::catalog::{PageLink, pager};
+use crate::portal::form::{CsrfCookie, message_for, with_cookie};
 use crate::portal::render;
 use crate::state::AppState;
 
@@ -257,11 +256,9 @@ fn progress_key(ip: &str) -> String {
 async fn progress(
     State(state): State<AppState>,
     page: PageCtx,
-    CsrfCookie(existing): CsrfCookie,
     Client(meta): Client,
-    Form(form): Form<ProgressForm>,
+    GuestForm(form): GuestForm<ProgressForm>,
 ) -> Result<Response, AppError> {
-    check_anonymous_csrf(existing, &form.csrf)?;
     // Guessing pairs is slowed down like guessing passwords.
     let key = progress_key(&meta.ip);
     let now = state.clock().now();

@@ -15,7 +15,6 @@ use std::convert::Infallible;
 use std::time::Duration as StdDuration;
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -35,13 +34,12 @@ use yiwang_appointments::model::{
 use yiwang_appointments::queue::WindowQueue;
 use yiwang_identity::policy::Principal;
 
-use crate::auth::{Client, PageUser, anonymous_csrf};
+use crate::auth::{Client, anonymous_csrf};
 use crate::error::AppError;
+use crate::extract::{CsrfForm, GuestForm, IdPath, PageStaff};
 use crate::page::PageCtx;
-use crate::portal::account::{
-    CsrfCookie, check_anonymous_csrf, check_session_csrf, see_other, with_cookie,
-};
-use crate::portal::appointments::{hhmm, origin, parse_id, principal, refusal, with_status};
+use crate::portal::appointments::{hhmm, origin, parse_id, refusal, with_status};
+use crate::portal::form::{CsrfCookie, see_other, with_cookie};
 use crate::portal::render;
 use crate::state::AppState;
 
@@ -165,12 +163,10 @@ struct TicketForm {
 async fn take_ticket(
     State(state): State<AppState>,
     page: PageCtx,
-    CsrfCookie(existing): CsrfCookie,
     Client(meta): Client,
     Path(code): Path<String>,
-    Form(form): Form<TicketForm>,
+    GuestForm(form): GuestForm<TicketForm>,
 ) -> Result<Response, AppError> {
-    check_anonymous_csrf(existing, &form.csrf)?;
     let group = state.appointments().group_by_code(&code).await?;
     let request = TicketRequest {
         category: form.category.clone(),
@@ -207,12 +203,10 @@ struct CheckInForm {
 async fn check_in(
     State(state): State<AppState>,
     page: PageCtx,
-    CsrfCookie(existing): CsrfCookie,
     Client(meta): Client,
     Path(code): Path<String>,
-    Form(form): Form<CheckInForm>,
+    GuestForm(form): GuestForm<CheckInForm>,
 ) -> Result<Response, AppError> {
-    check_anonymous_csrf(existing, &form.csrf)?;
     let group = state.appointments().group_by_code(&code).await?;
     match state
         .appointments()
@@ -273,10 +267,9 @@ impl TicketPage {
 async fn ticket_page(
     State(state): State<AppState>,
     page: PageCtx,
-    Path((code, id)): Path<(String, String)>,
+    IdPath((code, id)): IdPath<(String, TicketId)>,
 ) -> Result<Response, AppError> {
     let group = state.appointments().group_by_code(&code).await?;
-    let id: TicketId = parse_id(&id)?;
     let view = state.appointments().ticket(id).await?;
     if view.ticket.group_id != group.id {
         return Err(AppError::NotFound);
@@ -496,15 +489,14 @@ impl ConsolePage {
 async fn console_page(
     state: &AppState,
     page: PageCtx,
-    user: &PageUser,
+    who: &PageStaff,
     window: ResourceId,
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let principal = principal(state, user).await?;
     let service = state.appointments();
-    let queue = service.window_queue(&principal, window).await?;
-    let current = service.window_ticket(&principal, window).await?;
+    let queue = service.window_queue(&who.principal, window).await?;
+    let current = service.window_ticket(&who.principal, window).await?;
     let lanes = Lane::ALL
         .iter()
         .map(|lane| LaneCount {
@@ -526,7 +518,7 @@ async fn console_page(
         lanes,
         windows,
         categories,
-        csrf: user.session.csrf_token.clone(),
+        csrf: who.session().csrf_token.clone(),
         notice,
         error,
     })
@@ -542,11 +534,10 @@ struct ConsoleQuery {
 async fn console(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
-    Path(id): Path<String>,
+    who: PageStaff,
+    IdPath(window): IdPath<ResourceId>,
     Query(query): Query<ConsoleQuery>,
 ) -> Result<Response, AppError> {
-    let window: ResourceId = parse_id(&id)?;
     let notice = match query.done.as_str() {
         "" => None,
         "empty" => Some(page.t("queue.console.nobody_waiting").to_owned()),
@@ -557,13 +548,12 @@ async fn console(
                 .map(|_| page.tr.fmt(&key, &[("number", &query.number)]))
         }
     };
-    console_page(&state, page, &user, window, notice, None).await
+    console_page(&state, page, &who, window, notice, None).await
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ActionForm {
-    csrf: String,
     ticket: String,
     /// `window:<id>` or `category:<code>`, for a transfer.
     target: String,
@@ -573,29 +563,27 @@ async fn console_action(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Path((id, action)): Path<(String, String)>,
-    Form(form): Form<ActionForm>,
+    who: PageStaff,
+    IdPath((window, action)): IdPath<(ResourceId, String)>,
+    CsrfForm(form): CsrfForm<ActionForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let principal = principal(&state, &user).await?;
-    let window: ResourceId = parse_id(&id)?;
+    let principal = &who.principal;
     let service = state.appointments();
     let origin = origin(&meta);
     let ticket = || parse_id::<TicketId>(&form.ticket);
     let result = match action.as_str() {
-        "call" => service.call_next(&principal, window, &origin).await,
+        "call" => service.call_next(principal, window, &origin).await,
         "recall" => service
-            .recall(&principal, window, ticket()?, &origin)
+            .recall(principal, window, ticket()?, &origin)
             .await
             .map(Some),
         "start" => service
-            .start_serving(&principal, ticket()?, &origin)
+            .start_serving(principal, ticket()?, &origin)
             .await
             .map(Some),
-        "skip" => service.skip(&principal, ticket()?, &origin).await.map(Some),
+        "skip" => service.skip(principal, ticket()?, &origin).await.map(Some),
         "finish" => service
-            .finish(&principal, ticket()?, &origin)
+            .finish(principal, ticket()?, &origin)
             .await
             .map(Some),
         "transfer" => {
@@ -605,12 +593,12 @@ async fn console_action(
                 _ => {
                     let message = page.t("queue.console.choose_target").to_owned();
                     let response =
-                        console_page(&state, page, &user, window, None, Some(message)).await?;
+                        console_page(&state, page, &who, window, None, Some(message)).await?;
                     return Ok(with_status(response, StatusCode::UNPROCESSABLE_ENTITY));
                 }
             };
             service
-                .transfer(&principal, ticket()?, &target, &origin)
+                .transfer(principal, ticket()?, &target, &origin)
                 .await
                 .map(Some)
         }
@@ -626,7 +614,7 @@ async fn console_action(
             let Some((status, message)) = refusal(page.tr, &error) else {
                 return Err(error.into());
             };
-            let response = console_page(&state, page, &user, window, None, Some(message)).await?;
+            let response = console_page(&state, page, &who, window, None, Some(message)).await?;
             Ok(with_status(response, status))
         }
     }

@@ -5,7 +5,6 @@
 //! of codes is reached), so the pages reveal nothing about who is registered.
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -16,10 +15,10 @@ use yiwang_identity::IdentityError;
 
 use crate::auth::{Client, anonymous_csrf, request_rng};
 use crate::error::AppError;
+use crate::extract::GuestForm;
 use crate::page::PageCtx;
-use crate::portal::account::{
-    CsrfCookie, FormErrors, check_anonymous_csrf, identity_message, message_for, see_other,
-    with_cookie,
+use crate::portal::form::{
+    CsrfCookie, FormErrors, identity_message, message_for, see_other, with_cookie,
 };
 use crate::portal::render;
 use crate::state::AppState;
@@ -66,11 +65,9 @@ async fn forgot_form(
 async fn forgot(
     State(state): State<AppState>,
     page: PageCtx,
-    CsrfCookie(existing): CsrfCookie,
     Client(meta): Client,
-    Form(form): Form<ForgotForm>,
+    GuestForm(form): GuestForm<ForgotForm>,
 ) -> Result<Response, AppError> {
-    check_anonymous_csrf(existing, &form.csrf)?;
     let mut rng = request_rng();
     match state
         .recovery()
@@ -153,11 +150,9 @@ async fn reset_form(
 async fn reset(
     State(state): State<AppState>,
     page: PageCtx,
-    CsrfCookie(existing): CsrfCookie,
     Client(meta): Client,
-    Form(form): Form<ResetForm>,
+    GuestForm(form): GuestForm<ResetForm>,
 ) -> Result<Response, AppError> {
-    check_anonymous_csrf(existing, &form.csrf)?;
     let tr = page.tr;
     let errors = if form.new_password == form.new_password_confirm {
         let mut rng = request_rng();

@@ -3,9 +3,8 @@
 //! policy allows.
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -14,13 +13,11 @@ use yiwang_identity::model::{NewStaff, Post, PostInput, RawNewStaff, Role, Staff
 use yiwang_identity::service::staff::staff_actor;
 use yiwang_identity::{Department, IdentityError};
 
-use crate::auth::{Client, PageUser, anonymous_csrf, request_rng, session_cookie};
+use crate::auth::{Client, anonymous_csrf, request_rng, session_cookie};
 use crate::error::AppError;
+use crate::extract::{CsrfForm, GuestForm, IdPath, PageStaff};
 use crate::page::PageCtx;
-use crate::portal::account::{
-    CsrfCookie, FormErrors, check_anonymous_csrf, check_session_csrf, identity_message, see_other,
-    with_cookie,
-};
+use crate::portal::form::{CsrfCookie, FormErrors, identity_message, see_other, with_cookie};
 use crate::portal::render;
 use crate::state::AppState;
 
@@ -73,11 +70,9 @@ async fn login_form(
 async fn login(
     State(state): State<AppState>,
     page: PageCtx,
-    CsrfCookie(existing): CsrfCookie,
     Client(meta): Client,
-    Form(form): Form<LoginForm>,
+    GuestForm(form): GuestForm<LoginForm>,
 ) -> Result<Response, AppError> {
-    check_anonymous_csrf(existing, &form.csrf)?;
     let mut rng = request_rng();
     crate::auth::guard_login(&state, &meta.ip)?;
     let result = state
@@ -93,9 +88,13 @@ async fn login(
         Err(
             error @ (IdentityError::BadCredentials
             | IdentityError::LockedOut { .. }
+            | IdentityError::TooManyAttempts { .. }
             | IdentityError::Disabled),
         ) => {
-            let status = if matches!(error, IdentityError::LockedOut { .. }) {
+            let status = if matches!(
+                error,
+                IdentityError::LockedOut { .. } | IdentityError::TooManyAttempts { .. }
+            ) {
                 StatusCode::TOO_MANY_REQUESTS
             } else {
                 StatusCode::UNAUTHORIZED
@@ -117,9 +116,9 @@ async fn login(
 /// Staff land on their own department.
 async fn own_department(
     State(state): State<AppState>,
-    user: PageUser,
+    who: PageStaff,
 ) -> Result<Response, AppError> {
-    let me = state.accounts().staff(&user.session).await?;
+    let me = state.accounts().staff(who.session()).await?;
     Ok(see_other(&format!(
         "/staff/departments/{}",
         me.department_code
@@ -138,11 +137,9 @@ struct DepartmentsPage {
 async fn departments(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
+    who: PageStaff,
 ) -> Result<Response, AppError> {
-    state.accounts().staff(&user.session).await?;
-    let principal = state.accounts().principal(Some(&user.session)).await?;
-    let departments = state.accounts().visible_departments(&principal).await?;
+    let departments = state.accounts().visible_departments(&who.principal).await?;
     render(&DepartmentsPage { page, departments })
 }
 
@@ -155,12 +152,17 @@ struct Loaded {
     can_manage: bool,
 }
 
-async fn load(state: &AppState, user: &PageUser, code: &str) -> Result<Loaded, AppError> {
-    let me = state.accounts().staff(&user.session).await?;
-    let principal = state.accounts().principal(Some(&user.session)).await?;
-    let (staff, posts) = state.accounts().department_staff(&principal, code).await?;
+async fn load(state: &AppState, who: &PageStaff, code: &str) -> Result<Loaded, AppError> {
+    let me = state.accounts().staff(who.session()).await?;
+    let (staff, posts) = state
+        .accounts()
+        .department_staff(&who.principal, code)
+        .await?;
     let department = yiwang_identity::service::department(state.db(), code).await?;
-    let can_manage = state.accounts().may_manage_staff(&principal, code).await?;
+    let can_manage = state
+        .accounts()
+        .may_manage_staff(&who.principal, code)
+        .await?;
     Ok(Loaded {
         me,
         department_code: department.code,
@@ -247,15 +249,15 @@ struct WorkspaceQuery {
 async fn workspace(
     State(state): State<AppState>,
     page: PageCtx,
-    user: PageUser,
-    Path(code): Path<String>,
+    who: PageStaff,
+    IdPath(code): IdPath<String>,
     Query(query): Query<WorkspaceQuery>,
 ) -> Result<Response, AppError> {
-    let loaded = load(&state, &user, &code).await?;
+    let loaded = load(&state, &who, &code).await?;
     render(&WorkspacePage::new(
         page,
         loaded,
-        user.session.csrf_token,
+        who.session().csrf_token.clone(),
         FormErrors::default(),
         query.added.map(|_| "staff_page.added"),
     ))
@@ -264,7 +266,6 @@ async fn workspace(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct AddForm {
-    csrf: String,
     kind: String,
     code: String,
     name: String,
@@ -280,13 +281,12 @@ async fn add(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Path(code): Path<String>,
-    Form(form): Form<AddForm>,
+    who: PageStaff,
+    IdPath(code): IdPath<String>,
+    CsrfForm(form): CsrfForm<AddForm>,
 ) -> Result<Response, AppError> {
-    check_session_csrf(&user, &form.csrf)?;
-    let loaded = load(&state, &user, &code).await?;
-    let principal = state.accounts().principal(Some(&user.session)).await?;
+    let loaded = load(&state, &who, &code).await?;
+    let principal = &who.principal;
     let actor = staff_actor(&loaded.me);
     let tr = page.tr;
     let result = if form.kind == "post" {
@@ -297,7 +297,7 @@ async fn add(
         };
         state
             .accounts()
-            .create_post(&principal, &actor, &code, &input, &meta)
+            .create_post(principal, &actor, &code, &input, &meta)
             .await
             .map(|_| ())
     } else {
@@ -320,7 +320,7 @@ async fn add(
                 return show(
                     page,
                     loaded,
-                    user.session.csrf_token,
+                    who.session().csrf_token.clone(),
                     FormErrors::from_fields(tr, &errors),
                 );
             }
@@ -328,7 +328,7 @@ async fn add(
                 let mut rng = request_rng();
                 state
                     .accounts()
-                    .create_staff(&principal, &actor, &code, &new, &meta, &mut rng)
+                    .create_staff(principal, &actor, &code, &new, &meta, &mut rng)
                     .await
                     .map(|_| ())
             }
@@ -344,7 +344,7 @@ async fn add(
             show(
                 page,
                 loaded,
-                user.session.csrf_token,
+                who.session().csrf_token.clone(),
                 FormErrors::one(field, identity_message(tr, &error)),
             )
         }
@@ -353,42 +353,34 @@ async fn add(
 }
 
 /// Checkbox forms repeat the `roles` key; read every value.
-fn roles_form(body: &str) -> (String, Vec<Role>) {
-    let mut csrf = String::new();
-    let mut roles = Vec::new();
-    for pair in body.split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "csrf" => value.clone_into(&mut csrf),
-            "roles" => roles.extend(Role::parse(value)),
-            _ => {}
-        }
-    }
-    (csrf, roles)
+fn roles_form(pairs: &[(String, String)]) -> Vec<Role> {
+    pairs
+        .iter()
+        .filter(|(key, _)| key == "roles")
+        .filter_map(|(_, value)| Role::parse(value))
+        .collect()
 }
 
 async fn set_roles(
     State(state): State<AppState>,
     page: PageCtx,
     Client(meta): Client,
-    user: PageUser,
-    Path((code, id)): Path<(String, String)>,
-    body: String,
+    who: PageStaff,
+    IdPath((code, id)): IdPath<(String, String)>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let (csrf, roles) = roles_form(&body);
-    check_session_csrf(&user, &csrf)?;
-    let principal = state.accounts().principal(Some(&user.session)).await?;
-    let me = state.accounts().staff(&user.session).await?;
+    let roles = roles_form(&pairs);
+    let me = state.accounts().staff(who.session()).await?;
     match state
         .accounts()
-        .set_staff_roles(&principal, &staff_actor(&me), &id, &roles, &meta)
+        .set_staff_roles(&who.principal, &staff_actor(&me), &id, &roles, &meta)
         .await
     {
         Ok(_) => Ok(see_other(&format!("/staff/departments/{code}?added=1"))),
         Err(error @ IdentityError::Invalid { .. }) => {
-            let loaded = load(&state, &user, &code).await?;
+            let loaded = load(&state, &who, &code).await?;
             let errors = FormErrors::one("roles", identity_message(page.tr, &error));
-            show(page, loaded, user.session.csrf_token, errors)
+            show(page, loaded, who.session().csrf_token.clone(), errors)
         }
         Err(other) => Err(other.into()),
     }

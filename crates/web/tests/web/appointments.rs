@@ -146,10 +146,10 @@ async fn booking_and_queue_over_the_api(t: &TestDb) {
     let admin = staff_token(&app, "YY0001").await;
     let desk = staff_token(&app, "YY0101").await;
     let other_admin = staff_token(&app, "ZW0001").await;
-    let zhang = person_token(&app, "张晓明", &resident_id(1), "13800006001").await;
-    let li = person_token(&app, "李娜", &resident_id(2), "13800006002").await;
-    let wang = person_token(&app, "王芳", &resident_id(3), "13800006003").await;
-    let zhao = person_token(&app, "赵磊", &resident_id(4), "13800006004").await;
+    let zhang = person_token(&t.db, &app, "张晓明", &resident_id(1), "13800006001").await;
+    let li = person_token(&t.db, &app, "李娜", &resident_id(2), "13800006002").await;
+    let wang = person_token(&t.db, &app, "王芳", &resident_id(3), "13800006003").await;
+    let zhao = person_token(&t.db, &app, "赵磊", &resident_id(4), "13800006004").await;
 
     // ----- set-up by the hospital's administrator
     let create = json!({ "code": "kbs-rmyy-nk", "kind": "hospital_department", "name": "内科",
@@ -271,6 +271,27 @@ async fn booking_and_queue_over_the_api(t: &TestDb) {
         8 * 8,
         "8 slots a day, today and 7 days ahead"
     );
+    // Day ranges a caller chooses are bounded (62 days), refused with 422 beyond.
+    let too_far = call(
+        &app,
+        "POST",
+        &format!("{base}/slots/generate"),
+        Some(&admin),
+        Some(json!({ "days": 63 })),
+    )
+    .await;
+    assert_eq!(too_far.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(&too_far), "appt_too_many_days");
+    let too_wide = call(
+        &app,
+        "GET",
+        &format!("{base}/slots?from=2026-02-13&to=2026-04-17"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(too_wide.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(&too_wide), "appt_too_many_days");
 
     // The public listing: groups with their doctors, and released slots.
     let groups = get(&app, "/api/v1/appointments/groups?kind=hospital_department")
@@ -648,6 +669,26 @@ async fn booking_and_queue_over_the_api(t: &TestDb) {
     )
     .await;
     assert_eq!(error_code(&too_early), "no_show_too_early");
+    // Authorized before anything is told about the booking: a citizen is refused and another
+    // department's staff are told "not found", the same for this booking as for one that does not
+    // exist.
+    for (who, status, code) in [
+        (&zhao, StatusCode::FORBIDDEN, "forbidden"),
+        (&other_admin, StatusCode::NOT_FOUND, "not_found"),
+    ] {
+        for id in [d_today["id"].to_string(), "999999".to_owned()] {
+            let refused = call(
+                &app,
+                "POST",
+                &format!("/api/v1/appointments/bookings/{id}/no-show"),
+                Some(who),
+                None,
+            )
+            .await;
+            assert_eq!(refused.status, status, "{id}: {}", refused.body);
+            assert_eq!(error_code(&refused), code, "{id}");
+        }
+    }
     let day = ok(
         &call(
             &app,

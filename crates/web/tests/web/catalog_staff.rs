@@ -310,7 +310,7 @@ async fn draft_review_and_publish(t: &TestDb) {
     assert!(list.body.contains("企业设立登记") && list.body.contains(&impl_code));
     assert!(list.body.contains(r#"href="/staff/catalog/new""#));
     assert!(
-        !list.body.contains("/staff/catalog/transfer"),
+        !list.body.contains(r#"id="transfer-link""#),
         "import is for platform admins"
     );
 

@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::extract::{Caller, CsrfForm, IdPath, PageCaller};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::{FormErrors, see_other};
+use crate::portal::form::{FormErrors, see_other};
 use crate::portal::render;
 use crate::state::AppState;
 

@@ -23,7 +23,7 @@ use yiwang_kernel::ErrorCode as _;
 use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::message_for;
+use crate::portal::form::message_for;
 use crate::state::AppState;
 
 /// Cases listed per page of "my cases".

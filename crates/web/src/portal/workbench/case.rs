@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::extract::{Caller, CsrfForm, IdPath, PageStaff};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::see_other;
+use crate::portal::form::see_other;
 use crate::portal::render;
 use crate::prefs::encode_component;
 use crate::state::AppState;

@@ -24,7 +24,7 @@ use crate::error::AppError;
 use crate::extract::{Caller, CsrfForm, CsrfMultipart, IdPath, PageStaff};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::{message_for, see_other};
+use crate::portal::form::{message_for, see_other};
 use crate::portal::render;
 use crate::state::AppState;
 use crate::upload::MultiUpload;

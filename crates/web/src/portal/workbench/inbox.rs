@@ -17,7 +17,7 @@ use super::{
 use crate::error::AppError;
 use crate::extract::{Caller, CsrfForm, IdPath, PageStaff};
 use crate::page::PageCtx;
-use crate::portal::account::see_other;
+use crate::portal::form::see_other;
 use crate::portal::render;
 use crate::prefs::safe_next;
 use crate::state::AppState;

@@ -24,8 +24,8 @@ use yiwang_kernel::{ErrorCode, PageRequest};
 use crate::error::AppError;
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::message_for;
 use crate::portal::catalog::{PageLink, pager};
+use crate::portal::form::message_for;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -104,7 +104,7 @@ fn refusal(tr: Tr, error: &CaseError) -> Option<(StatusCode, String)> {
         _ => StatusCode::CONFLICT,
     };
     let message = match error {
-        E::Identity(e) => crate::portal::account::identity_message(tr, e),
+        E::Identity(e) => crate::portal::form::identity_message(tr, e),
         other => message_for(tr, other.code(), &other.to_string()),
     };
     Some((status, message))

@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::extract::{Caller, CsrfForm, IdPath, PageStaff};
 use crate::i18n::Tr;
 use crate::page::PageCtx;
-use crate::portal::account::{message_for, see_other};
+use crate::portal::form::{message_for, see_other};
 use crate::portal::render;
 use crate::state::AppState;
 
