@@ -79,7 +79,7 @@ impl From<yiwang_identity::IdentityError> for AppError {
         use yiwang_identity::IdentityError as E;
         let code = error.code().to_owned();
         match error {
-            E::DepartmentNotFound(_) => AppError::NotFound,
+            E::DepartmentNotFound(_) | E::NotFound => AppError::NotFound,
             E::Invalid { field, message, .. } => AppError::Invalid {
                 field: field.to_owned(),
                 code,
@@ -98,7 +98,6 @@ impl From<yiwang_identity::IdentityError> for AppError {
                 code,
                 message: error.to_string(),
             },
-            E::NotFound => AppError::NotFound,
             other => AppError::internal(&other),
         }
     }

@@ -136,9 +136,12 @@ async fn api_register_login_and_me(t: &TestDb) {
             .await
         }
     };
-    let (taken, fresh) = (code_for(MOBILE_A).await, code_for("13700000003").await);
-    assert_eq!(taken.status, StatusCode::ACCEPTED);
-    assert_eq!((taken.status, taken.body), (fresh.status, fresh.body));
+    let (registered_number, fresh) = (code_for(MOBILE_A).await, code_for("13700000003").await);
+    assert_eq!(registered_number.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        (registered_number.status, registered_number.body),
+        (fresh.status, fresh.body)
+    );
     // With the code for the number, a resident ID that has an account is told.
     let same_id = post_json(
         &app,
