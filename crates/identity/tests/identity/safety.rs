@@ -686,14 +686,14 @@ async fn not_found_and_not_yours_answer_the_same(t: &TestDb) {
     for id in [ent.public_id.as_str(), nowhere] {
         let seen = accounts.enterprise(Some(&li), id).await;
         assert!(
-            matches!(seen, Err(IdentityError::NotFound)),
+            matches!(seen, Err(IdentityError::Forbidden)),
             "{id}: {seen:?}"
         );
         let add = accounts.authorize_agent(&li, id, MOBILE_B, &meta()).await;
-        assert!(matches!(add, Err(IdentityError::NotFound)), "{id}: {add:?}");
+        assert!(matches!(add, Err(IdentityError::Forbidden)), "{id}: {add:?}");
         let revoke = accounts.revoke_agent(&li, id, "x", &meta()).await;
         assert!(
-            matches!(revoke, Err(IdentityError::NotFound)),
+            matches!(revoke, Err(IdentityError::Forbidden)),
             "{id}: {revoke:?}"
         );
         assert!(matches!(
