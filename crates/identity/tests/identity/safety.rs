@@ -690,7 +690,10 @@ async fn not_found_and_not_yours_answer_the_same(t: &TestDb) {
             "{id}: {seen:?}"
         );
         let add = accounts.authorize_agent(&li, id, MOBILE_B, &meta()).await;
-        assert!(matches!(add, Err(IdentityError::Forbidden)), "{id}: {add:?}");
+        assert!(
+            matches!(add, Err(IdentityError::Forbidden)),
+            "{id}: {add:?}"
+        );
         let revoke = accounts.revoke_agent(&li, id, "x", &meta()).await;
         assert!(
             matches!(revoke, Err(IdentityError::Forbidden)),
