@@ -223,6 +223,7 @@ async fn measure(args: &Args, bench: &BenchDb, start: Instant) -> anyhow::Result
     };
     let item = set_up(args, &config, &db, &clock, start).await?;
     // Notifications are part of every change: the worker delivers them (to the log) meanwhile.
+    let pii = Arc::new(yiwang_identity::pii::PiiProtector::from_hex(&pii_key)?);
     let server = InProcessServer::start(bench, clock, pii_key, true).await?;
     let client: HttpClient = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(args.concurrency * 2)
@@ -230,6 +231,10 @@ async fn measure(args: &Args, bench: &BenchDb, start: Instant) -> anyhow::Result
     let http = Http {
         client,
         base: server.base.clone(),
+        codes: CodeReader {
+            db: db.clone(),
+            pii,
+        },
     };
     let result = drive(args, &http, item, &server.task, start).await;
     server.stop().await?;
@@ -251,6 +256,49 @@ type HttpClient = Client<HttpConnector, Full<Bytes>>;
 struct Http {
     client: HttpClient,
     base: String,
+    codes: CodeReader,
+}
+
+/// Reads the registration codes the server "sent" (the SMS jobs it wrote), as a phone would.
+#[derive(Clone)]
+struct CodeReader {
+    db: yiwang_db::Db,
+    pii: Arc<yiwang_identity::pii::PiiProtector>,
+}
+
+impl std::fmt::Debug for CodeReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeReader").finish_non_exhaustive()
+    }
+}
+
+impl CodeReader {
+    /// The code in the newest SMS to `mobile`.
+    async fn code_for(&self, mobile: &str) -> anyhow::Result<String> {
+        use yiwang_db::ConnectionTrait as _;
+        let rows = self
+            .db
+            .conn()
+            .query_all_raw(yiwang_db::stmt(
+                self.db.conn(),
+                "SELECT payload FROM jobs WHERE kind = 'notify.sms' ORDER BY id DESC",
+                [],
+            ))
+            .await?;
+        for row in rows {
+            let payload: Value = serde_json::from_str(&row.try_get::<String>("", "payload")?)?;
+            let message =
+                yiwang_identity::service::recovery::open_message(self.pii.as_ref(), &payload)?;
+            if message["to"] != mobile {
+                continue;
+            }
+            let text = message["params"]["text"].as_str().unwrap_or_default();
+            if let Some(start) = text.find("验证码为") {
+                return Ok(text[start + "验证码为".len()..].chars().take(6).collect());
+            }
+        }
+        Err(anyhow!("no registration code was sent to {mobile}"))
+    }
 }
 
 impl Http {
@@ -334,9 +382,18 @@ async fn applicant(http: &Http, item: i64, n: usize) -> anyhow::Result<Applicant
     let name = name(n);
     http.json(
         Method::POST,
+        "/api/v1/auth/register/code",
+        None,
+        Some(&json!({ "mobile": mobile })),
+        202,
+    )
+    .await?;
+    let code = http.codes.code_for(&mobile).await?;
+    http.json(
+        Method::POST,
         "/api/v1/auth/register/person",
         None,
-        Some(&json!({ "name": name, "resident_id": resident_id, "mobile": mobile, "password": PASSWORD })),
+        Some(&json!({ "name": name, "resident_id": resident_id, "mobile": mobile, "password": PASSWORD, "code": code })),
         201,
     )
     .await?;

@@ -9,6 +9,7 @@ pub mod appointments;
 pub mod cases;
 pub mod catalog;
 pub mod org;
+pub mod register;
 
 use std::sync::Arc;
 

@@ -298,11 +298,20 @@ pub(crate) async fn load_enterprise(
     let rep = accounts
         .login(DEMO_LOGINS[0].mobile, DEMO_PASSWORD, meta, rng)
         .await?;
+    // Checked against the demo register like any citizen's claim, so it is confirmed at once.
+    let register = std::sync::Arc::new(crate::register::enterprise_register()?);
     let created = match accounts
+        .with_register(register)
         .register_enterprise(&rep.session, uscc.as_str(), name, meta, rng)
         .await
     {
-        Ok(_) => 1,
+        Ok(yiwang_identity::service::enterprise::EnterpriseRegistration::Registered(_)) => 1,
+        Ok(yiwang_identity::service::enterprise::EnterpriseRegistration::Held(claim)) => {
+            anyhow::bail!(
+                "the demo register did not confirm the demo enterprise (claim {})",
+                claim.public_id
+            )
+        }
         Err(IdentityError::Duplicate { .. }) => 0,
         Err(other) => return Err(other.into()),
     };

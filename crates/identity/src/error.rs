@@ -28,6 +28,18 @@ pub enum IdentityError {
     LockedOut {
         until: chrono::DateTime<chrono::Utc>,
     },
+    /// Too many wrong log-ins for this identifier from this address: the next attempt waits until then.
+    /// Told the same whether or not an account has the identifier.
+    #[error("too many failed attempts from here; try again after {until}")]
+    TooManyAttempts {
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// The code the enterprise register answered with disagrees with the claim.
+    #[error("the enterprise register does not list you as this enterprise's legal representative")]
+    RegisterMismatch,
+    /// Something the caller may not see, or that does not exist: the same answer for both.
+    #[error("not found")]
+    NotFound,
     #[error("the account is disabled")]
     Disabled,
     /// No valid session (none, expired, revoked or logged out).
@@ -60,6 +72,9 @@ impl ErrorCode for IdentityError {
             },
             IdentityError::BadCredentials => "bad_credentials",
             IdentityError::LockedOut { .. } => "account_locked",
+            IdentityError::TooManyAttempts { .. } => "too_many_attempts",
+            IdentityError::RegisterMismatch => "enterprise_register_mismatch",
+            IdentityError::NotFound => "not_found",
             IdentityError::Disabled => "account_disabled",
             IdentityError::Unauthenticated => "unauthenticated",
             IdentityError::Forbidden => "forbidden",

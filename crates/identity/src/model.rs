@@ -596,3 +596,54 @@ pub enum EnterpriseRelation {
     LegalRepresentative,
     Agent,
 }
+
+/// Where a claim to represent an enterprise stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatus {
+    /// The register did not confirm it; a clerk has not decided yet.
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ClaimStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            ClaimStatus::Pending => "pending",
+            ClaimStatus::Approved => "approved",
+            ClaimStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "pending" => Some(ClaimStatus::Pending),
+            "approved" => Some(ClaimStatus::Approved),
+            "rejected" => Some(ClaimStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A person's claim to be an enterprise's legal representative, held for a clerk because the
+/// enterprise register could not confirm it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnterpriseClaim {
+    #[serde(skip)]
+    pub id: i64,
+    pub public_id: String,
+    pub uscc: Uscc,
+    pub name: String,
+    #[serde(skip)]
+    pub person: PersonId,
+    pub person_name: String,
+    pub person_mobile_masked: String,
+    pub person_resident_id_masked: String,
+    pub status: ClaimStatus,
+    /// Why the register did not decide.
+    pub register_note: String,
+    pub decision_note: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+}

@@ -110,6 +110,9 @@ pub enum Action<'a> {
     },
     /// See the deadline-supervision lists (电子监察) of a region.
     SuperviseCases { region: &'a RegionCode },
+    /// Check and decide claims to represent an enterprise that the enterprise register could not
+    /// confirm.
+    ReviewEnterpriseClaims,
 }
 
 /// Allow or refuse `action` for `principal`.
@@ -231,6 +234,12 @@ pub fn authorize(principal: &Principal, action: &Action<'_>) -> Result<(), Ident
         }
         (Principal::Staff(_), Action::WorkOnCase { holds_post }) => *holds_post,
         (Principal::Staff(staff), Action::RegisterAtCounter) => staff.has(Role::WindowStaff),
+        // Clerks at a counter compare the licence and the person; administrators oversee them.
+        (Principal::Staff(staff), Action::ReviewEnterpriseClaims) => {
+            staff.has(Role::WindowStaff)
+                || staff.has(Role::DepartmentAdmin)
+                || staff.has(Role::PlatformAdmin)
+        }
         (
             Principal::Staff(staff),
             Action::ApproveExtension {

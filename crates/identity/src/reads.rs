@@ -51,6 +51,25 @@ pub async fn person_mobile_in<C: ConnectionTrait>(
         .map_err(|e| IdentityError::Corrupt(format!("stored mobile number: {e}")))
 }
 
+/// A person's own identity in full — name, resident ID and mobile number — for binding the identity
+/// fields of what they apply for to their account.
+pub async fn person_identity_in<C: ConnectionTrait>(
+    conn: &C,
+    pii: &PiiProtector,
+    id: PersonId,
+) -> Result<Option<(Person, ResidentId, Mobile)>, IdentityError> {
+    let Some(row) = repo::person_by_id(conn, id).await? else {
+        return Ok(None);
+    };
+    let rid = pii.open(PiiField::ResidentId, &row.resident_id_enc)?;
+    let rid = ResidentId::parse(&rid)
+        .map_err(|e| IdentityError::Corrupt(format!("stored resident ID: {e}")))?;
+    let mobile = pii.open(PiiField::Mobile, &row.mobile_enc)?;
+    let mobile = Mobile::parse(&mobile)
+        .map_err(|e| IdentityError::Corrupt(format!("stored mobile number: {e}")))?;
+    Ok(Some((row.person, rid, mobile)))
+}
+
 /// A staff member with their department, roles and posts.
 pub async fn staff_in<C: ConnectionTrait>(
     conn: &C,

@@ -91,6 +91,12 @@ pub struct Config {
     pub limits: yiwang_web::throttle::LimitRules,
     /// Material files (`[materials]`): quotas, how long unattached files are kept, the sealing keys.
     pub materials: MaterialSettings,
+    /// Where claims to represent an enterprise are checked: the `http://` URL of an enterprise register
+    /// service (see `docs/api.md`), or `demo` for the demo's register extract. Unset: every claim is held
+    /// for a clerk's check.
+    pub enterprise_register: Option<String>,
+    /// Bearer token sent to the enterprise register service, if it wants one.
+    pub enterprise_register_token: Secret,
 }
 
 /// The `[materials]` section.
@@ -228,6 +234,8 @@ impl Default for Config {
             audit_anchor_minutes: 10,
             limits: yiwang_web::throttle::LimitRules::default(),
             materials: MaterialSettings::default(),
+            enterprise_register: None,
+            enterprise_register_token: Secret::default(),
         }
     }
 }
@@ -258,6 +266,8 @@ struct FileConfig {
     audit_anchor_minutes: Option<u64>,
     limits: Option<yiwang_web::throttle::LimitRules>,
     materials: Option<FileMaterials>,
+    enterprise_register: Option<String>,
+    enterprise_register_token: Option<String>,
 }
 
 /// `[smtp]` in the file.
@@ -361,6 +371,12 @@ impl Config {
         }
         if let Some(v) = file.idle_timeout_secs {
             self.idle_timeout_secs = v;
+        }
+        if let Some(v) = file.enterprise_register {
+            self.enterprise_register = Some(v);
+        }
+        if let Some(v) = file.enterprise_register_token {
+            self.enterprise_register_token = Secret::new(v);
         }
         let header = match &file.forwarded_header {
             Some(v) => parse_forwarded_header(v, "forwarded_header")?,
@@ -487,6 +503,12 @@ impl Config {
         }
         if let Some(v) = get("YIWANG_LOG_MESSAGE_TEXT") {
             self.log_message_text = parse_bool(&v, "YIWANG_LOG_MESSAGE_TEXT")?;
+        }
+        if let Some(v) = get("YIWANG_ENTERPRISE_REGISTER") {
+            self.enterprise_register = Some(v);
+        }
+        if let Some(v) = get("YIWANG_ENTERPRISE_REGISTER_TOKEN") {
+            self.enterprise_register_token = Secret::new(v);
         }
         let header = match get("YIWANG_FORWARDED_HEADER") {
             Some(v) => parse_forwarded_header(&v, "YIWANG_FORWARDED_HEADER")?,

@@ -339,13 +339,34 @@ pub async fn write_anchor(db: &Db, clock: &SharedClock, key: &yiwang_db::audit::
 pub fn accounts(config: &Config, db: &Db, clock: &SharedClock) -> anyhow::Result<Accounts> {
     let key = pii_key(config)?;
     let pii = Arc::new(PiiProtector::from_hex(&key)?);
-    Ok(Accounts::new(
+    let accounts = Accounts::new(
         db.clone(),
         clock.clone(),
         pii,
         PasswordCost::default(),
         SessionPolicy::default(),
-    )?)
+    )?;
+    let register: Option<Arc<dyn yiwang_identity::service::register::EnterpriseRegister>> =
+        match config.enterprise_register.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("demo") => Some(Arc::new(yiwang_demo::register::enterprise_register()?)),
+            Some(url) => {
+                let token = Some(config.enterprise_register_token.expose())
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned);
+                Some(Arc::new(
+                    yiwang_identity::service::register::HttpRegister::new(
+                        url,
+                        token,
+                        std::time::Duration::from_secs(5),
+                    )?,
+                ))
+            }
+        };
+    Ok(match register {
+        Some(register) => accounts.with_register(register),
+        None => accounts,
+    })
 }
 
 /// Cases: deadlines on the platform's calendar, material files under `<data_dir>/files`.

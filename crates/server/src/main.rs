@@ -227,6 +227,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // The demo goes into the configured database (so several nodes on one PostgreSQL database
             // share it) and has no SMS gateway: one-time codes are shown in the console instead.
             config.log_message_text = true;
+            // Claims to represent an enterprise are checked against the demo's register extract.
+            config
+                .enterprise_register
+                .get_or_insert_with(|| "demo".to_owned());
             let db = open_database(&config, &clock).await?;
             let setup = yiwang_server::demo_setup(&config, &db, &clock)?;
             let report = demo::load(&setup).await?;

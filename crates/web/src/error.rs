@@ -79,7 +79,7 @@ impl From<yiwang_identity::IdentityError> for AppError {
         use yiwang_identity::IdentityError as E;
         let code = error.code().to_owned();
         match error {
-            E::DepartmentNotFound(_) => AppError::NotFound,
+            E::DepartmentNotFound(_) | E::NotFound => AppError::NotFound,
             E::Invalid { field, message, .. } => AppError::Invalid {
                 field: field.to_owned(),
                 code,
@@ -92,6 +92,12 @@ impl From<yiwang_identity::IdentityError> for AppError {
             E::BadCredentials | E::Unauthenticated => AppError::Unauthenticated { code },
             E::Disabled | E::Forbidden => AppError::Forbidden { code },
             E::LockedOut { until } => AppError::Locked { until },
+            E::TooManyAttempts { until } => AppError::Throttled { until },
+            E::RegisterMismatch => AppError::Invalid {
+                field: "uscc".to_owned(),
+                code,
+                message: error.to_string(),
+            },
             other => AppError::internal(&other),
         }
     }

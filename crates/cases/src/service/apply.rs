@@ -22,7 +22,7 @@ use super::{
 };
 use crate::CaseError;
 use crate::deadline::Deadlines;
-use crate::form::{FieldProblem, validate_form};
+use crate::form::{FieldDef, FieldKind, FieldProblem, validate_form};
 use crate::machine::{self, Command};
 use crate::model::{Applicant, Case, CaseId, Channel};
 use crate::repo::{self, NewCase};
@@ -65,6 +65,68 @@ impl Cases {
                 })
             }
         }
+    }
+
+    /// The answers with the applicant's own identity fields taken from the account, whatever was
+    /// typed: `applicant_name` / `contact_name` (text), `resident_id` / `contact_id` (resident ID) and
+    /// `mobile` (mobile number), where the form declares them. In the forms these keys are always the
+    /// person applying (or, for an enterprise, the person acting for it), so typing somebody else's
+    /// identity into them is not possible; fields about other people use other keys.
+    pub(super) async fn bind_identity(
+        &self,
+        person: PersonId,
+        form: &[FieldDef],
+        answers: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, CaseError> {
+        let mut bound = answers.clone();
+        let wanted = |key: &str, kind: FieldKind| {
+            form.iter()
+                .any(|f| f.key == key && f.kind == kind)
+                .then(|| key.to_owned())
+        };
+        let names: Vec<String> = ["applicant_name", "contact_name"]
+            .into_iter()
+            .filter_map(|k| wanted(k, FieldKind::Text))
+            .collect();
+        let ids: Vec<String> = ["resident_id", "contact_id"]
+            .into_iter()
+            .filter_map(|k| wanted(k, FieldKind::ResidentId))
+            .collect();
+        let mobiles: Vec<String> = wanted("mobile", FieldKind::Mobile).into_iter().collect();
+        if names.is_empty() && ids.is_empty() && mobiles.is_empty() {
+            return Ok(bound);
+        }
+        let (found, rid, mobile) = id_reads::person_identity_in(self.db.conn(), &self.pii, person)
+            .await?
+            .ok_or(IdentityError::Unauthenticated)?;
+        for key in names {
+            bound.insert(key, found.name.clone());
+        }
+        for key in ids {
+            bound.insert(key, rid.as_str().to_owned());
+        }
+        for key in mobiles {
+            bound.insert(key, mobile.as_str().to_owned());
+        }
+        Ok(bound)
+    }
+
+    /// The application with its identity fields bound to `person` (see [`Cases::bind_identity`]).
+    async fn bound_application(
+        &self,
+        person: PersonId,
+        app: &Application,
+    ) -> Result<Application, CaseError> {
+        let item = app
+            .item
+            .ok_or(CaseError::Catalog(CatalogError::ItemNotFound))?;
+        let (_, workflow) = self.application_form(item).await?;
+        Ok(Application {
+            answers: self
+                .bind_identity(person, &workflow.definition.form, &app.answers)
+                .await?,
+            ..app.clone()
+        })
     }
 
     pub(super) fn seal_form(
@@ -137,6 +199,7 @@ impl Cases {
         rng: &mut (impl CryptoRng + Send),
     ) -> Result<CaseId, CaseError> {
         let person = person_of(principal)?;
+        let app = &self.bound_application(person, app).await?;
         let prepared = self.prepare(person, app).await?;
         let tx = self.db.begin().await?;
         let id = self
@@ -241,7 +304,11 @@ impl Cases {
         )?;
         let contact_email = Self::check_email(&app.contact_email)?;
         let version = self.item_version(&case).await?;
-        let sealed = self.seal_form(&app.answers, rng);
+        let workflow = self.workflow(case.workflow_id).await?;
+        let answers = self
+            .bind_identity(person, &workflow.definition.form, &app.answers)
+            .await?;
+        let sealed = self.seal_form(&answers, rng);
         let now = self.clock.now();
         let tx = self.db.begin().await?;
         repo::set_case_form(&tx, id, &sealed, &contact_email, app.commitment_signed, now).await?;
@@ -371,6 +438,7 @@ impl Cases {
         origin: &Origin,
         rng: &mut (impl CryptoRng + Send),
     ) -> Result<Case, CaseError> {
+        let app = &self.bound_application(person, app).await?;
         // The cheap checks first, so most refusals do not open a transaction.
         self.precheck(app).await?;
         let prepared = self.prepare(person, app).await?;

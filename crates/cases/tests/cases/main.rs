@@ -539,6 +539,7 @@ db_test!(
     more_concurrent_actions_than_pooled_connections,
     an_application_refused_at_submission_leaves_nothing,
     materials_are_sealed_shared_limited_and_swept,
+    identity_fields_come_from_the_account,
 );
 
 async fn single_post_flow_from_application_to_conclusion(t: &TestDb) {
@@ -771,14 +772,8 @@ async fn refusals_change_nothing(t: &TestDb) {
     {
         Err(CaseError::FormInvalid(problems)) => {
             let codes: Vec<&str> = problems.iter().map(|p| p.code).collect();
-            assert_eq!(
-                codes,
-                vec![
-                    "field_required",
-                    "field_out_of_range",
-                    "field_bad_resident_id"
-                ]
-            );
+            // `contact_id` is the applicant's own resident ID, taken from the account whatever was typed.
+            assert_eq!(codes, vec!["field_required", "field_out_of_range"]);
         }
         other => panic!("expected form problems, got {other:?}"),
     }
@@ -2136,4 +2131,79 @@ async fn materials_are_sealed_shared_limited_and_swept(t: &TestDb) {
             .await
             .unwrap();
     }
+}
+
+/// The applicant's name, resident ID and mobile number in a form are the account's, whatever was
+/// typed: another person's identity cannot be put into an application.
+async fn identity_fields_come_from_the_account(t: &TestDb) {
+    let mut w = world(t, local(2026, 3, 2, 10)).await;
+    let workflow = SINGLE.replace(
+        "[[form]]\nkey = \"operator\"",
+        "[[form]]\nkey = \"applicant_name\"\nlabel = \"申请人姓名\"\nkind = \"text\"\nrequired = true\n\n\
+         [[form]]\nkey = \"resident_id\"\nlabel = \"公民身份号码\"\nkind = \"resident_id\"\nrequired = true\n\n\
+         [[form]]\nkey = \"mobile\"\nlabel = \"联系电话\"\nkind = \"mobile\"\nrequired = true\n\n\
+         [[form]]\nkey = \"operator\"",
+    );
+    assert_ne!(workflow, SINGLE, "the identity fields were added");
+    let item = publish(&w, FOOD_RENEWAL, &workflow).await;
+    let someone_else = resident_id("11010519491231002");
+    let mut form = food_form(&w);
+    form.insert("applicant_name".to_owned(), "李四".to_owned());
+    form.insert("resident_id".to_owned(), someone_else.clone());
+    form.insert("mobile".to_owned(), "13900000000".to_owned());
+    form.insert("contact_id".to_owned(), someone_else.clone());
+    let app = application(&mut w, item, form).await;
+    let case = w
+        .cases
+        .apply(&w.applicant, &app, &origin(), &mut w.rng)
+        .await
+        .unwrap();
+    let mine = w
+        .cases
+        .view(&w.applicant, case.id, &origin())
+        .await
+        .unwrap();
+    let answer = |label: &str| {
+        mine.answers
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(answer("申请人姓名"), "张晓明");
+    assert_eq!(answer("公民身份号码"), w.applicant_id);
+    assert_eq!(answer("联系电话"), "13800138001");
+    assert_eq!(answer("联系人身份证号"), w.applicant_id);
+    assert!(
+        !mine
+            .answers
+            .iter()
+            .any(|(_, v)| v == &someone_else || v == "李四"),
+        "nothing typed for the identity fields was kept"
+    );
+
+    // Drafts are bound the same way, and leaving the fields out is no problem.
+    let mut sparse = food_form(&w);
+    sparse.remove("contact_id");
+    let draft_app = application(&mut w, item, sparse).await;
+    let draft = w
+        .cases
+        .create_draft(&w.applicant, &draft_app, &mut w.rng)
+        .await
+        .unwrap();
+    let submitted = w
+        .cases
+        .submit(&w.applicant, draft, &origin(), &mut w.rng)
+        .await
+        .unwrap();
+    let view = w
+        .cases
+        .view(&w.applicant, submitted.id, &origin())
+        .await
+        .unwrap();
+    assert!(
+        view.answers
+            .iter()
+            .any(|(l, v)| l == "公民身份号码" && v == &w.applicant_id)
+    );
 }

@@ -2,6 +2,7 @@
 //! firms) from both demo regions.
 
 use std::collections::{HashMap, HashSet};
+use yiwang_identity::service::enterprise::EnterpriseRegistration;
 
 use anyhow::anyhow;
 use chrono::NaiveDate;
@@ -374,7 +375,17 @@ pub(crate) async fn load_applicants(
         let login = accounts
             .login(&person.mobile, DEMO_PASSWORD, &meta(), &mut engine_rng)
             .await?;
+        // The generated firm enters the demo's register as it is made, so the claim is confirmed.
+        let register = yiwang_identity::service::register::StaticRegister::new(vec![
+            yiwang_identity::service::register::RegisterEntry {
+                uscc: uscc.as_str().to_owned(),
+                name: name.clone(),
+                representative_name: person.name.clone(),
+                representative_id: person.resident_id.clone(),
+            },
+        ])?;
         let enterprise = match accounts
+            .with_register(std::sync::Arc::new(register))
             .register_enterprise(
                 &login.session,
                 uscc.as_str(),
@@ -384,7 +395,13 @@ pub(crate) async fn load_applicants(
             )
             .await
         {
-            Ok(e) => e,
+            Ok(EnterpriseRegistration::Registered(e)) => e,
+            Ok(EnterpriseRegistration::Held(claim)) => {
+                return Err(anyhow!(
+                    "demo enterprise {name} was held for a clerk (claim {})",
+                    claim.public_id
+                ));
+            }
             Err(IdentityError::Duplicate { .. }) => {
                 yiwang_identity::reads::enterprises_of_person_in(db.conn(), person.id)
                     .await?

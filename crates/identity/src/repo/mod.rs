@@ -3,6 +3,7 @@
 pub mod credentials;
 pub mod enterprise;
 pub mod region_paths;
+pub mod safety;
 pub mod staff;
 
 use chrono::{DateTime, Utc};

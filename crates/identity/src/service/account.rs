@@ -20,6 +20,7 @@ use crate::model::{
 use crate::password::{self, PasswordCost};
 use crate::pii::{PiiField, PiiProtector};
 use crate::repo::{self, NewPersonRow, NewSessionRow, PersonIndex, RevokeWhich};
+use crate::service::register::{EnterpriseRegister, NoRegister};
 
 /// Session and lock-out rules.
 #[derive(Debug, Clone, Copy)]
@@ -28,10 +29,32 @@ pub struct SessionPolicy {
     pub idle: Duration,
     /// A session ends this long after log-in, however active.
     pub absolute: Duration,
-    /// Failed log-ins in a row before the account is locked.
+    /// Wrong current passwords in a row, from a logged-in session, before the account is locked.
     pub max_failures: i64,
-    /// How long a lock lasts.
+    /// How long such a lock lasts.
     pub lockout: Duration,
+    /// Wrong log-ins for one identifier from one address answered at once; each further one makes the
+    /// next attempt from that address wait (see [`SessionPolicy::delay_after`]).
+    pub free_failures: i64,
+    /// The wait after the first failure past the free ones; it doubles with each further failure.
+    pub first_delay: Duration,
+    /// The longest wait.
+    pub max_delay: Duration,
+}
+
+impl SessionPolicy {
+    /// How long log-ins for one identifier from one address wait after `failures` wrong attempts,
+    /// if they do.
+    pub fn delay_after(&self, failures: i64) -> Option<Duration> {
+        let past = failures - self.free_failures;
+        if past <= 0 {
+            return None;
+        }
+        // 2^20 times any sensible first delay is past any sensible maximum.
+        let doublings = u32::try_from(past - 1).unwrap_or(u32::MAX).min(20);
+        let factor = 1_i32 << doublings;
+        Some((self.first_delay * factor).min(self.max_delay))
+    }
 }
 
 impl Default for SessionPolicy {
@@ -41,6 +64,9 @@ impl Default for SessionPolicy {
             absolute: Duration::hours(12),
             max_failures: 5,
             lockout: Duration::minutes(15),
+            free_failures: 4,
+            first_delay: Duration::seconds(30),
+            max_delay: Duration::minutes(15),
         }
     }
 }
@@ -54,6 +80,7 @@ pub struct Accounts {
     pub(crate) cost: PasswordCost,
     pub(crate) policy: SessionPolicy,
     pub(crate) dummy_hash: Arc<str>,
+    pub(crate) register: Arc<dyn EnterpriseRegister>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -68,6 +95,8 @@ impl std::fmt::Debug for Accounts {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LoginAttempt<'a> {
     pub account: Account,
+    /// What the log-in named (see `login_subject`): the throttle's key.
+    pub subject: &'a str,
     /// The audit resource, e.g. `person:<public id>`.
     pub resource: &'a str,
     pub locked_until: Option<DateTime<Utc>>,
@@ -93,6 +122,14 @@ pub(crate) fn random_hex(rng: &mut impl CryptoRng, bytes: usize) -> String {
     let mut buf = vec![0_u8; bytes];
     rng.fill_bytes(&mut buf);
     hex::encode(buf)
+}
+
+/// The log-in throttle's key for a person's identifier (its blind index, never the identifier).
+pub(crate) fn login_subject(column: PersonIndex, index: &str) -> String {
+    match column {
+        PersonIndex::Mobile => format!("person-mobile:{index}"),
+        PersonIndex::ResidentId => format!("person-rid:{index}"),
+    }
 }
 
 /// What a login string identifies.
@@ -131,7 +168,18 @@ impl Accounts {
             cost,
             policy,
             dummy_hash,
+            register: Arc::new(NoRegister),
         })
+    }
+
+    /// The same services checking enterprise claims against `register` (by default every claim waits
+    /// for a clerk).
+    #[must_use]
+    pub fn with_register(&self, register: Arc<dyn EnterpriseRegister>) -> Self {
+        Self {
+            register,
+            ..self.clone()
+        }
     }
 
     pub fn policy(&self) -> SessionPolicy {
@@ -148,7 +196,10 @@ impl Accounts {
         }
     }
 
-    /// Register a natural person. A resident ID or mobile already registered is refused, naming which.
+    /// Register a natural person whose mobile number the caller has verified itself (demo set-up, the
+    /// command line, tests). A resident ID or mobile already registered is refused, naming which; the
+    /// public routes use [`Accounts::register_person_with_code`] instead, which tells nothing before the
+    /// mobile number is proven.
     #[tracing::instrument(skip_all, err)]
     pub async fn register_person(
         &self,
@@ -182,27 +233,34 @@ impl Accounts {
         if let Some(field) = repo::person_conflict(&tx, &rid_index, &mobile_index).await? {
             return Err(IdentityError::Duplicate { field });
         }
-        let id = repo::insert_person(&tx, &row, now).await?;
+        let person = self.insert_person_in(&tx, &row, reg, meta, now).await?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(person)
+    }
+
+    /// Store a checked registration with its audit entry, inside the caller's transaction.
+    pub(crate) async fn insert_person_in(
+        &self,
+        tx: &yiwang_db::DatabaseTransaction,
+        row: &NewPersonRow<'_>,
+        reg: &Registration,
+        meta: &ClientMeta,
+        now: DateTime<Utc>,
+    ) -> Result<Person, IdentityError> {
+        let id = repo::insert_person(tx, row, now).await?;
+        let resource = format!("person:{}", row.public_id);
         audit::append(
-            &tx,
+            tx,
             now,
-            &AuditEvent::new(
-                format!("person:{public_id}"),
-                "person.register",
-                format!("person:{public_id}"),
-                &meta.ip,
-            )
-            .detail(
+            &AuditEvent::new(&resource, "person.register", &resource, &meta.ip).detail(
                 json!({ "resident_id": reg.resident_id.masked(), "mobile": reg.mobile.masked() }),
             ),
         )
         .await?;
-        let person = repo::person_by_id(&tx, id)
+        Ok(repo::person_by_id(tx, id)
             .await?
             .ok_or_else(|| IdentityError::Corrupt("new person not found".to_owned()))?
-            .person;
-        tx.commit().await.map_err(yiwang_db::DbError::from)?;
-        Ok(person)
+            .person)
     }
 
     /// Log in with a mobile number or resident ID and a password.
@@ -228,19 +286,24 @@ impl Accounts {
         // The password is checked outside any transaction (it is slow on purpose, and on SQLite a write
         // transaction would hold the single write lock meanwhile), and before the lock and status are
         // looked at, so that answers and timing are the same for every kind of account.
+        // Keyed by what was typed, not by the account, so an identifier nobody has is throttled
+        // exactly like one that belongs to an account.
+        let subject = login_subject(column, &index);
+        self.throttle_wait(&subject, &meta.ip, now).await?;
         let row = repo::person_by_index(self.db.conn(), column, &index).await?;
         let stored = row
             .as_ref()
             .map_or_else(|| self.dummy_hash.to_string(), |r| r.password_hash.clone());
         let matches = verify_off_thread(password, stored).await;
         let Some(row) = row else {
-            return Err(IdentityError::BadCredentials);
+            return Err(self.unknown_login_failed(&subject, meta, now).await);
         };
         let resource = format!("person:{}", row.person.public_id);
         let (session, token) = self
             .finish_login(
                 LoginAttempt {
                     account: Account::Person(row.person.id),
+                    subject: &subject,
                     resource: &resource,
                     locked_until: row.locked_until,
                     active: row.person.status == crate::model::AccountStatus::Active,
@@ -259,9 +322,62 @@ impl Accounts {
         })
     }
 
-    /// The half of log-in shared by persons and staff, after the password was checked: refuse a locked or
-    /// disabled account, count a failure (locking when due), or clear the count and start the session —
-    /// each with its audit entry, in one transaction.
+    /// Refuse at once, without looking at the password, while log-ins for `subject` from `ip` wait.
+    pub(crate) async fn throttle_wait(
+        &self,
+        subject: &str,
+        ip: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdentityError> {
+        match repo::safety::blocked_until(self.db.conn(), subject, ip).await? {
+            Some(until) if until > now => Err(IdentityError::TooManyAttempts { until }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Count a failure for `subject` from `ip`, making the next attempts wait when due; returns
+    /// until when, if they do.
+    async fn count_failure(
+        &self,
+        tx: &yiwang_db::DatabaseTransaction,
+        subject: &str,
+        ip: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, IdentityError> {
+        let failures = repo::safety::record_failure(tx, subject, ip, now).await?;
+        let Some(delay) = self.policy.delay_after(failures) else {
+            return Ok(None);
+        };
+        let until = now + delay;
+        repo::safety::block(tx, subject, ip, until).await?;
+        Ok(Some(until))
+    }
+
+    /// A log-in naming no account: counted like a wrong password, so the answers (and the waits that
+    /// follow) are the same as for an account.
+    pub(crate) async fn unknown_login_failed(
+        &self,
+        subject: &str,
+        meta: &ClientMeta,
+        now: DateTime<Utc>,
+    ) -> IdentityError {
+        let counted = async {
+            let tx = self.db.begin().await?;
+            let until = self.count_failure(&tx, subject, &meta.ip, now).await?;
+            tx.commit().await.map_err(yiwang_db::DbError::from)?;
+            Ok::<_, IdentityError>(until)
+        };
+        match counted.await {
+            Ok(Some(until)) => IdentityError::TooManyAttempts { until },
+            Ok(None) => IdentityError::BadCredentials,
+            Err(e) => e,
+        }
+    }
+
+    /// The half of log-in shared by persons and staff, after the password was checked. A wrong
+    /// password is counted per identifier and address (never locking the account for anybody else);
+    /// only a caller who knows the password learns that the account is locked or disabled. Each
+    /// outcome writes its audit entry in the same transaction.
     pub(crate) async fn finish_login(
         &self,
         attempt: LoginAttempt<'_>,
@@ -269,23 +385,11 @@ impl Accounts {
         rng: &mut (impl CryptoRng + Send),
         now: DateTime<Utc>,
     ) -> Result<(AuthSession, String), IdentityError> {
-        if let Some(until) = attempt.locked_until.filter(|until| *until > now) {
-            return Err(IdentityError::LockedOut { until });
-        }
-        if !attempt.active {
-            return Err(IdentityError::Disabled);
-        }
         let tx = self.db.begin().await?;
         if !attempt.password_matches {
-            let lock = now + self.policy.lockout;
-            let locked = repo::record_failed_login(
-                &tx,
-                attempt.account,
-                self.policy.max_failures,
-                lock,
-                now,
-            )
-            .await?;
+            let until = self
+                .count_failure(&tx, attempt.subject, &meta.ip, now)
+                .await?;
             audit::append(
                 &tx,
                 now,
@@ -295,16 +399,28 @@ impl Accounts {
                     attempt.resource,
                     &meta.ip,
                 )
-                .detail(json!({ "locked_until": locked.map(yiwang_db::ts) })),
+                .detail(json!({ "wait_until": until.map(yiwang_db::ts) })),
             )
             .await?;
             tx.commit().await.map_err(yiwang_db::DbError::from)?;
-            return Err(match locked {
-                Some(until) => IdentityError::LockedOut { until },
+            return Err(match until {
+                Some(until) => IdentityError::TooManyAttempts { until },
                 None => IdentityError::BadCredentials,
             });
         }
-        // Conditional: a lock set by concurrent wrong guesses since the account was read still holds.
+        if let Some(until) = attempt.locked_until.filter(|until| *until > now) {
+            return Err(IdentityError::LockedOut { until });
+        }
+        if !attempt.active {
+            return Err(IdentityError::Disabled);
+        }
+        // Conditional: a wait set by concurrent wrong guesses since the check still holds.
+        if !repo::safety::clear_unless_blocked(&tx, attempt.subject, &meta.ip, now).await? {
+            let until = repo::safety::blocked_until(&tx, attempt.subject, &meta.ip)
+                .await?
+                .unwrap_or(now + self.policy.first_delay);
+            return Err(IdentityError::TooManyAttempts { until });
+        }
         if !repo::clear_failed_logins_unless_locked(&tx, attempt.account, now).await? {
             return Err(IdentityError::LockedOut {
                 until: now + self.policy.lockout,

@@ -7,11 +7,14 @@ use yiwang_db::audit::{self, AuditEvent};
 use yiwang_kernel::{Mobile, ResidentId, Uscc};
 
 use crate::IdentityError;
-use crate::model::{Agent, AuthSession, ClientMeta, Enterprise, EnterpriseRelation, PersonId};
+use crate::model::{
+    Agent, AuthSession, ClientMeta, Enterprise, EnterpriseClaim, EnterpriseRelation, PersonId,
+};
 use crate::pii::PiiField;
 use crate::policy::{Action, Principal, authorize};
-use crate::repo::{self, PersonIndex, enterprise as ent_repo};
+use crate::repo::{self, PersonIndex, enterprise as ent_repo, safety};
 use crate::service::account::{Accounts, person_of, random_hex};
+use crate::service::register::{RegisterQuery, RegisterVerdict};
 
 /// An enterprise with the caller's relation to it (and, for its representative, the agents).
 #[derive(Debug, Clone)]
@@ -22,8 +25,36 @@ pub struct EnterpriseView {
     pub agents: Vec<Agent>,
 }
 
+/// What registering an enterprise did.
+#[derive(Debug, Clone)]
+pub enum EnterpriseRegistration {
+    /// The register confirmed the caller: the enterprise exists and they represent it.
+    Registered(Enterprise),
+    /// The register could not confirm the claim; a clerk will decide.
+    Held(EnterpriseClaim),
+}
+
+/// Most claims a clerk's list shows at once.
+pub const CLAIMS_PAGE: i64 = 200;
+
+/// A clerk's decision on a held claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimDecision {
+    Approve,
+    Reject,
+}
+
+fn not_found() -> IdentityError {
+    IdentityError::NotFound
+}
+
 impl Accounts {
-    /// Register an enterprise; the caller becomes its legal representative.
+    /// Claim to be the legal representative of an enterprise. Codes of government organs (USCC
+    /// registration authority `1`) are never claimable by persons. The claim is checked against the
+    /// enterprise register with the account's own name and resident ID (see
+    /// [`crate::service::register`]): confirmed → the enterprise is created under the register's name;
+    /// the register names someone else → [`IdentityError::RegisterMismatch`]; otherwise the claim is held
+    /// for a clerk.
     #[tracing::instrument(skip_all, err)]
     pub async fn register_enterprise(
         &self,
@@ -32,13 +63,23 @@ impl Accounts {
         name: &str,
         meta: &ClientMeta,
         rng: &mut (impl CryptoRng + Send),
-    ) -> Result<Enterprise, IdentityError> {
+    ) -> Result<EnterpriseRegistration, IdentityError> {
         let person = person_of(session)?;
         let uscc = Uscc::parse(uscc).map_err(|e| IdentityError::Invalid {
             field: "uscc",
             code: e.code(),
             message: e.to_string(),
         })?;
+        // The first character is the registration authority; 1 is the organisation-establishment
+        // office (机构编制), i.e. government organs, which no private person represents online.
+        if uscc.as_str().starts_with('1') {
+            return Err(IdentityError::Invalid {
+                field: "uscc",
+                code: "uscc_government_organ",
+                message: "codes of government organs (starting with 1) cannot be registered here"
+                    .to_owned(),
+            });
+        }
         let name = name.trim();
         if name.chars().count() < 2 || name.chars().count() > 100 {
             return Err(IdentityError::Invalid {
@@ -48,31 +89,183 @@ impl Accounts {
                     .to_owned(),
             });
         }
+        if ent_repo::uscc_taken(self.db.conn(), &uscc).await? {
+            return Err(IdentityError::Duplicate { field: "uscc" });
+        }
+        if safety::pending_claim_exists(self.db.conn(), &uscc, person).await? {
+            return Err(IdentityError::Invalid {
+                field: "uscc",
+                code: "enterprise_claim_pending",
+                message: "your claim for this enterprise is waiting for a clerk's check".to_owned(),
+            });
+        }
+        let profile = self.own_profile(session).await?;
+        // Asked outside any transaction: the register may be slow or far away.
+        let verdict = self
+            .register
+            .check(RegisterQuery {
+                uscc: &uscc,
+                name,
+                representative_name: profile.person.name.as_str(),
+                representative_id: &profile.resident_id,
+            })
+            .await;
         let public_id = random_hex(rng, 16);
         let now = self.clock.now();
         let tx = self.db.begin().await?;
-        if ent_repo::uscc_taken(&tx, &uscc).await? {
-            return Err(IdentityError::Duplicate { field: "uscc" });
-        }
-        ent_repo::insert_enterprise(&tx, &public_id, &uscc, name, person, now).await?;
         let actor = self.person_actor(&tx, person).await?;
+        let register_note = match verdict {
+            Ok(RegisterVerdict::Mismatch) => return Err(IdentityError::RegisterMismatch),
+            Ok(RegisterVerdict::Confirmed {
+                name: registered_name,
+            }) => {
+                if ent_repo::uscc_taken(&tx, &uscc).await? {
+                    return Err(IdentityError::Duplicate { field: "uscc" });
+                }
+                ent_repo::insert_enterprise(&tx, &public_id, &uscc, &registered_name, person, now)
+                    .await?;
+                audit::append(
+                    &tx,
+                    now,
+                    &AuditEvent::new(
+                        &actor,
+                        "enterprise.register",
+                        format!("enterprise:{public_id}"),
+                        &meta.ip,
+                    )
+                    .detail(json!({ "uscc": uscc.as_str(), "name": registered_name, "verified_by": "register" })),
+                )
+                .await?;
+                let enterprise = ent_repo::enterprise_by_public_id(&tx, &public_id)
+                    .await?
+                    .ok_or_else(|| IdentityError::Corrupt("new enterprise not found".to_owned()))?;
+                tx.commit().await.map_err(yiwang_db::DbError::from)?;
+                return Ok(EnterpriseRegistration::Registered(enterprise));
+            }
+            Ok(RegisterVerdict::NotListed) => "not_listed".to_owned(),
+            Err(e) => {
+                tracing::warn!(error = %e, "enterprise register unavailable; claim held for a clerk");
+                "register_unavailable".to_owned()
+            }
+        };
+        safety::insert_claim(&tx, &public_id, &uscc, name, person, &register_note, now).await?;
         audit::append(
             &tx,
             now,
             &AuditEvent::new(
                 &actor,
-                "enterprise.register",
-                format!("enterprise:{public_id}"),
+                "enterprise.claim_held",
+                format!("enterprise_claim:{public_id}"),
                 &meta.ip,
             )
-            .detail(json!({ "uscc": uscc.as_str(), "name": name })),
+            .detail(json!({ "uscc": uscc.as_str(), "name": name, "register": register_note })),
         )
         .await?;
-        let enterprise = ent_repo::enterprise_by_public_id(&tx, &public_id)
+        let claim = safety::claim_by_public_id(&tx, &public_id)
             .await?
-            .ok_or_else(|| IdentityError::Corrupt("new enterprise not found".to_owned()))?;
+            .ok_or_else(|| IdentityError::Corrupt("new claim not found".to_owned()))?;
         tx.commit().await.map_err(yiwang_db::DbError::from)?;
-        Ok(enterprise)
+        Ok(EnterpriseRegistration::Held(claim))
+    }
+
+    /// The caller's own enterprise claims, newest first.
+    pub async fn my_enterprise_claims(
+        &self,
+        session: &AuthSession,
+    ) -> Result<Vec<EnterpriseClaim>, IdentityError> {
+        let person = person_of(session)?;
+        safety::claims_of_person(self.db.conn(), person, CLAIMS_PAGE).await
+    }
+
+    /// Claims waiting for a clerk, oldest first.
+    pub async fn pending_enterprise_claims(
+        &self,
+        session: &AuthSession,
+    ) -> Result<Vec<EnterpriseClaim>, IdentityError> {
+        let principal = self.principal(Some(session)).await?;
+        authorize(&principal, &Action::ReviewEnterpriseClaims)?;
+        safety::pending_claims(self.db.conn(), CLAIMS_PAGE).await
+    }
+
+    /// A clerk decides a held claim after checking the licence and the person; approving creates the
+    /// enterprise with the claimant as its legal representative. Authorised before the claim is looked
+    /// up, so callers without the right learn nothing about which claims exist.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn decide_enterprise_claim(
+        &self,
+        session: &AuthSession,
+        claim_public_id: &str,
+        decision: ClaimDecision,
+        note: &str,
+        meta: &ClientMeta,
+        rng: &mut (impl CryptoRng + Send),
+    ) -> Result<EnterpriseClaim, IdentityError> {
+        let principal = self.principal(Some(session)).await?;
+        authorize(&principal, &Action::ReviewEnterpriseClaims)?;
+        let Principal::Staff(clerk) = &principal else {
+            return Err(IdentityError::Forbidden);
+        };
+        let note = note.trim();
+        if note.chars().count() > 500 {
+            return Err(IdentityError::Invalid {
+                field: "note",
+                code: "note_too_long",
+                message: "the note has at most 500 characters".to_owned(),
+            });
+        }
+        let now = self.clock.now();
+        let public_id = random_hex(rng, 16);
+        let tx = self.db.begin().await?;
+        let claim = safety::claim_by_public_id(&tx, claim_public_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let approve = decision == ClaimDecision::Approve;
+        if approve && ent_repo::uscc_taken(&tx, &claim.uscc).await? {
+            return Err(IdentityError::Duplicate { field: "uscc" });
+        }
+        if !safety::decide_claim(&tx, claim.id, approve, clerk.id, note, now).await? {
+            return Err(IdentityError::Invalid {
+                field: "claim",
+                code: "enterprise_claim_decided",
+                message: "this claim was already decided".to_owned(),
+            });
+        }
+        let actor = format!("staff:{}", clerk.public_id);
+        let mut detail =
+            json!({ "claim": claim.public_id, "uscc": claim.uscc.as_str(), "note": note });
+        if approve {
+            ent_repo::insert_enterprise(
+                &tx,
+                &public_id,
+                &claim.uscc,
+                &claim.name,
+                claim.person,
+                now,
+            )
+            .await?;
+            detail["enterprise"] = json!(public_id);
+        }
+        audit::append(
+            &tx,
+            now,
+            &AuditEvent::new(
+                &actor,
+                if approve {
+                    "enterprise.claim_approve"
+                } else {
+                    "enterprise.claim_reject"
+                },
+                format!("enterprise_claim:{}", claim.public_id),
+                &meta.ip,
+            )
+            .detail(detail),
+        )
+        .await?;
+        let decided = safety::claim_by_public_id(&tx, claim_public_id)
+            .await?
+            .ok_or_else(not_found)?;
+        tx.commit().await.map_err(yiwang_db::DbError::from)?;
+        Ok(decided)
     }
 
     /// Whether an enterprise with this code is registered (for set-up code; reveals nothing else).
@@ -125,25 +318,7 @@ impl Accounts {
         public_id: &str,
     ) -> Result<EnterpriseView, IdentityError> {
         let principal = self.principal(session).await?;
-        // An unknown enterprise is answered like one the caller may not act for, so that its
-        // existence is told only to those who may see it.
-        let Some(enterprise) = ent_repo::enterprise_by_public_id(self.db.conn(), public_id).await?
-        else {
-            return Err(if principal == Principal::Anonymous {
-                IdentityError::Unauthenticated
-            } else {
-                IdentityError::Forbidden
-            });
-        };
-        let agents = ent_repo::live_agents(self.db.conn(), enterprise.id).await?;
-        let agent_ids: Vec<PersonId> = agents.iter().map(|(id, _)| *id).collect();
-        authorize(
-            &principal,
-            &Action::ActForEnterprise {
-                legal_representative: enterprise.legal_representative,
-                agents: &agent_ids,
-            },
-        )?;
+        let (enterprise, agents) = self.visible_enterprise(&principal, public_id).await?;
         let is_rep = principal == Principal::Person(enterprise.legal_representative);
         Ok(EnterpriseView {
             relation: if is_rep {
@@ -160,6 +335,33 @@ impl Accounts {
         })
     }
 
+    /// An enterprise the principal may act for, with its live agents. Anonymous callers are told to
+    /// log in before anything is looked up; for everybody else an unknown enterprise is answered
+    /// exactly like one they may not act for (403), so its existence is told only to those who may
+    /// see it.
+    async fn visible_enterprise(
+        &self,
+        principal: &Principal,
+        public_id: &str,
+    ) -> Result<(Enterprise, Vec<(PersonId, Agent)>), IdentityError> {
+        if *principal == Principal::Anonymous {
+            return Err(IdentityError::Unauthenticated);
+        }
+        let enterprise = ent_repo::enterprise_by_public_id(self.db.conn(), public_id)
+            .await?
+            .ok_or(IdentityError::Forbidden)?;
+        let agents = ent_repo::live_agents(self.db.conn(), enterprise.id).await?;
+        let agent_ids: Vec<PersonId> = agents.iter().map(|(id, _)| *id).collect();
+        authorize(
+            principal,
+            &Action::ActForEnterprise {
+                legal_representative: enterprise.legal_representative,
+                agents: &agent_ids,
+            },
+        )?;
+        Ok((enterprise, agents))
+    }
+
     /// The representative authorises a registered person (found by mobile or resident ID) as an agent.
     #[tracing::instrument(skip_all, err)]
     pub async fn authorize_agent(
@@ -170,13 +372,9 @@ impl Accounts {
         meta: &ClientMeta,
     ) -> Result<Agent, IdentityError> {
         let principal = self.principal(Some(session)).await?;
-        let enterprise = ent_repo::enterprise_by_public_id(self.db.conn(), enterprise_public_id)
-            .await?
-            .ok_or(IdentityError::Invalid {
-                field: "enterprise",
-                code: "enterprise_not_found",
-                message: "no such enterprise".to_owned(),
-            })?;
+        let (enterprise, _) = self
+            .visible_enterprise(&principal, enterprise_public_id)
+            .await?;
         authorize(
             &principal,
             &Action::ManageAgents {
@@ -254,13 +452,9 @@ impl Accounts {
         meta: &ClientMeta,
     ) -> Result<(), IdentityError> {
         let principal = self.principal(Some(session)).await?;
-        let enterprise = ent_repo::enterprise_by_public_id(self.db.conn(), enterprise_public_id)
-            .await?
-            .ok_or(IdentityError::Invalid {
-                field: "enterprise",
-                code: "enterprise_not_found",
-                message: "no such enterprise".to_owned(),
-            })?;
+        let (enterprise, _) = self
+            .visible_enterprise(&principal, enterprise_public_id)
+            .await?;
         authorize(
             &principal,
             &Action::ManageAgents {

@@ -3,6 +3,8 @@
 pub mod account;
 pub mod enterprise;
 pub mod recovery;
+pub mod register;
+pub mod registration;
 pub mod staff;
 pub mod tokens;
 

@@ -29,6 +29,7 @@ use crate::model::ClientMeta;
 use crate::password::{self, PasswordCost};
 use crate::pii::{PiiField, PiiProtector};
 use crate::repo::{self, PersonIndex, PersonRow, RevokeWhich, credentials};
+use crate::service::account::login_subject;
 
 // The notification parts that lived here before `yiwang-notify` existed, at their old paths so
 // callers compile unchanged while they move to the new crate.
@@ -296,6 +297,18 @@ impl Recovery {
         }
         repo::set_password(&tx, person, &hash, now).await?;
         repo::reset_failed_logins(&tx, person).await?;
+        // The code proved the phone: waits that guessing put on the account's identifiers end too.
+        let subjects = [
+            login_subject(
+                PersonIndex::Mobile,
+                &self.pii.blind_index(PiiField::Mobile, &mobile),
+            ),
+            login_subject(
+                PersonIndex::ResidentId,
+                &self.pii.blind_index(PiiField::ResidentId, &rid),
+            ),
+        ];
+        repo::safety::clear_subjects(&tx, &[&subjects[0], &subjects[1]]).await?;
         let ended =
             repo::revoke_sessions(&tx, "person", person.get(), RevokeWhich::All, now).await?;
         // Whoever had the old password may have made tokens with it: they end too.

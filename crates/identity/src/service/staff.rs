@@ -74,19 +74,22 @@ impl Accounts {
         let now = self.clock.now();
         let employee_no = employee_no.trim().to_ascii_uppercase();
         // As for persons: the password is checked first, off the runtime and outside any transaction.
+        let subject = format!("staff:{employee_no}");
+        self.throttle_wait(&subject, &meta.ip, now).await?;
         let found = staff_repo::credentials_by_employee_no(self.db.conn(), &employee_no).await?;
         let stored = found
             .as_ref()
             .map_or_else(|| self.dummy_hash.to_string(), |f| f.password_hash.clone());
         let matches = verify_off_thread(password, stored).await;
         let Some(found) = found else {
-            return Err(IdentityError::BadCredentials);
+            return Err(self.unknown_login_failed(&subject, meta, now).await);
         };
         let resource = format!("staff:{}", found.staff.public_id);
         let (session, token) = self
             .finish_login(
                 LoginAttempt {
                     account: Account::Staff(found.staff.id),
+                    subject: &subject,
                     resource: &resource,
                     locked_until: found.locked_until,
                     active: found.staff.status == crate::model::AccountStatus::Active,

@@ -5,5 +5,6 @@ mod accounts;
 mod org;
 mod reads;
 mod recovery;
+mod safety;
 mod staff;
 mod tokens;

@@ -86,16 +86,24 @@ async fn reads_see_people_staff_and_enterprises_inside_a_transaction(t: &TestDb)
         .unwrap()
         .session;
     let uscc = Uscc::complete("91340104MA2TX0001").unwrap();
-    let enterprise = accounts
-        .register_enterprise(
-            &representative,
-            uscc.as_str(),
-            "合肥味道餐饮管理有限公司",
-            &meta(),
-            &mut rng,
-        )
-        .await
-        .unwrap();
+    let enterprise = crate::safety::registered(
+        accounts
+            .with_register(crate::safety::register_of(&[(
+                uscc.as_str(),
+                "合肥味道餐饮管理有限公司",
+                "张三",
+                RID_A,
+            )]))
+            .register_enterprise(
+                &representative,
+                uscc.as_str(),
+                "合肥味道餐饮管理有限公司",
+                &meta(),
+                &mut rng,
+            )
+            .await
+            .unwrap(),
+    );
     accounts
         .authorize_agent(&representative, &enterprise.public_id, MOBILE_B, &meta())
         .await

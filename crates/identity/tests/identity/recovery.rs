@@ -252,7 +252,7 @@ async fn reset_works_once_and_ends_sessions(t: &TestDb) {
         .login(MOBILE_A, PASSWORD, &meta(), &mut f.rng)
         .await
         .unwrap();
-    // Lock the account with wrong passwords: the reset clears the lock.
+    // Make log-ins wait with wrong passwords: the reset (which proves the phone) lifts the wait.
     for _ in 0..5 {
         let _ = f
             .accounts
@@ -263,7 +263,7 @@ async fn reset_works_once_and_ends_sessions(t: &TestDb) {
         f.accounts
             .login(MOBILE_A, PASSWORD, &meta(), &mut f.rng)
             .await,
-        Err(IdentityError::LockedOut { .. })
+        Err(IdentityError::TooManyAttempts { .. })
     ));
     f.recovery
         .request_reset(MOBILE_A, &meta(), &mut f.rng)

@@ -533,16 +533,24 @@ async fn enterprises_and_agents(t: &TestDb) {
         bad,
         Err(IdentityError::Invalid { field: "uscc", .. })
     ));
-    let ent = accounts
-        .register_enterprise(
-            &rep,
-            uscc.as_str(),
-            "合肥味道餐饮管理有限公司",
-            &meta(),
-            &mut rng,
-        )
-        .await
-        .unwrap();
+    let accounts = accounts.with_register(crate::safety::register_of(&[(
+        uscc.as_str(),
+        "合肥味道餐饮管理有限公司",
+        "张三",
+        RID_A,
+    )]));
+    let ent = crate::safety::registered(
+        accounts
+            .register_enterprise(
+                &rep,
+                uscc.as_str(),
+                "合肥味道餐饮管理有限公司",
+                &meta(),
+                &mut rng,
+            )
+            .await
+            .unwrap(),
+    );
     let again = accounts
         .register_enterprise(&other, uscc.as_str(), "别的公司", &meta(), &mut rng)
         .await;

@@ -18,6 +18,7 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/auth/register/code", post(register_code))
         .route("/api/v1/auth/register/person", post(register_person))
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
@@ -59,12 +60,66 @@ pub struct RegisterPerson {
     pub mobile: String,
     /// 8–64 characters mixing at least two of letters, digits and other characters.
     pub password: String,
+    /// The 6-digit code sent to `mobile` by `POST /api/v1/auth/register/code`.
+    pub code: String,
 }
 
-/// Register a natural person.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct RegisterCode {
+    /// 11-digit mainland mobile number to prove.
+    pub mobile: String,
+}
+
+/// The answer to a code request: the same whether or not the number has an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterCodeSent {
+    /// Always `true`: a code was sent if the number can register; an account's owner was told of the
+    /// attempt otherwise.
+    pub accepted: bool,
+    /// Minutes a code works.
+    pub code_ttl_minutes: i64,
+}
+
+/// Send a registration code by SMS. The answer is the same whether or not the number has an account
+/// (its owner then gets an SMS about the attempt instead of a code), so it tells nobody which numbers
+/// are registered.
+#[utoipa::path(post, path = "/api/v1/auth/register/code", tag = "accounts", request_body = RegisterCode,
+    responses((status = 202, body = RegisterCodeSent),
+        (status = 422, body = crate::api::ApiErrorBody, description = "the mobile number is malformed"),
+        (status = 429, body = crate::api::ApiErrorBody, description = "too many registration attempts from this address")))]
+async fn register_code(
+    State(state): State<AppState>,
+    Client(meta): Client,
+    Json(body): Json<RegisterCode>,
+) -> Result<Response, AppError> {
+    // Every code is an SMS: codes count against the address like registrations.
+    crate::throttle::guard_register(&state, &meta.ip).await?;
+    let mobile = yiwang_kernel::Mobile::parse(&body.mobile).map_err(|e| AppError::Invalid {
+        field: "mobile".to_owned(),
+        code: yiwang_kernel::ErrorCode::code(&e).to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut rng = request_rng();
+    state
+        .accounts()
+        .request_registration_code(&mobile, &meta, &mut rng)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RegisterCodeSent {
+            accepted: true,
+            code_ttl_minutes: yiwang_identity::service::registration::CODE_TTL_MINUTES,
+        }),
+    )
+        .into_response())
+}
+
+/// Register a natural person whose mobile number is proven by the code sent to it. Nothing about
+/// existing accounts is told before the code is right.
 #[utoipa::path(post, path = "/api/v1/auth/register/person", tag = "accounts", request_body = RegisterPerson,
-    responses((status = 201, body = PersonDto), (status = 409, body = crate::api::ApiErrorBody, description = "resident ID or mobile already registered"),
-        (status = 422, body = crate::api::ApiErrorBody, description = "a field is invalid; `field` names it")))]
+    responses((status = 201, body = PersonDto), (status = 409, body = crate::api::ApiErrorBody, description = "the resident ID is already registered (told only with a right code)"),
+        (status = 422, body = crate::api::ApiErrorBody, description = "a field is invalid, or the code (`registration_code_invalid`); `field` names it")))]
 async fn register_person(
     State(state): State<AppState>,
     Client(meta): Client,
@@ -82,7 +137,7 @@ async fn register_person(
     let mut rng = request_rng();
     let person = state
         .accounts()
-        .register_person(&registration, &meta, &mut rng)
+        .register_person_with_code(&registration, &body.code, &meta, &mut rng)
         .await?;
     Ok((StatusCode::CREATED, Json(PersonDto::from(person))).into_response())
 }

@@ -13,7 +13,7 @@ use yiwang_identity::IdentityError;
 use yiwang_identity::model::{
     EnterpriseRelation, FieldError, RawRegistration, Registration, SessionInfo,
 };
-use yiwang_identity::service::enterprise::EnterpriseView;
+use yiwang_identity::service::enterprise::{EnterpriseRegistration, EnterpriseView};
 
 use crate::auth::{
     Client, PageUser, anonymous_csrf, clear_session_cookie, request_rng, session_cookie,
@@ -31,6 +31,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/register", get(register_form).post(register))
+        .route("/register/code", post(register_code))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/account", get(account))
@@ -57,6 +58,8 @@ struct RegisterPage {
     csrf: String,
     values: RawRegistration,
     errors: FormErrors,
+    /// The code request was answered (the same words whether or not the number has an account).
+    code_sent: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,6 +71,8 @@ struct RegisterForm {
     mobile: String,
     password: String,
     password_confirm: String,
+    /// The code sent by SMS to `mobile`.
+    code: String,
 }
 
 async fn register_form(
@@ -81,8 +86,54 @@ async fn register_form(
         csrf,
         values: RawRegistration::default(),
         errors: FormErrors::default(),
+        code_sent: false,
     })?;
     Ok(with_cookie(html, set))
+}
+
+/// Send a registration code to the form's mobile number; the page answers the same whether or not
+/// the number has an account (its owner is told by SMS instead).
+async fn register_code(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Client(meta): Client,
+    GuestForm(form): GuestForm<RegisterForm>,
+) -> Result<Response, AppError> {
+    // Every code is an SMS: codes count against the address like registrations.
+    crate::throttle::guard_register(&state, &meta.ip).await?;
+    let tr = page.tr;
+    let values = RawRegistration {
+        name: form.name.clone(),
+        resident_id: form.resident_id.clone(),
+        mobile: form.mobile.clone(),
+        password: String::new(),
+    };
+    let mobile = match yiwang_kernel::Mobile::parse(&form.mobile) {
+        Ok(mobile) => mobile,
+        Err(e) => {
+            let mut response = render(&RegisterPage {
+                page,
+                csrf: form.csrf,
+                values,
+                errors: FormErrors::one("mobile", message_for(tr, e.code(), &e.to_string())),
+                code_sent: false,
+            })?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(response);
+        }
+    };
+    let mut rng = request_rng();
+    state
+        .accounts()
+        .request_registration_code(&mobile, &meta, &mut rng)
+        .await?;
+    render(&RegisterPage {
+        page,
+        csrf: form.csrf,
+        values,
+        errors: FormErrors::default(),
+        code_sent: true,
+    })
 }
 
 async fn register(
@@ -118,6 +169,7 @@ async fn register(
             csrf: form.csrf.clone(),
             values,
             errors,
+            code_sent: false,
         })?;
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         Ok(response)
@@ -128,10 +180,13 @@ async fn register(
     let mut rng = request_rng();
     match state
         .accounts()
-        .register_person(&registration, &meta, &mut rng)
+        .register_person_with_code(&registration, &form.code, &meta, &mut rng)
         .await
     {
         Ok(_) => {}
+        Err(error @ IdentityError::Invalid { field: "code", .. }) => {
+            return show(page, FormErrors::one("code", identity_message(tr, &error)));
+        }
         Err(IdentityError::Duplicate { field }) => {
             let code = if field == "mobile" {
                 "mobile_taken"
@@ -228,11 +283,14 @@ async fn login(
         Err(
             error @ (IdentityError::BadCredentials
             | IdentityError::LockedOut { .. }
+            | IdentityError::TooManyAttempts { .. }
             | IdentityError::Invalid { .. }
             | IdentityError::Disabled),
         ) => {
             let status = match error {
-                IdentityError::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
+                IdentityError::LockedOut { .. } | IdentityError::TooManyAttempts { .. } => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
                 IdentityError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::UNAUTHORIZED,
             };
@@ -307,6 +365,8 @@ async fn account(
         Some("account.password_changed")
     } else if query.agent.is_some() {
         Some("account.agents_changed")
+    } else if query.enterprise.as_deref() == Some("held") {
+        Some("account.enterprise_claim_held")
     } else if query.enterprise.is_some() {
         Some("account.enterprise_registered")
     } else {
@@ -380,8 +440,13 @@ async fn register_enterprise(
         )
         .await
     {
-        Ok(_) => Ok(see_other("/account?enterprise=1")),
-        Err(error @ (IdentityError::Invalid { .. } | IdentityError::Duplicate { .. })) => {
+        Ok(EnterpriseRegistration::Registered(_)) => Ok(see_other("/account?enterprise=1")),
+        Ok(EnterpriseRegistration::Held(_)) => Ok(see_other("/account?enterprise=held")),
+        Err(
+            error @ (IdentityError::Invalid { .. }
+            | IdentityError::Duplicate { .. }
+            | IdentityError::RegisterMismatch),
+        ) => {
             let field = match &error {
                 IdentityError::Invalid { field: "name", .. } => "enterprise_name",
                 _ => "uscc",

@@ -58,6 +58,9 @@ pub(crate) fn identity_message(tr: Tr, error: &IdentityError) -> String {
         IdentityError::LockedOut { until } => {
             crate::i18n::until_message(tr, "account_locked", *until)
         }
+        IdentityError::TooManyAttempts { until } => {
+            crate::i18n::until_message(tr, "too_many_attempts", *until)
+        }
         IdentityError::Invalid { message, .. } => message_for(tr, error.code(), message),
         other => message_for(tr, other.code(), &other.to_string()),
     }

@@ -88,9 +88,13 @@ async fn login(
         Err(
             error @ (IdentityError::BadCredentials
             | IdentityError::LockedOut { .. }
+            | IdentityError::TooManyAttempts { .. }
             | IdentityError::Disabled),
         ) => {
-            let status = if matches!(error, IdentityError::LockedOut { .. }) {
+            let status = if matches!(
+                error,
+                IdentityError::LockedOut { .. } | IdentityError::TooManyAttempts { .. }
+            ) {
                 StatusCode::TOO_MANY_REQUESTS
             } else {
                 StatusCode::UNAUTHORIZED

@@ -36,6 +36,13 @@ fn person(name: &str, rid: &str, mobile: &str) -> Value {
     json!({ "name": name, "resident_id": rid, "mobile": mobile, "password": PASSWORD })
 }
 
+/// The registration body with a code just sent to its mobile number.
+async fn with_code(t: &TestDb, app: &axum::Router, mut body: Value) -> Value {
+    let mobile = body["mobile"].as_str().unwrap().to_owned();
+    body["code"] = json!(crate::support::registration_code(&t.db, app, &mobile).await);
+    body
+}
+
 /// The value of a cookie set by a response.
 fn set_cookie(reply: &Reply, name: &str) -> Option<String> {
     reply
@@ -54,7 +61,7 @@ async fn api_register_login_and_me(t: &TestDb) {
     let created = post_json(
         &app,
         "/api/v1/auth/register/person",
-        &person("张三", RID_A, MOBILE_A),
+        &with_code(t, &app, person("张三", RID_A, MOBILE_A)).await,
         &[],
     )
     .await;
@@ -99,10 +106,47 @@ async fn api_register_login_and_me(t: &TestDb) {
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(missing.json()["error"]["field"], "name");
 
+    // Without a code nothing is told: a taken mobile number, a taken resident ID and fresh ones all
+    // get the same answer.
+    let mut answers = Vec::new();
+    for body in [
+        person("李四", RID_B, MOBILE_A),
+        person("张三", RID_A, MOBILE_B),
+        person("李四", RID_B, MOBILE_B),
+    ] {
+        let r = post_json(&app, "/api/v1/auth/register/person", &body, &[]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(r.json()["error"]["code"], "registration_code_invalid");
+        let mut error = r.json()["error"].clone();
+        error["request_id"] = Value::Null;
+        answers.push(error);
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    // Asking for a code answers the same for a registered and a fresh number.
+    let code_for = |mobile: &str| {
+        let app = app.clone();
+        let mobile = mobile.to_owned();
+        async move {
+            post_json(
+                &app,
+                "/api/v1/auth/register/code",
+                &json!({ "mobile": mobile }),
+                &[],
+            )
+            .await
+        }
+    };
+    let (registered_number, fresh) = (code_for(MOBILE_A).await, code_for("13700000003").await);
+    assert_eq!(registered_number.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        (registered_number.status, registered_number.body),
+        (fresh.status, fresh.body)
+    );
+    // With the code for the number, a resident ID that has an account is told.
     let same_id = post_json(
         &app,
         "/api/v1/auth/register/person",
-        &person("张三", RID_A, MOBILE_B),
+        &with_code(t, &app, person("张三", RID_A, MOBILE_B)).await,
         &[],
     )
     .await;
@@ -112,15 +156,6 @@ async fn api_register_login_and_me(t: &TestDb) {
         same_id.json()["error"]["message"],
         "该身份证号码已注册，请直接登录"
     );
-    let same_mobile = post_json(
-        &app,
-        "/api/v1/auth/register/person",
-        &person("李四", RID_B, MOBILE_A),
-        &[],
-    )
-    .await;
-    assert_eq!(same_mobile.status, StatusCode::CONFLICT);
-    assert_eq!(same_mobile.json()["error"]["field"], "mobile");
 
     let wrong = post_json(
         &app,
@@ -187,7 +222,7 @@ async fn api_sessions_are_private_and_csrf_protected(t: &TestDb) {
         let r = post_json(
             &app,
             "/api/v1/auth/register/person",
-            &person(name, rid, mobile),
+            &with_code(t, &app, person(name, rid, mobile)).await,
             &[],
         )
         .await;
@@ -324,7 +359,7 @@ async fn api_lockout_is_told(t: &TestDb) {
     post_json(
         &app,
         "/api/v1/auth/register/person",
-        &person("张三", RID_A, MOBILE_A),
+        &with_code(t, &app, person("张三", RID_A, MOBILE_A)).await,
         &[],
     )
     .await;
@@ -346,17 +381,17 @@ async fn api_lockout_is_told(t: &TestDb) {
     )
     .await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(locked.header("retry-after"), "900");
+    assert_eq!(locked.header("retry-after"), "30");
     let error = &locked.json()["error"];
-    assert_eq!(error["code"], "account_locked");
+    assert_eq!(error["code"], "too_many_attempts");
     assert!(
         error["locked_until"]
             .as_str()
             .unwrap()
-            .starts_with("2026-02-13T01:15:00")
+            .starts_with("2026-02-13T01:00:30")
     );
     assert!(
-        error["message"].as_str().unwrap().contains("09:15"),
+        error["message"].as_str().unwrap().contains("09:00"),
         "told when, in China time: {error}"
     );
 }
@@ -448,6 +483,30 @@ async fn pages_register_log_in_and_out(t: &TestDb) {
     // Nowhere else either: a secret is checked across the whole page, not only in elements.
     assert!(!bad.body.contains(PASSWORD), "passwords are never echoed");
 
+    // The code is sent from the same form; the page keeps what was typed and tells the same thing
+    // whether or not the number has an account.
+    let sent = post_form(
+        &app,
+        "/register/code",
+        &form_body(&[
+            ("csrf", &csrf),
+            ("name", "张三"),
+            ("resident_id", RID_A),
+            ("mobile", MOBILE_A),
+        ]),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    sent.assert_has(r#"input#mobile[value="13800138000"]"#, "input is kept");
+    assert!(sent.body.contains("验证码已发送"), "{}", sent.body);
+    let code = crate::support::last_sms_text(&t.db, MOBILE_A)
+        .await
+        .unwrap();
+    let code: String = code[code.find("验证码为").unwrap() + "验证码为".len()..]
+        .chars()
+        .take(6)
+        .collect();
     let ok = post_form(
         &app,
         "/register",
@@ -458,6 +517,7 @@ async fn pages_register_log_in_and_out(t: &TestDb) {
             ("mobile", MOBILE_A),
             ("password", PASSWORD),
             ("password_confirm", PASSWORD),
+            ("code", &code),
         ]),
         &[("cookie", &cookie)],
     )
@@ -496,7 +556,10 @@ async fn pages_register_log_in_and_out(t: &TestDb) {
     )
     .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(again.body.contains("该身份证号码已注册"));
+    assert!(
+        again.body.contains("验证码错误") && !again.body.contains("该身份证号码已注册"),
+        "nothing is told before the mobile number is proven"
+    );
 
     let csrf_session = csrf_field(&account.body);
     let wrong = post_form(
@@ -571,7 +634,7 @@ async fn addresses_are_throttled(t: &TestDb) {
     post_json(
         &app,
         "/api/v1/auth/register/person",
-        &person("张三", RID_A, MOBILE_A),
+        &with_code(t, &app, person("张三", RID_A, MOBILE_A)).await,
         &[],
     )
     .await;

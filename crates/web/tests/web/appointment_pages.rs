@@ -259,7 +259,7 @@ impl Fixture {
     }
 
     pub async fn person(&self, name: &str, rid: &str, mobile: &str) -> User {
-        let token = person_token(&self.app, name, rid, mobile).await;
+        let token = person_token(self.state.db(), &self.app, name, rid, mobile).await;
         User::from_token(&self.app, &token).await
     }
 

@@ -146,10 +146,10 @@ async fn booking_and_queue_over_the_api(t: &TestDb) {
     let admin = staff_token(&app, "YY0001").await;
     let desk = staff_token(&app, "YY0101").await;
     let other_admin = staff_token(&app, "ZW0001").await;
-    let zhang = person_token(&app, "张晓明", &resident_id(1), "13800006001").await;
-    let li = person_token(&app, "李娜", &resident_id(2), "13800006002").await;
-    let wang = person_token(&app, "王芳", &resident_id(3), "13800006003").await;
-    let zhao = person_token(&app, "赵磊", &resident_id(4), "13800006004").await;
+    let zhang = person_token(&t.db, &app, "张晓明", &resident_id(1), "13800006001").await;
+    let li = person_token(&t.db, &app, "李娜", &resident_id(2), "13800006002").await;
+    let wang = person_token(&t.db, &app, "王芳", &resident_id(3), "13800006003").await;
+    let zhao = person_token(&t.db, &app, "赵磊", &resident_id(4), "13800006004").await;
 
     // ----- set-up by the hospital's administrator
     let create = json!({ "code": "kbs-rmyy-nk", "kind": "hospital_department", "name": "内科",

@@ -18,7 +18,7 @@ async fn book_check_in_call_and_see_it_on_the_board() {
     let browser = Browser::start().await;
     let test = yiwang_db::testing::sqlite().await;
     let f = fixture(&test).await;
-    person_token(&f.app, "张晓明", RID_A, MOBILE_A).await;
+    person_token(&test.db, &f.app, "张晓明", RID_A, MOBILE_A).await;
     seed_staff(
         &f.state,
         "kbs-mzj",

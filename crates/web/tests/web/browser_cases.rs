@@ -165,7 +165,7 @@ async fn apply_accept_grant_deliver_and_read_the_decision(t: &TestDb) {
         "{}",
         published.body
     );
-    person_token(&app, "张晓明", RID_A, MOBILE_A).await;
+    person_token(&t.db, &app, "张晓明", RID_A, MOBILE_A).await;
     let files = tempfile::tempdir().unwrap();
     let pdf = files.path().join("application.pdf");
     std::fs::write(&pdf, PDF).unwrap();

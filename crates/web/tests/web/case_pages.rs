@@ -223,8 +223,8 @@ async fn applying_following_and_notices_through_the_pages(t: &TestDb) {
         .id
         .get();
     let app = app(state);
-    let applicant = person_token(&app, "张晓明", RID_A, MOBILE_A).await;
-    let other = person_token(&app, "李娜", RID_B, MOBILE_B).await;
+    let applicant = person_token(&t.db, &app, "张晓明", RID_A, MOBILE_A).await;
+    let other = person_token(&t.db, &app, "李娜", RID_B, MOBILE_B).await;
     let window = staff_token(&app, "SC0101").await;
     let reviewer = staff_token(&app, "SC0201").await;
     let chief = staff_token(&app, "SC0301").await;
@@ -797,7 +797,7 @@ async fn withdrawing_and_declined_cases_through_the_pages(t: &TestDb) {
         .id
         .get();
     let app = app(state);
-    let applicant = person_token(&app, "张晓明", RID_A, MOBILE_A).await;
+    let applicant = person_token(&t.db, &app, "张晓明", RID_A, MOBILE_A).await;
     let window = staff_token(&app, "SC0101").await;
     let admin = staff_token(&app, "SC0001").await;
     let simple = r#"
@@ -933,8 +933,8 @@ async fn commitment_applications_for_an_enterprise(t: &TestDb) {
         .id
         .get();
     let app = app(state);
-    let representative = person_token(&app, "张晓明", RID_A, MOBILE_A).await;
-    let agent = person_token(&app, "李娜", RID_B, MOBILE_B).await;
+    let representative = person_token(&t.db, &app, "张晓明", RID_A, MOBILE_A).await;
+    let agent = person_token(&t.db, &app, "李娜", RID_B, MOBILE_B).await;
     let window = staff_token(&app, "SC0101").await;
     let admin = staff_token(&app, "SC0001").await;
     let workflow = r#"

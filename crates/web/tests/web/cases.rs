@@ -198,8 +198,8 @@ async fn api_application_to_conclusion(t: &TestDb) {
         .id
         .get();
     let app = app(state);
-    let applicant = person_token(&app, "张晓明", RID_A, MOBILE_A).await;
-    let other = person_token(&app, "李娜", RID_B, MOBILE_B).await;
+    let applicant = person_token(&t.db, &app, "张晓明", RID_A, MOBILE_A).await;
+    let other = person_token(&t.db, &app, "李娜", RID_B, MOBILE_B).await;
     let window = staff_token(&app, "SC0101").await;
     let reviewer = staff_token(&app, "SC0201").await;
     let chief = staff_token(&app, "SC0301").await;
@@ -479,7 +479,7 @@ async fn case_routes_bound_what_callers_control(t: &TestDb) {
     let state = state(t).await;
     seed(&state).await;
     let app = app(state);
-    let applicant = person_token(&app, "张晓明", RID_A, MOBILE_A).await;
+    let applicant = person_token(&t.db, &app, "张晓明", RID_A, MOBILE_A).await;
     let window = staff_token(&app, "SC0101").await;
     let long = "x".repeat(101);
     for (uri, token, field) in [

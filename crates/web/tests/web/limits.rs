@@ -171,7 +171,7 @@ async fn catalog_review_and_import_authorize_first(t: &TestDb) {
         .unwrap()
         .id;
     let app = app(state);
-    let citizen = person_token(&app, "张三", RID_A, "13800007001").await;
+    let citizen = person_token(&t.db, &app, "张三", RID_A, "13800007001").await;
     let outsider = staff_token(&app, "MZA001").await;
 
     // A citizen: the same refusal for an item that exists and one that does not, whatever was sent.

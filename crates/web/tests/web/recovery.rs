@@ -40,11 +40,12 @@ async fn delete(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Reply {
     send(app, builder.body(Body::empty()).unwrap()).await
 }
 
-async fn register(app: &Router, name: &str, rid: &str, mobile: &str) {
+async fn register(t: &TestDb, app: &Router, name: &str, rid: &str, mobile: &str) {
+    let code = crate::support::registration_code(&t.db, app, mobile).await;
     let r = post_json(
         app,
         "/api/v1/auth/register/person",
-        &json!({ "name": name, "resident_id": rid, "mobile": mobile, "password": PASSWORD }),
+        &json!({ "name": name, "resident_id": rid, "mobile": mobile, "password": PASSWORD, "code": code }),
         &[],
     )
     .await;
@@ -83,6 +84,8 @@ async fn sms_jobs(t: &TestDb) -> Vec<Value> {
                     .unwrap();
             yiwang_identity::service::recovery::open_message(&pii, &payload).unwrap()
         })
+        // Registration codes travel the same way; only the reset messages count here.
+        .filter(|message| message["template"] == "password_reset")
         .collect()
 }
 
@@ -128,7 +131,7 @@ fn assert_code_refused(reply: &Reply) {
 
 async fn api_password_reset_works_once_and_ends_sessions(t: &TestDb) {
     let app = app(state(t).await);
-    register(&app, "张三", RID_A, MOBILE_A).await;
+    register(t, &app, "张三", RID_A, MOBILE_A).await;
     let session = bearer(&app, MOBILE_A, PASSWORD).await;
 
     let unknown = request_code(&app, "13512345678").await;
@@ -183,8 +186,8 @@ db_test!(api_password_reset_works_once_and_ends_sessions);
 async fn api_reset_codes_die_and_expire(t: &TestDb) {
     let clock = TestClock::new(t0());
     let app = app(state_with_clock(t, WebConfig::default(), &clock).await);
-    register(&app, "张三", RID_A, MOBILE_A).await;
-    register(&app, "李四", RID_B, MOBILE_B).await;
+    register(t, &app, "张三", RID_A, MOBILE_A).await;
+    register(t, &app, "李四", RID_B, MOBILE_B).await;
 
     request_code(&app, MOBILE_A).await;
     let code = last_code(t).await;
@@ -234,7 +237,7 @@ fn set_cookie(reply: &Reply, name: &str) -> Option<String> {
 
 async fn reset_pages(t: &TestDb) {
     let app = app(state(t).await);
-    register(&app, "张三", RID_A, MOBILE_A).await;
+    register(t, &app, "张三", RID_A, MOBILE_A).await;
     let session = bearer(&app, MOBILE_A, PASSWORD).await;
 
     let login_page = get(&app, "/login").await;
@@ -366,8 +369,8 @@ async fn create_token(app: &Router, session: &str, body: &Value) -> Reply {
 
 async fn api_tokens_for_machine_clients(t: &TestDb) {
     let app = app(state(t).await);
-    register(&app, "张三", RID_A, MOBILE_A).await;
-    register(&app, "李四", RID_B, MOBILE_B).await;
+    register(t, &app, "张三", RID_A, MOBILE_A).await;
+    register(t, &app, "李四", RID_B, MOBILE_B).await;
     let a = bearer(&app, MOBILE_A, PASSWORD).await;
     let b = bearer(&app, MOBILE_B, PASSWORD).await;
 
@@ -516,7 +519,7 @@ db_test!(api_tokens_for_machine_clients);
 
 async fn cookie_token_management_needs_csrf(t: &TestDb) {
     let app = app(state(t).await);
-    register(&app, "张三", RID_A, MOBILE_A).await;
+    register(t, &app, "张三", RID_A, MOBILE_A).await;
     let login = post_json(
         &app,
         "/api/v1/auth/login",

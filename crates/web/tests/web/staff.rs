@@ -78,17 +78,19 @@ pub(crate) async fn staff_token(app: &axum::Router, no: &str) -> String {
 }
 
 pub(crate) async fn person_token(
+    db: &yiwang_db::Db,
     app: &axum::Router,
     name: &str,
     rid: &str,
     mobile: &str,
 ) -> String {
+    let code = crate::support::registration_code(db, app, mobile).await;
     let r = call(
         app,
         "POST",
         "/api/v1/auth/register/person",
         None,
-        Some(json!({ "name": name, "resident_id": rid, "mobile": mobile, "password": PASSWORD })),
+        Some(json!({ "name": name, "resident_id": rid, "mobile": mobile, "password": PASSWORD, "code": code })),
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -124,7 +126,7 @@ async fn staff_api_is_scoped(t: &TestDb) {
     let app = app(state);
     let admin = staff_token(&app, "adm001").await;
     let window = staff_token(&app, "WIN001").await;
-    let citizen = person_token(&app, "张三", RID_A, MOBILE_A).await;
+    let citizen = person_token(&t.db, &app, "张三", RID_A, MOBILE_A).await;
 
     let me = call(&app, "GET", "/api/v1/staff/me", Some(&admin), None)
         .await
@@ -274,8 +276,8 @@ db_test!(staff_api_is_scoped);
 
 async fn enterprise_agents_over_the_api(t: &TestDb) {
     let app = app(state(t).await);
-    let rep = person_token(&app, "张三", RID_A, MOBILE_A).await;
-    let agent = person_token(&app, "李四", RID_B, MOBILE_B).await;
+    let rep = person_token(&t.db, &app, "张三", RID_A, MOBILE_A).await;
+    let agent = person_token(&t.db, &app, "李四", RID_B, MOBILE_B).await;
     let uscc = yiwang_kernel::Uscc::complete("91340104MA2TX0001").unwrap();
     let created = call(
         &app,
@@ -371,8 +373,8 @@ fn csrf_of(html: &str) -> String {
 /// The representative manages agents from "my account"; the agent sees the enterprise there too.
 async fn agents_in_the_account_page(t: &TestDb) {
     let app = app(state(t).await);
-    let rep = person_token(&app, "张三", RID_A, MOBILE_A).await;
-    let agent = person_token(&app, "李四", RID_B, MOBILE_B).await;
+    let rep = person_token(&t.db, &app, "张三", RID_A, MOBILE_A).await;
+    let agent = person_token(&t.db, &app, "李四", RID_B, MOBILE_B).await;
     let uscc = yiwang_kernel::Uscc::complete("91340104MA2TX0001").unwrap();
     let created = call(
         &app,
@@ -466,7 +468,7 @@ db_test!(agents_in_the_account_page);
 /// A person registers their enterprise from "my account"; bad codes are explained.
 async fn register_enterprise_in_the_account_page(t: &TestDb) {
     let app = app(state(t).await);
-    let rep = person_token(&app, "张三", RID_A, MOBILE_A).await;
+    let rep = person_token(&t.db, &app, "张三", RID_A, MOBILE_A).await;
     let cookie = format!("yw_session={rep}");
     let page = get_with(&app, "/account", &[("cookie", &cookie)]).await;
     assert!(page.body.contains("登记我担任法定代表人的企业"));

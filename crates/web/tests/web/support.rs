@@ -1,6 +1,7 @@
 //! Shared test fixtures: a small organisation and in-process request helpers.
 
 use std::sync::Arc;
+use yiwang_identity::service::register::{RegisterEntry, StaticRegister};
 
 use yiwang_cases::files::DEFAULT_MAX_FILE_BYTES;
 use yiwang_cases::{Cases, DeadlinePolicy, Deadlines, FileStore};
@@ -125,7 +126,8 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
         PasswordCost::TEST,
         SessionPolicy::default(),
     )
-    .expect("accounts");
+    .expect("accounts")
+    .with_register(test_register());
     let case_pii = pii.clone();
     let recovery = Recovery::new(
         t.db.clone(),
@@ -166,6 +168,75 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
             appointments,
         },
         config,
+    )
+}
+
+/// Ask for a registration code for `mobile` over the API and read it from the SMS job it wrote.
+pub async fn registration_code(db: &yiwang_db::Db, app: &Router, mobile: &str) -> String {
+    let request = Request::post("/api/v1/auth/register/code")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            serde_json::json!({ "mobile": mobile }).to_string(),
+        ))
+        .expect("request");
+    let sent = send(app, request).await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    last_sms_text(db, mobile)
+        .await
+        .and_then(|text| {
+            let start = text.find("验证码为")? + "验证码为".len();
+            Some(text[start..].chars().take(6).collect())
+        })
+        .expect("a registration code was sent")
+}
+
+/// The text of the newest SMS job to `mobile`, opened with the test PII key.
+pub async fn last_sms_text(db: &yiwang_db::Db, mobile: &str) -> Option<String> {
+    use yiwang_db::ConnectionTrait as _;
+    let pii = PiiProtector::from_hex("00112233445566778899aabbccddeeff").expect("key");
+    let rows = db
+        .conn()
+        .query_all_raw(yiwang_db::stmt(
+            db.conn(),
+            "SELECT payload FROM jobs WHERE kind = 'notify.sms' ORDER BY id DESC",
+            [],
+        ))
+        .await
+        .expect("jobs");
+    rows.iter().find_map(|row| {
+        let payload: serde_json::Value =
+            serde_json::from_str(&row.try_get::<String>("", "payload").ok()?).ok()?;
+        let message = yiwang_identity::service::recovery::open_message(&pii, &payload).ok()?;
+        (message["to"] == mobile)
+            .then(|| message["params"]["text"].as_str().map(str::to_owned))
+            .flatten()
+    })
+}
+
+/// The enterprise register the web tests' enterprises are listed in.
+pub fn test_register() -> Arc<StaticRegister> {
+    let entry = |uscc17: &str, name: &str, rep: &str, rid: &str| RegisterEntry {
+        uscc: Uscc::complete(uscc17).expect("uscc").as_str().to_owned(),
+        name: name.to_owned(),
+        representative_name: rep.to_owned(),
+        representative_id: rid.to_owned(),
+    };
+    Arc::new(
+        StaticRegister::new(vec![
+            entry(
+                "91340104MA2TX0001",
+                "合肥味道餐饮管理有限公司",
+                "张三",
+                crate::accounts::RID_A,
+            ),
+            entry(
+                "91340100MA2RQ8K5N",
+                "合肥味道餐饮管理有限公司",
+                "张晓明",
+                crate::accounts::RID_A,
+            ),
+        ])
+        .expect("register"),
     )
 }
 

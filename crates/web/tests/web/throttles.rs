@@ -68,7 +68,7 @@ async fn api(
 async fn each_limit_answers_429_with_retry_after(t: &TestDb) {
     // The person registers before the strict limits apply.
     let plain = app(state(t).await);
-    let token = person_token(&plain, "张三", RID_A, MOBILE_A).await;
+    let token = person_token(&t.db, &plain, "张三", RID_A, MOBILE_A).await;
     let app = app(strict(state(t).await, t).await);
 
     // Log-in failures.

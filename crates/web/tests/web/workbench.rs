@@ -351,7 +351,7 @@ async fn workbench_case_through_the_pages(t: &TestDb) {
         .id
         .get();
     let app = app(state.clone());
-    let applicant_token = person_token(&app, "张晓明", RID_A, MOBILE_A).await;
+    let applicant_token = person_token(&t.db, &app, "张晓明", RID_A, MOBILE_A).await;
     let citizen = session(&app, applicant_token.clone()).await;
     let window = staff(&app, "WB0101").await;
     let both = staff(&app, "WB0102").await;
@@ -883,7 +883,7 @@ async fn counter_registration_with_receipt(t: &TestDb) {
         .unwrap();
     let app = app(state.clone());
     // The person is registered (online) but comes to the hall.
-    person_token(&app, "李娜", RID_B, MOBILE_B).await;
+    person_token(&t.db, &app, "李娜", RID_B, MOBILE_B).await;
     let window = staff(&app, "WB0101").await;
 
     let start = window.get(&app, "/staff/counter").await;
@@ -1042,7 +1042,11 @@ async fn workbench_lists_refuse_pages_beyond_the_last(t: &TestDb) {
     let app = app(state);
     let window = staff(&app, "WB0101").await;
     let admin = staff(&app, "WB0001").await;
-    let citizen = session(&app, person_token(&app, "张晓明", RID_A, MOBILE_A).await).await;
+    let citizen = session(
+        &app,
+        person_token(&t.db, &app, "张晓明", RID_A, MOBILE_A).await,
+    )
+    .await;
     for (who, uri) in [
         (&window, "/staff/cases?page=1001"),
         (&admin, "/staff/department-cases?page=1001"),
