@@ -24,6 +24,8 @@ pub enum Scope {
     Login,
     /// Registrations per address.
     Register,
+    /// Registration codes asked for per address (each is an SMS; identity also caps codes per number).
+    RegisterCode,
     /// Queue tickets from the kiosk API per address (or device).
     Ticket,
     /// Failed progress queries (case number + query code) per address, page and API alike.
@@ -39,6 +41,7 @@ impl Scope {
         match self {
             Scope::Login => "login",
             Scope::Register => "register",
+            Scope::RegisterCode => "register_code",
             Scope::Ticket => "ticket",
             Scope::Progress => "progress",
             Scope::UploadAddress => "upload_address",
@@ -48,13 +51,14 @@ impl Scope {
 }
 
 /// The rule of each scope. Defaults: 20 failed log-ins per address per 15 minutes; 10 registrations
-/// per address per hour; 30 tickets per address per 10 minutes; 20 failed progress queries per address
+/// per address per hour and 10 registration codes (SMS) per address per hour; 30 tickets per address per 10 minutes; 20 failed progress queries per address
 /// per 15 minutes; 60 uploads per address and 30 per account per 10 minutes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitRules {
     pub login: Rule,
     pub register: Rule,
+    pub register_code: Rule,
     pub ticket: Rule,
     pub progress: Rule,
     pub upload_address: Rule,
@@ -66,6 +70,7 @@ impl Default for LimitRules {
         Self {
             login: Rule::new(20, 15 * 60),
             register: Rule::new(10, 60 * 60),
+            register_code: Rule::new(10, 60 * 60),
             ticket: Rule::new(30, 10 * 60),
             progress: Rule::new(20, 15 * 60),
             upload_address: Rule::new(60, 10 * 60),
@@ -79,6 +84,7 @@ impl LimitRules {
         match scope {
             Scope::Login => self.login,
             Scope::Register => self.register,
+            Scope::RegisterCode => self.register_code,
             Scope::Ticket => self.ticket,
             Scope::Progress => self.progress,
             Scope::UploadAddress => self.upload_address,
@@ -157,6 +163,17 @@ pub async fn guard_ticket(
     state
         .throttles()
         .hit(Scope::Ticket, &key, state.clock().now())
+        .await
+}
+
+/// Count a request for a registration code (an SMS) against the address.
+pub async fn guard_register_code(
+    state: &crate::state::AppState,
+    address: &str,
+) -> Result<(), AppError> {
+    state
+        .throttles()
+        .hit(Scope::RegisterCode, address, state.clock().now())
         .await
 }
 

@@ -93,8 +93,8 @@ async fn register_code(
     Client(meta): Client,
     Json(body): Json<RegisterCode>,
 ) -> Result<Response, AppError> {
-    // Every code is an SMS: codes count against the address like registrations.
-    crate::throttle::guard_register(&state, &meta.ip).await?;
+    // Every code is an SMS: codes are limited per address (identity also limits them per number).
+    crate::throttle::guard_register_code(&state, &meta.ip).await?;
     let mobile = yiwang_kernel::Mobile::parse(&body.mobile).map_err(|e| AppError::Invalid {
         field: "mobile".to_owned(),
         code: yiwang_kernel::ErrorCode::code(&e).to_owned(),

@@ -99,8 +99,8 @@ async fn register_code(
     Client(meta): Client,
     GuestForm(form): GuestForm<RegisterForm>,
 ) -> Result<Response, AppError> {
-    // Every code is an SMS: codes count against the address like registrations.
-    crate::throttle::guard_register(&state, &meta.ip).await?;
+    // Every code is an SMS: codes are limited per address (identity also limits them per number).
+    crate::throttle::guard_register_code(&state, &meta.ip).await?;
     let tr = page.tr;
     let values = RawRegistration {
         name: form.name.clone(),

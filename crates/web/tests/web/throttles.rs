@@ -23,6 +23,7 @@ async fn strict(state: AppState, t: &TestDb) -> AppState {
     let rules = LimitRules {
         login: one,
         register: one,
+        register_code: one,
         ticket: one,
         progress: one,
         upload_address: Rule::new(2, 600),
@@ -86,6 +87,23 @@ async fn each_limit_answers_429_with_retry_after(t: &TestDb) {
         "{}",
         second.body
     );
+
+    // Registration codes: each is an SMS, limited per address whatever the number.
+    for (mobile, limited) in [("13700000011", false), ("13700000012", true)] {
+        let reply = api(
+            &app,
+            "POST",
+            "/api/v1/auth/register/code",
+            json!({ "mobile": mobile }),
+            "en",
+        )
+        .await;
+        if limited {
+            assert_limited(&reply, "register_code");
+        } else {
+            assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+        }
+    }
 
     // Registrations, whatever their outcome.
     let person = json!({ "name": "李四", "resident_id": "x", "mobile": "1", "password": "x" });
