@@ -18,8 +18,8 @@ use yiwang_identity::repo::NewPersonRow;
 use yiwang_identity::{Department, OrgData};
 use yiwang_kernel::{SharedClock, TestClock, WorkCalendar, china_local_to_utc};
 
-const REGIONS: &str = include_str!("../../../server/demo/regions.json");
-const DEPARTMENTS: &str = include_str!("../../../server/demo/departments.json");
+const REGIONS: &str = include_str!("../../../demo/data/regions.json");
+const DEPARTMENTS: &str = include_str!("../../../demo/data/departments.json");
 
 /// 2026-03-02 10:00 China time, a Monday.
 pub fn t0() -> DateTime<Utc> {

@@ -37,9 +37,9 @@ use yiwang_identity::policy::Principal;
 use yiwang_identity::{Accounts, IdentityError, OrgData, SessionPolicy};
 use yiwang_kernel::{PageRequest, ResidentId, SharedClock, TestClock, WorkCalendar, china_date};
 
-const REGIONS: &str = include_str!("../../../server/demo/regions.json");
-const DEPARTMENTS: &str = include_str!("../../../server/demo/departments.json");
-const ITEMS: &str = include_str!("../../../server/demo/catalog/items.json");
+const REGIONS: &str = include_str!("../../../demo/data/regions.json");
+const DEPARTMENTS: &str = include_str!("../../../demo/data/departments.json");
+const ITEMS: &str = include_str!("../../../demo/data/catalog/items.json");
 const PASSWORD: &str = "Cases#2026ok";
 /// 食品经营许可（延续）: two mandatory materials, promised 3 working days, legal 10.
 const FOOD_RENEWAL: &str = "01120000300334010011340100MB8434305B";

@@ -23,10 +23,10 @@ use yiwang_identity::policy::Principal;
 use yiwang_identity::{Accounts, IdentityError, OrgData, SessionPolicy};
 use yiwang_kernel::{PageRequest, SharedClock, TestClock};
 
-const REGIONS: &str = include_str!("../../../server/demo/regions.json");
-const DEPARTMENTS: &str = include_str!("../../../server/demo/departments.json");
-const ITEMS: &str = include_str!("../../../server/demo/catalog/items.json");
-const LIFE_EVENTS: &str = include_str!("../../../server/demo/catalog/life_events.json");
+const REGIONS: &str = include_str!("../../../demo/data/regions.json");
+const DEPARTMENTS: &str = include_str!("../../../demo/data/departments.json");
+const ITEMS: &str = include_str!("../../../demo/data/catalog/items.json");
+const LIFE_EVENTS: &str = include_str!("../../../demo/data/catalog/life_events.json");
 const PASSWORD: &str = "Catalog#2026";
 
 fn t0() -> chrono::DateTime<Utc> {

@@ -34,7 +34,7 @@ fn resident_id(seq: u32) -> String {
 /// 鄂尔多斯市康巴什区人民医院 and the district's 政务服务与数据管理局, from the demo organisation.
 async fn add_kangbashi(state: &AppState) {
     let demo: Vec<RawDepartment> =
-        serde_json::from_str(include_str!("../../../server/demo/departments.json")).unwrap();
+        serde_json::from_str(include_str!("../../../demo/data/departments.json")).unwrap();
     let departments = demo
         .into_iter()
         .filter(|d| d.code == "kbs-rmyy" || d.code == "kbs-zwsj")

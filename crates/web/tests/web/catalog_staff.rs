@@ -19,7 +19,7 @@ use yiwang_web::{AppState, app};
 use crate::accounts::PASSWORD;
 use crate::support::{Reply, get_with, send, state};
 
-const ITEMS: &str = include_str!("../../../server/demo/catalog/items.json");
+const ITEMS: &str = include_str!("../../../demo/data/catalog/items.json");
 
 /// A demo item of 合肥市市场监督管理局, without template files (none are uploaded in the test).
 fn demo_record() -> Value {

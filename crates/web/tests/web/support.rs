@@ -293,7 +293,7 @@ pub async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Repl
 pub async fn load_fixture_catalog(catalog: &Catalog) {
     let departments: Vec<String> = org().departments.iter().map(|d| d.code.clone()).collect();
     let items: Vec<serde_json::Value> =
-        serde_json::from_str(include_str!("../../../server/demo/catalog/items.json"))
+        serde_json::from_str(include_str!("../../../demo/data/catalog/items.json"))
             .expect("demo items");
     let mine: Vec<serde_json::Value> = items
         .into_iter()
@@ -314,7 +314,7 @@ pub async fn load_fixture_catalog(catalog: &Catalog) {
         .await
         .expect("fixture catalog imports");
     let events: Vec<yiwang_catalog::model::LifeEventRecord> = serde_json::from_str(include_str!(
-        "../../../server/demo/catalog/life_events.json"
+        "../../../demo/data/catalog/life_events.json"
     ))
     .expect("demo life events");
     let events: Vec<_> = events
