@@ -276,6 +276,8 @@ pub(crate) async fn fill(client: &Client, id: &str, value: &str) {
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_and_log_in() {
+    // The form's own submit button; the other one (`formaction`) asks for a code.
+    const REGISTER: &str = "form.form button[type=submit]:not([formaction])";
     let browser = Browser::start().await;
     let test = yiwang_db::testing::sqlite().await;
     let addr = serve(yiwang_web::app(state(&test).await)).await;
@@ -291,7 +293,7 @@ async fn register_and_log_in() {
     fill(client, "mobile", crate::accounts::MOBILE_A).await;
     fill(client, "password", crate::accounts::PASSWORD).await;
     fill(client, "password_confirm", crate::accounts::PASSWORD).await;
-    click_to(client, "form.form button[type=submit]", "/register").await;
+    click_to(client, REGISTER, "/register").await;
     assert!(
         text(client, ".error-summary")
             .await
@@ -309,10 +311,29 @@ async fn register_and_log_in() {
         Some("张三")
     );
 
+    // The mobile number is proven by a code sent to it before anything about accounts is told.
     fill(client, "resident_id", crate::accounts::RID_A).await;
+    click_to(
+        client,
+        r#"button[formaction="/register/code"]"#,
+        "/register/code",
+    )
+    .await;
+    assert!(
+        client
+            .find(Locator::Css("p.notice[role=status]"))
+            .await
+            .is_ok()
+    );
+    let sms = crate::support::last_sms_text(&test.db, crate::accounts::MOBILE_A)
+        .await
+        .expect("a registration code was sent");
+    let start = sms.find("验证码为").expect("code in the message") + "验证码为".len();
+    let code: String = sms[start..].chars().take(6).collect();
+    fill(client, "code", &code).await;
     fill(client, "password", crate::accounts::PASSWORD).await;
     fill(client, "password_confirm", crate::accounts::PASSWORD).await;
-    click_to(client, "form.form button[type=submit]", "/account").await;
+    click_to(client, REGISTER, "/account").await;
     assert_eq!(text(client, "#profile-name").await, "张三");
     assert_eq!(
         text(client, "#profile-resident-id").await,

@@ -313,10 +313,9 @@ pub async fn load_fixture_catalog(catalog: &Catalog) {
         )
         .await
         .expect("fixture catalog imports");
-    let events: Vec<yiwang_catalog::model::LifeEventRecord> = serde_json::from_str(include_str!(
-        "../../../demo/data/catalog/life_events.json"
-    ))
-    .expect("demo life events");
+    let events: Vec<yiwang_catalog::model::LifeEventRecord> =
+        serde_json::from_str(include_str!("../../../demo/data/catalog/life_events.json"))
+            .expect("demo life events");
     let events: Vec<_> = events
         .into_iter()
         .filter(|e| e.items.iter().all(|c| codes.contains(&c.as_str())))
