@@ -42,13 +42,15 @@ pub(crate) struct Rgb(pub f32, pub f32, pub f32);
 /// One drawing operation.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Op {
-    /// Text with its baseline starting at (x, y); `spacing` is extra space after each character.
+    /// Text with its baseline starting at (x, y); `spacing` is extra space after each character;
+    /// `bold` strokes the outlines too (the font has one weight).
     Text {
         x: f32,
         y: f32,
         size: f32,
         color: Rgb,
         spacing: f32,
+        bold: bool,
         text: String,
     },
     /// A stroked rectangle.
@@ -93,8 +95,10 @@ pub(crate) struct Layout {
 struct Flow<'a> {
     font: &'a Font,
     pages: Vec<Vec<Op>>,
-    /// Baseline of the next line's top edge: the next line's baseline is `y - line ascent`.
+    /// Top edge of the next line.
     y: f32,
+    /// Whether text is set bold (titles).
+    bold: bool,
 }
 
 impl Flow<'_> {
@@ -121,19 +125,21 @@ impl Flow<'_> {
         if self.y - height < BOTTOM {
             self.new_page()?;
         }
-        let baseline = self.y - (height + size * 0.76) / 2.0;
+        let baseline = self.y - f32::midpoint(height, size * 0.76);
         self.y -= height;
         Ok(baseline)
     }
 
     fn text(&mut self, x: f32, y: f32, size: f32, color: Rgb, spacing: f32, text: &str) {
         if !text.is_empty() {
+            let bold = self.bold;
             self.page().push(Op::Text {
                 x,
                 y,
                 size,
                 color,
                 spacing,
+                bold,
                 text: text.to_owned(),
             });
         }
@@ -216,7 +222,7 @@ impl Flow<'_> {
             .iter()
             .map(|f| font.width(&f.label, size))
             .fold(0.0_f32, f32::max);
-        let label_width = widest.clamp(4.0 * size, 7.0 * size);
+        let label_width = widest.clamp(4.0 * size, 8.0 * size);
         let value_x = LEFT + label_width + 1.5 * size;
         for field in fields {
             let labels = wrap(font, &field.label, size, label_width, 0.0);
@@ -261,7 +267,7 @@ fn justify(text: &str, natural: f32, width: f32, broken: bool, size: f32) -> f32
         return 0.0;
     }
     let spacing = (width - natural) / (n - 1) as f32;
-    if spacing > 0.35 * size { 0.0 } else { spacing }
+    if spacing > 0.25 * size { 0.0 } else { spacing }
 }
 
 /// Extra space per character that spreads a label across `width` (分散对齐).
@@ -335,6 +341,7 @@ pub(crate) fn layout(doc: &Document, font: &Font) -> Result<Layout, RenderError>
         font,
         pages: vec![Vec::new()],
         y: TOP,
+        bold: false,
     };
     let licence = doc.kind == DocumentKind::Licence;
     let mut fields = doc.fields.clone();
@@ -348,7 +355,9 @@ pub(crate) fn layout(doc: &Document, font: &Font) -> Result<Layout, RenderError>
         let n = doc.title.chars().count();
         let spacing = if n <= 8 { 0.6 } else { 0.1 };
         flow.y -= 4.0 * MM;
+        flow.bold = true;
         flow.centred(&doc.title, 28.0, 16.0, spacing, BLACK, 1.5)?;
+        flow.bold = false;
         if let Some(number) = &doc.number {
             flow.centred(
                 &format!("{}：{}", number.label, number.value),
@@ -375,7 +384,9 @@ pub(crate) fn layout(doc: &Document, font: &Font) -> Result<Layout, RenderError>
         }
     } else {
         // GB/T 9704: the issuing organ in red, the number, a red rule, then the title.
+        flow.bold = true;
         flow.centred(&doc.issuer, 24.0, 14.0, 0.15, RED, 1.5)?;
+        flow.bold = false;
         if let Some(number) = &doc.number {
             flow.y -= 2.0 * MM;
             flow.centred(&number.value, 12.0, 8.0, 0.0, BLACK, 1.6)?;
@@ -390,7 +401,9 @@ pub(crate) fn layout(doc: &Document, font: &Font) -> Result<Layout, RenderError>
         };
         flow.page().push(rule);
         flow.y -= 9.0 * MM;
+        flow.bold = true;
         flow.centred(&doc.title, 20.0, 14.0, 0.0, BLACK, 1.6)?;
+        flow.bold = false;
         flow.y -= 5.0 * MM;
         for line in &doc.holder {
             flow.paragraph(line, LEFT, 13.0, 0.0, 1.75, BLACK)?;
@@ -441,6 +454,7 @@ pub(crate) fn layout(doc: &Document, font: &Font) -> Result<Layout, RenderError>
             size: 8.0,
             color: GREY,
             spacing: 0.0,
+            bold: false,
             text: QR_CAPTION.to_owned(),
         });
     }
@@ -453,6 +467,7 @@ pub(crate) fn layout(doc: &Document, font: &Font) -> Result<Layout, RenderError>
                 size: NOTE_SIZE,
                 color: GREY,
                 spacing: 0.0,
+                bold: false,
                 text: line.text,
             });
             y -= NOTE_SIZE * NOTE_LEAD;
@@ -473,6 +488,7 @@ pub(crate) fn layout(doc: &Document, font: &Font) -> Result<Layout, RenderError>
                 size: 9.0,
                 color: GREY,
                 spacing: 0.0,
+                bold: false,
                 text: label,
             });
         }
@@ -504,6 +520,7 @@ fn sign_block(ops: &mut Vec<Op>, doc: &Document, font: &Font, top: f32, height: 
         size,
         color: BLACK,
         spacing: 0.0,
+        bold: false,
         text: doc.issuer.clone(),
     });
     ops.push(Op::Text {
@@ -512,12 +529,13 @@ fn sign_block(ops: &mut Vec<Op>, doc: &Document, font: &Font, top: f32, height: 
         size: SIGN_SIZE,
         color: BLACK,
         spacing: 0.0,
+        bold: false,
         text: date,
     });
     if let Some(seal) = &doc.seal {
         ops.push(Op::Seal {
             cx: centre_x,
-            cy: centre_y - 0.2 * SIGN_SIZE,
+            cy: centre_y + 0.4 * SIGN_SIZE,
             diameter: SEAL_DIAMETER_MM * MM,
             department: seal.department.clone(),
         });
@@ -731,7 +749,7 @@ mod tests {
         let texts = texts(page);
         let body: Vec<_> = texts
             .iter()
-            .filter(|t| t.2 == 13.0 && t.0 < PAGE_WIDTH / 2.0 && t.1 < rule.0)
+            .filter(|t| (t.2 - 13.0).abs() < 0.01 && t.0 < PAGE_WIDTH / 2.0 && t.1 < rule.0)
             .collect();
         let first_line = body.iter().find(|t| t.4.starts_with("你单位")).unwrap();
         let next = body

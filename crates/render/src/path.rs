@@ -132,40 +132,40 @@ impl Path {
     /// PDF path operators (`m`, `l`, `c`, `h`) after mapping every point through `map`;
     /// quadratic segments become cubic ones. The caller fills with `f`.
     pub fn pdf_ops(&self, out: &mut String, map: impl Fn(f32, f32) -> (f32, f32)) {
+        let put = |out: &mut String, points: &[(f32, f32)], op: &str| {
+            for &(px, py) in points {
+                let (px, py) = map(px, py);
+                let _ = write!(out, "{px:.2} {py:.2} ");
+            }
+            out.push_str(op);
+            out.push('\n');
+        };
         let mut current = (0.0_f32, 0.0_f32);
         let mut start = (0.0_f32, 0.0_f32);
         for seg in &self.segs {
             match *seg {
                 Seg::Move(x, y) => {
-                    let (px, py) = map(x, y);
-                    let _ = writeln!(out, "{px:.2} {py:.2} m");
+                    put(out, &[(x, y)], "m");
                     current = (x, y);
-                    start = (x, y);
+                    start = current;
                 }
                 Seg::Line(x, y) => {
-                    let (px, py) = map(x, y);
-                    let _ = writeln!(out, "{px:.2} {py:.2} l");
+                    put(out, &[(x, y)], "l");
                     current = (x, y);
                 }
-                Seg::Quad(x1, y1, x, y) => {
-                    // Degree elevation: the cubic's control points are 2/3 of the way to the
-                    // quadratic control point from each end.
-                    let c1 = (
-                        current.0 + 2.0 / 3.0 * (x1 - current.0),
-                        current.1 + 2.0 / 3.0 * (y1 - current.1),
+                Seg::Quad(qx, qy, x, y) => {
+                    // Degree elevation: the cubic's control points lie 2/3 of the way from each
+                    // end towards the quadratic control point.
+                    let near = (
+                        current.0 + 2.0 / 3.0 * (qx - current.0),
+                        current.1 + 2.0 / 3.0 * (qy - current.1),
                     );
-                    let c2 = (x + 2.0 / 3.0 * (x1 - x), y + 2.0 / 3.0 * (y1 - y));
-                    let (a, b) = map(c1.0, c1.1);
-                    let (c, d) = map(c2.0, c2.1);
-                    let (e, f) = map(x, y);
-                    let _ = writeln!(out, "{a:.2} {b:.2} {c:.2} {d:.2} {e:.2} {f:.2} c");
+                    let far = (x + 2.0 / 3.0 * (qx - x), y + 2.0 / 3.0 * (qy - y));
+                    put(out, &[near, far, (x, y)], "c");
                     current = (x, y);
                 }
                 Seg::Cubic(x1, y1, x2, y2, x, y) => {
-                    let (a, b) = map(x1, y1);
-                    let (c, d) = map(x2, y2);
-                    let (e, f) = map(x, y);
-                    let _ = writeln!(out, "{a:.2} {b:.2} {c:.2} {d:.2} {e:.2} {f:.2} c");
+                    put(out, &[(x1, y1), (x2, y2), (x, y)], "c");
                     current = (x, y);
                 }
                 Seg::Close => {
@@ -190,12 +190,13 @@ mod tests {
 
     #[test]
     fn quads_become_cubics_in_pdf() {
-        let mut p = Path::default();
-        p.segs = vec![
-            Seg::Move(0.0, 0.0),
-            Seg::Quad(3.0, 3.0, 6.0, 0.0),
-            Seg::Close,
-        ];
+        let p = Path {
+            segs: vec![
+                Seg::Move(0.0, 0.0),
+                Seg::Quad(3.0, 3.0, 6.0, 0.0),
+                Seg::Close,
+            ],
+        };
         let mut out = String::new();
         p.pdf_ops(&mut out, |x, y| (x, y));
         assert_eq!(out, "0.00 0.00 m\n2.00 2.00 4.00 2.00 6.00 0.00 c\nh\n");

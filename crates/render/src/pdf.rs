@@ -243,10 +243,19 @@ fn content(ops: &[Op], font: &Font, glyphs: &mut Glyphs) -> Result<String, Rende
                 size,
                 color: c,
                 spacing,
+                bold,
                 text,
             } => {
                 out.push_str("BT\n");
                 color(&mut out, *c, true);
+                // Bold: fill and stroke the outlines (render mode 2) with a thin line in the same
+                // colour. Tr belongs to the graphics state: set it for every run.
+                if *bold {
+                    color(&mut out, *c, false);
+                    let _ = writeln!(out, "2 Tr {:.2} w", size * 0.035);
+                } else {
+                    out.push_str("0 Tr\n");
+                }
                 let _ = writeln!(out, "/F1 {size:.2} Tf");
                 // Tc belongs to the graphics state and outlives ET: set it for every run.
                 let _ = writeln!(out, "{spacing:.3} Tc");

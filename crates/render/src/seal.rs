@@ -100,7 +100,7 @@ fn arc_text(path: &mut Path, chars: &[char]) -> Result<(), RenderError> {
         let Some((outline, (x0, y0, x1, y1))) = font.outline(glyph) else {
             continue; // a space
         };
-        let (gx, gy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        let (gx, gy) = (f32::midpoint(x0, x1), f32::midpoint(y0, y1));
         let theta = -span / 2.0 + step * (i as f32 + 0.5);
         let (sin, cos) = theta.sin_cos();
         let (px, py) = (centre_radius * sin, centre_radius * cos);

@@ -1,6 +1,7 @@
 //! Checks the documents with independent readers: QR codes are decoded by `rqrr` from the SVG we
 //! write (parsed back into modules), PDFs are parsed by poppler-utils (`pdfinfo`, `pdffonts`,
 //! `pdftotext`) — never by our own code.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod samples;
 
@@ -323,7 +324,8 @@ fn the_output_is_deterministic_and_the_subset_follows_the_text() {
 
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
-    let cases: Vec<(Box<dyn Fn(&mut Document)>, &str, Option<&str>)> = vec![
+    type Change = Box<dyn Fn(&mut Document)>;
+    let cases: Vec<(Change, &str, Option<&str>)> = vec![
         (Box::new(|d| d.title.clear()), "render_empty", Some("title")),
         (
             Box::new(|d| d.issuer = "  ".into()),
