@@ -211,8 +211,15 @@ fn licence_pdf_has_extractable_chinese_and_an_embedded_subset_font() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1_000..60_000).contains(&length1), "font subset of {length1} bytes");
-    assert!(rendered.bytes.len() < 100_000, "{} bytes", rendered.bytes.len());
+    assert!(
+        (1_000..60_000).contains(&length1),
+        "font subset of {length1} bytes"
+    );
+    assert!(
+        rendered.bytes.len() < 100_000,
+        "{} bytes",
+        rendered.bytes.len()
+    );
 
     let text = squeeze(&run("pdftotext", &["-layout", "-enc", "UTF-8"], &file));
     for expected in [
