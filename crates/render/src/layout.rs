@@ -430,6 +430,14 @@ pub(crate) fn layout(doc: &Document, font: &Font) -> Result<Layout, RenderError>
     };
     if flow.y < needed {
         flow.new_page()?;
+        if flow.y < needed {
+            // Cannot happen within the model's bounds (6 footnotes of 200 characters take a
+            // third of a page), but never overlap: refuse instead.
+            return Err(RenderError::TooLong {
+                field: "footnotes".to_owned(),
+                max: crate::model::MAX_FOOTNOTE_CHARS,
+            });
+        }
     }
     let sign_top = if licence {
         notes_top + 6.0 * MM + close.sign_height.max(qr_block)

@@ -32,9 +32,9 @@ pub const MAX_DEPARTMENT_CHARS: usize = 40;
 /// Longest seal key id and signature fingerprint, in characters.
 pub const MAX_SEAL_ID_CHARS: usize = 64;
 /// At most this many footnote lines.
-pub const MAX_FOOTNOTES: usize = 10;
+pub const MAX_FOOTNOTES: usize = 6;
 /// Longest footnote line, in characters.
-pub const MAX_FOOTNOTE_CHARS: usize = 300;
+pub const MAX_FOOTNOTE_CHARS: usize = 200;
 /// At most this many characters in the whole document (every text above added up).
 pub const MAX_TOTAL_CHARS: usize = 40_000;
 

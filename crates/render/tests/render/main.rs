@@ -379,7 +379,7 @@ fn bad_input_is_an_error_not_a_panic() {
             Some("seal.department"),
         ),
         (
-            Box::new(|d| d.footnotes = vec!["注".into(); 11]),
+            Box::new(|d| d.footnotes = vec!["注".into(); 7]),
             "render_too_many",
             Some("footnotes"),
         ),
@@ -399,4 +399,70 @@ fn bad_input_is_an_error_not_a_panic() {
         pdf(&doc).unwrap_err(),
         RenderError::TooManyPages { max: MAX_PAGES }
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Any document within the bounds renders without a panic.
+
+fn text(max: usize, newlines: bool) -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let mut pool = vec![
+        '营', '业', '执', '照', '康', '巴', '什', '区', '（', '）', '，', '。', '《', '》', '—',
+        '…', '、', 'A', 'b', 'Z', '1', '0', ' ', ' ', '-', '.', 'é', '\u{0301}', '𠀾', '😀',
+        '\u{3000}',
+    ];
+    if newlines {
+        pool.push('\n');
+    }
+    proptest::collection::vec(proptest::sample::select(pool), 0..=max).prop_map(String::from_iter)
+}
+
+fn nonblank(max: usize) -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    text(max, false).prop_map(|t| format!("证{t}"))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn any_document_within_the_bounds_renders(
+        notice in proptest::prelude::any::<bool>(),
+        title in nonblank(39),
+        holder in proptest::collection::vec(nonblank(150), 0..3),
+        fields in proptest::collection::vec((nonblank(15), text(300, true)), 0..30),
+        paragraphs in proptest::collection::vec(nonblank(600), 0..4),
+        issuer in nonblank(39),
+        sealed in proptest::prelude::any::<bool>(),
+        qr in proptest::option::of(nonblank(100)),
+        footnotes in proptest::collection::vec(nonblank(199), 0..6),
+    ) {
+        let doc = Document {
+            kind: if notice { yiwang_render::DocumentKind::Notice } else { yiwang_render::DocumentKind::Licence },
+            title,
+            number: Some(Field::new("文号", "康市监许准字〔2026〕第0128号")),
+            holder,
+            fields: fields.into_iter().map(|(l, v)| Field::new(l, v)).collect(),
+            paragraphs,
+            issuer: issuer.clone(),
+            issued: samples::date(2026, 12, 7),
+            expires: Some(samples::date(2027, 12, 6)),
+            seal: sealed.then(|| yiwang_render::SealBlock {
+                department: issuer,
+                key_id: "k-1".into(),
+                fingerprint: "00ff".into(),
+            }),
+            qr,
+            footnotes,
+        };
+        let rendered = pdf_report(&doc).unwrap();
+        proptest::prop_assert!(rendered.bytes.starts_with(b"%PDF-"));
+        proptest::prop_assert!((1..=MAX_PAGES).contains(&rendered.pages));
+        // Every character reported missing is one the font lacks, and none is reported twice.
+        for c in &rendered.missing {
+            proptest::prop_assert!(!yiwang_render::has_glyph(*c));
+        }
+        let unique: std::collections::BTreeSet<char> = rendered.missing.iter().copied().collect();
+        proptest::prop_assert_eq!(unique.len(), rendered.missing.len());
+    }
 }
