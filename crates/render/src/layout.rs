@@ -195,13 +195,9 @@ impl Flow<'_> {
         color: Rgb,
     ) -> Result<(), RenderError> {
         let width = RIGHT - x;
-        for (i, line) in wrap(self.font, text, size, width, indent)
-            .into_iter()
-            .enumerate()
-        {
+        for line in wrap(self.font, text, size, width, indent) {
             let baseline = self.line(size * lead, size)?;
-            let first_of_hard_line = i == 0;
-            let start = if first_of_hard_line { x + indent } else { x };
+            let start = if line.first { x + indent } else { x };
             let spacing = justify(&line.text, line.width, RIGHT - start, line.broken, size);
             self.text(start, baseline, size, color, spacing, &line.text);
         }

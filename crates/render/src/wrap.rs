@@ -13,6 +13,8 @@ pub(crate) struct Line {
     pub width: f32,
     /// Whether the line was broken (not the last of its paragraph), so it may be justified.
     pub broken: bool,
+    /// Whether this is the first line of a hard line (the one that carries the indent).
+    pub first: bool,
 }
 
 /// Characters that may not begin a line (行首禁则).
@@ -108,6 +110,7 @@ pub(crate) fn wrap(font: &Font, text: &str, size: f32, width: f32, indent: f32) 
                 text,
                 width: w,
                 broken: true,
+                first: false,
             });
             current.clear();
             *current_width = 0.0;
@@ -170,7 +173,9 @@ pub(crate) fn wrap(font: &Font, text: &str, size: f32, width: f32, indent: f32) 
             text,
             width: w,
             broken: false,
+            first: false,
         });
+        lines[start].first = true;
         // Leading spaces of continuation lines are dropped.
         for line in &mut lines[start + 1..] {
             if line.text.starts_with(' ') {
@@ -252,5 +257,7 @@ mod tests {
         let lines = wrap(f, "一二三四五\n六", 10.0, 50.0, 20.0);
         assert_eq!(texts(&lines), ["一二三", "四五", "六"]);
         assert!(!lines[1].broken && !lines[2].broken);
+        let first: Vec<bool> = lines.iter().map(|l| l.first).collect();
+        assert_eq!(first, [true, false, true]);
     }
 }
