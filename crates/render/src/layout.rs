@@ -291,6 +291,8 @@ const NOTE_SIZE: f32 = 7.5;
 const NOTE_LEAD: f32 = 1.55;
 const SIGN_SIZE: f32 = 13.0;
 const QR_CAPTION: &str = "扫码核验";
+/// Printed on a page that carries only a notice's issuer, date and seal.
+const NO_TEXT_ON_PAGE: &str = "（此页无正文）";
 
 fn closing(doc: &Document, font: &Font) -> Result<Closing, RenderError> {
     let mut notes = Vec::new();
@@ -433,6 +435,10 @@ pub(crate) fn layout(doc: &Document, font: &Font) -> Result<Layout, RenderError>
                 field: "footnotes".to_owned(),
                 max: crate::model::MAX_FOOTNOTE_CHARS,
             });
+        }
+        if !licence {
+            // A notice's signature never stands alone on a page without saying so.
+            flow.paragraph(NO_TEXT_ON_PAGE, LEFT, 13.0, 26.0, 1.75, BLACK)?;
         }
     }
     let sign_top = if licence {
@@ -789,5 +795,38 @@ mod tests {
                 assert!(t.1 >= PAGE_NUMBER_Y - 0.01, "{t:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_notice_signature_alone_on_a_page_says_so() {
+        let f = font().unwrap();
+        let mut doc = licence();
+        doc.kind = DocumentKind::Notice;
+        doc.fields.clear();
+        doc.expires = None;
+        // Enough paragraphs to end the first page just short of room for the signature.
+        let mut pages = Vec::new();
+        for n in 1..60 {
+            doc.paragraphs = vec!["本机关决定准予行政许可。".into(); n];
+            let layout = layout(&doc, f).unwrap();
+            let last = layout.pages.last().unwrap();
+            let alone = !texts(last)
+                .iter()
+                .any(|t| t.4 == "本机关决定准予行政许可。");
+            if alone {
+                assert!(
+                    texts(last).iter().any(|t| t.4 == NO_TEXT_ON_PAGE),
+                    "{n}: {:?}",
+                    texts(last)
+                );
+                pages.push(n);
+            } else {
+                assert!(!texts(last).iter().any(|t| t.4 == NO_TEXT_ON_PAGE));
+            }
+        }
+        assert!(
+            !pages.is_empty(),
+            "some length pushes the signature onto its own page"
+        );
     }
 }
