@@ -60,6 +60,17 @@ struct RegisterPage {
     errors: FormErrors,
     /// The code request was answered (the same words whether or not the number has an account).
     code_sent: bool,
+    /// Step 2 (code and password, submitting registers) rather than step 1 (details and mobile number,
+    /// submitting asks for a code): each step's main button is the form's first, so Enter does what
+    /// the step is for.
+    verify_step: bool,
+}
+
+/// `?step=code` opens step 2 directly, for someone who already has a code.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RegisterStep {
+    step: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +90,7 @@ async fn register_form(
     State(state): State<AppState>,
     page: PageCtx,
     CsrfCookie(existing): CsrfCookie,
+    Query(step): Query<RegisterStep>,
 ) -> Result<Response, AppError> {
     let (csrf, set) = anonymous_csrf(existing, state.config().cookie_secure);
     let html = render(&RegisterPage {
@@ -87,6 +99,7 @@ async fn register_form(
         values: RawRegistration::default(),
         errors: FormErrors::default(),
         code_sent: false,
+        verify_step: step.step == "code",
     })?;
     Ok(with_cookie(html, set))
 }
@@ -108,15 +121,25 @@ async fn register_code(
         mobile: form.mobile.clone(),
         password: String::new(),
     };
+    // Step 1 checks the person's details too, so that mistakes show before an SMS is spent; the
+    // password belongs to step 2.
+    let problems: Vec<FieldError> = match Registration::parse(&values) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors
+            .into_iter()
+            .filter(|e| e.field != "password")
+            .collect(),
+    };
     let mobile = match yiwang_kernel::Mobile::parse(&form.mobile) {
-        Ok(mobile) => mobile,
-        Err(e) => {
+        Ok(mobile) if problems.is_empty() => mobile,
+        _ => {
             let mut response = render(&RegisterPage {
                 page,
                 csrf: form.csrf,
                 values,
-                errors: FormErrors::one("mobile", message_for(tr, e.code(), &e.to_string())),
+                errors: FormErrors::from_fields(tr, &problems),
                 code_sent: false,
+                verify_step: false,
             })?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(response);
@@ -133,6 +156,7 @@ async fn register_code(
         values,
         errors: FormErrors::default(),
         code_sent: true,
+        verify_step: true,
     })
 }
 
@@ -170,6 +194,7 @@ async fn register(
             values,
             errors,
             code_sent: false,
+            verify_step: true,
         })?;
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         Ok(response)

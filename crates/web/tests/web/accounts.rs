@@ -422,19 +422,44 @@ async fn pages_register_log_in_and_out(t: &TestDb) {
     assert_eq!(anonymous_account.status, StatusCode::SEE_OTHER);
     assert_eq!(anonymous_account.header("location"), "/login?next=/account");
 
+    // Step 1 asks for the details and the mobile number; its only button asks for a code, so pressing
+    // Enter in any field does that.
     let form = get(&app, "/register").await;
     assert_eq!(form.status, StatusCode::OK);
     for label in [
         r#"<label for="name">"#,
         r#"<label for="resident_id">"#,
         r#"<label for="mobile">"#,
-        r#"<label for="password">"#,
     ] {
         assert!(
             form.body.contains(label),
             "every field has a label: {label}"
         );
     }
+    form.assert_has(r#"form[action="/register/code"]"#, "step 1 asks for a code");
+    form.assert_lacks("input#password", "the password belongs to step 2");
+    form.assert_lacks("button[formaction]", "one button in step 1");
+    form.assert_has(
+        r#"a#enter-code-link[href="/register?step=code"]"#,
+        "a way on with a code",
+    );
+    // Step 2 registers with its first button (the implicit submission); sending again comes after it.
+    let step2 = get(&app, "/register?step=code").await;
+    assert_eq!(step2.status, StatusCode::OK);
+    step2.assert_has(r#"form[action="/register"]"#, "step 2 registers");
+    for field in ["input#code", "input#password", "input#password_confirm"] {
+        step2.assert_has(field, "step 2 fields");
+        let id = &field["input#".len()..];
+        assert!(
+            step2.body.contains(&format!(r#"<label for="{id}">"#)),
+            "label for {id}"
+        );
+    }
+    step2.assert_has(
+        r#"form button[type=submit]:first-of-type:not([formaction])"#,
+        "the first button registers",
+    );
+    step2.assert_has(r#"button[formaction="/register/code"]"#, "sending again");
     let csrf_cookie = set_cookie(&form, "yw_csrf").expect("csrf cookie");
     let csrf = csrf_field(&form.body);
     assert_eq!(csrf, csrf_cookie);
@@ -483,6 +508,29 @@ async fn pages_register_log_in_and_out(t: &TestDb) {
     // Nowhere else either: a secret is checked across the whole page, not only in elements.
     assert!(!bad.body.contains(PASSWORD), "passwords are never echoed");
 
+    // Mistakes in the details show in step 1, before any SMS is sent.
+    let early = post_form(
+        &app,
+        "/register/code",
+        &form_body(&[
+            ("csrf", &csrf),
+            ("name", "张三"),
+            ("resident_id", "110105194912310021"),
+            ("mobile", MOBILE_A),
+        ]),
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(early.body.contains("校验位不正确"), "{}", early.body);
+    early.assert_has(r#"form[action="/register/code"]"#, "still step 1");
+    assert!(
+        crate::support::last_sms_text(&t.db, MOBILE_A)
+            .await
+            .is_none(),
+        "no code was sent for details with a mistake"
+    );
+
     // The code is sent from the same form; the page keeps what was typed and tells the same thing
     // whether or not the number has an account.
     let sent = post_form(
@@ -499,6 +547,7 @@ async fn pages_register_log_in_and_out(t: &TestDb) {
     .await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
     sent.assert_has(r#"input#mobile[value="13800138000"]"#, "input is kept");
+    sent.assert_has(r#"form[action="/register"] input#code"#, "on to step 2");
     assert!(sent.body.contains("验证码已发送"), "{}", sent.body);
     let code = crate::support::last_sms_text(&t.db, MOBILE_A)
         .await
