@@ -14,6 +14,7 @@ use super::client::{get, post, request};
 use super::{BIN, TEST_PII_KEY, count, stderr, yiwang};
 
 /// A running `yiwang serve`, killed when dropped.
+#[derive(Debug)]
 pub struct Node {
     pub child: tokio::process::Child,
     pub addr: String,
@@ -112,7 +113,7 @@ pub async fn login(addr: &str, path: &str, body: Value) -> String {
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: Future<Output = bool>,
 {
     let started = Instant::now();
     while !check().await {
