@@ -206,8 +206,7 @@ pub async fn serve(
         let catch_up_secs = config.index_catch_up_secs;
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            let mut tick =
-                tokio::time::interval(std::time::Duration::from_secs(catch_up_secs));
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(catch_up_secs));
             tick.tick().await;
             loop {
                 tokio::select! {

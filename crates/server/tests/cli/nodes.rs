@@ -76,7 +76,11 @@ impl Node {
             .await
             .expect("stops in time")
             .unwrap();
-        assert!(status.success(), "clean exit: {status:?}\n{}", read(&self.log));
+        assert!(
+            status.success(),
+            "clean exit: {status:?}\n{}",
+            read(&self.log)
+        );
     }
 }
 
@@ -90,7 +94,12 @@ pub async fn load_demo(database_url: &str, dir: &Path) {
     let data_dir = dir.join("demo");
     let loaded = tokio::task::spawn_blocking(move || {
         yiwang(
-            &["--data-dir", data_dir.to_str().unwrap(), "demo", "--no-serve"],
+            &[
+                "--data-dir",
+                data_dir.to_str().unwrap(),
+                "demo",
+                "--no-serve",
+            ],
             &[
                 ("YIWANG_DATABASE_URL", url.as_str()),
                 ("YIWANG_PII_KEY", TEST_PII_KEY),

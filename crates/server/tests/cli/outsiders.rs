@@ -45,9 +45,8 @@ async fn outsiders_learn_nothing(t: &TestDb) {
     load_demo(&t.url, dir.path()).await;
     let node = Node::start("node", &t.url, dir.path()).await;
     let addr = node.addr.clone();
-    let citizen_login = |who: usize| {
-        json!({"login": DEMO_LOGINS[who].mobile, "password": DEMO_PASSWORD})
-    };
+    let citizen_login =
+        |who: usize| json!({"login": DEMO_LOGINS[who].mobile, "password": DEMO_PASSWORD});
     // The owner: 张晓明 (his session, his API token). The outsiders: 王丽华 (his enterprise's agent,
     // so his personal things only) and 陈雨桐, window staff of 合肥市公安局 (hf-gaj).
     let owner = login(&addr, "/api/v1/auth/login", citizen_login(0)).await;
@@ -83,7 +82,9 @@ async fn outsiders_learn_nothing(t: &TestDb) {
     .to_string();
     let task = count(
         &t.db,
-        &format!("SELECT MIN(id) FROM case_tasks WHERE status = 'open' AND department_id <> {not_theirs}"),
+        &format!(
+            "SELECT MIN(id) FROM case_tasks WHERE status = 'open' AND department_id <> {not_theirs}"
+        ),
     )
     .await
     .to_string();
@@ -107,8 +108,12 @@ async fn outsiders_learn_nothing(t: &TestDb) {
         &format!("SELECT case_no FROM cases WHERE public_id = '{case}'"),
     )
     .await;
-    let ticket = count(&t.db, "SELECT MIN(id) FROM appt_tickets").await.to_string();
-    let window = count(&t.db, "SELECT MIN(id) FROM appt_resources").await.to_string();
+    let ticket = count(&t.db, "SELECT MIN(id) FROM appt_tickets")
+        .await
+        .to_string();
+    let window = count(&t.db, "SELECT MIN(id) FROM appt_resources")
+        .await
+        .to_string();
     let enterprise = scalar_text(&t.db, "SELECT MIN(public_id) FROM enterprises").await;
     let file = scalar_text(
         &t.db,
@@ -119,47 +124,240 @@ async fn outsiders_learn_nothing(t: &TestDb) {
     // (who, method, path with `{}` for the target, the target, body)
     let note = json!({"note": "核查", "reason": "核查", "approve": true, "action": "accept", "opinion": "同意"});
     let table: Vec<(&str, &str, &str, String, Option<Value>)> = vec![
-        ("citizen", "DELETE", "/api/v1/me/sessions/{}", session.clone(), None),
-        ("staff", "DELETE", "/api/v1/me/sessions/{}", session.clone(), None),
-        ("citizen", "DELETE", "/api/v1/me/tokens/{}", token.clone(), None),
-        ("citizen", "POST", "/api/v1/appointments/bookings/{}/no-show", booking.clone(), None),
-        ("staff", "POST", "/api/v1/appointments/bookings/{}/no-show", booking.clone(), None),
-        ("citizen", "GET", "/api/v1/appointments/bookings/{}", booking.clone(), None),
-        ("staff", "GET", "/api/v1/appointments/bookings/{}", booking.clone(), None),
-        ("citizen", "POST", "/api/v1/appointments/bookings/{}/cancel", booking.clone(), None),
-        ("citizen", "GET", "/api/v1/appointments/bookings/{}/ics", booking.clone(), None),
-        ("citizen", "POST", "/api/v1/tasks/{}/claim", task.clone(), None),
-        ("staff", "POST", "/api/v1/tasks/{}/claim", task.clone(), None),
-        ("staff", "DELETE", "/api/v1/tasks/{}/claim", task.clone(), None),
-        ("staff", "POST", "/api/v1/tasks/{}/act", task.clone(), Some(note.clone())),
-        ("staff", "POST", "/api/v1/tasks/{}/resume", task.clone(), Some(note.clone())),
-        ("citizen", "POST", "/api/v1/items/{}/approve", item.clone(), Some(json!({}))),
-        ("staff", "POST", "/api/v1/items/{}/approve", item.clone(), Some(json!({}))),
-        ("staff", "POST", "/api/v1/items/{}/reject", item.clone(), Some(note.clone())),
-        ("staff", "POST", "/api/v1/items/{}/draft", item.clone(), None),
-        ("staff", "POST", "/api/v1/items/{}/submit", item.clone(), None),
+        (
+            "citizen",
+            "DELETE",
+            "/api/v1/me/sessions/{}",
+            session.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "DELETE",
+            "/api/v1/me/sessions/{}",
+            session.clone(),
+            None,
+        ),
+        (
+            "citizen",
+            "DELETE",
+            "/api/v1/me/tokens/{}",
+            token.clone(),
+            None,
+        ),
+        (
+            "citizen",
+            "POST",
+            "/api/v1/appointments/bookings/{}/no-show",
+            booking.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/appointments/bookings/{}/no-show",
+            booking.clone(),
+            None,
+        ),
+        (
+            "citizen",
+            "GET",
+            "/api/v1/appointments/bookings/{}",
+            booking.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "GET",
+            "/api/v1/appointments/bookings/{}",
+            booking.clone(),
+            None,
+        ),
+        (
+            "citizen",
+            "POST",
+            "/api/v1/appointments/bookings/{}/cancel",
+            booking.clone(),
+            None,
+        ),
+        (
+            "citizen",
+            "GET",
+            "/api/v1/appointments/bookings/{}/ics",
+            booking.clone(),
+            None,
+        ),
+        (
+            "citizen",
+            "POST",
+            "/api/v1/tasks/{}/claim",
+            task.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/tasks/{}/claim",
+            task.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "DELETE",
+            "/api/v1/tasks/{}/claim",
+            task.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/tasks/{}/act",
+            task.clone(),
+            Some(note.clone()),
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/tasks/{}/resume",
+            task.clone(),
+            Some(note.clone()),
+        ),
+        (
+            "citizen",
+            "POST",
+            "/api/v1/items/{}/approve",
+            item.clone(),
+            Some(json!({})),
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/items/{}/approve",
+            item.clone(),
+            Some(json!({})),
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/items/{}/reject",
+            item.clone(),
+            Some(note.clone()),
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/items/{}/draft",
+            item.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/items/{}/submit",
+            item.clone(),
+            None,
+        ),
         ("citizen", "GET", "/api/v1/cases/{}", case.clone(), None),
         ("citizen", "GET", "/api/v1/cases/{}", case_no.clone(), None),
         ("staff", "GET", "/api/v1/cases/{}", case.clone(), None),
-        ("citizen", "POST", "/api/v1/cases/{}/withdraw", case.clone(), Some(note.clone())),
-        ("citizen", "POST", "/api/v1/cases/{}/resubmit", case.clone(), Some(json!({}))),
-        ("staff", "POST", "/api/v1/cases/{}/extension", case.clone(), Some(note.clone())),
-        ("staff", "POST", "/api/v1/cases/{}/extension/decision", case.clone(), Some(note.clone())),
+        (
+            "citizen",
+            "POST",
+            "/api/v1/cases/{}/withdraw",
+            case.clone(),
+            Some(note.clone()),
+        ),
+        (
+            "citizen",
+            "POST",
+            "/api/v1/cases/{}/resubmit",
+            case.clone(),
+            Some(json!({})),
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/cases/{}/extension",
+            case.clone(),
+            Some(note.clone()),
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/cases/{}/extension/decision",
+            case.clone(),
+            Some(note.clone()),
+        ),
         ("citizen", "GET", "/api/v1/materials/{}", file.clone(), None),
         ("staff", "GET", "/api/v1/materials/{}", file.clone(), None),
-        ("staff", "POST", "/api/v1/queue/tickets/{}/start", ticket.clone(), None),
-        ("staff", "POST", "/api/v1/queue/tickets/{}/skip", ticket.clone(), None),
-        ("staff", "POST", "/api/v1/queue/tickets/{}/finish", ticket.clone(), None),
-        ("staff", "POST", "/api/v1/queue/windows/{}/call-next", window.clone(), None),
-        ("staff", "GET", "/api/v1/queue/windows/{}/ticket", window.clone(), None),
-        ("staff", "PUT", "/api/v1/appointments/resources/{}", window.clone(), Some(json!({}))),
-        ("staff", "GET", "/api/v1/enterprises/{}", enterprise.clone(), None),
-        ("staff", "POST", "/api/v1/enterprises/{}/agents", enterprise.clone(), Some(json!({"login": DEMO_LOGINS[1].mobile}))),
+        (
+            "staff",
+            "POST",
+            "/api/v1/queue/tickets/{}/start",
+            ticket.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/queue/tickets/{}/skip",
+            ticket.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/queue/tickets/{}/finish",
+            ticket.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/queue/windows/{}/call-next",
+            window.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "GET",
+            "/api/v1/queue/windows/{}/ticket",
+            window.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "PUT",
+            "/api/v1/appointments/resources/{}",
+            window.clone(),
+            Some(json!({})),
+        ),
+        (
+            "staff",
+            "GET",
+            "/api/v1/enterprises/{}",
+            enterprise.clone(),
+            None,
+        ),
+        (
+            "staff",
+            "POST",
+            "/api/v1/enterprises/{}/agents",
+            enterprise.clone(),
+            Some(json!({"login": DEMO_LOGINS[1].mobile})),
+        ),
     ];
     let mut failures = Vec::new();
     for (who, method, template, target, body) in &table {
         let caller = if *who == "citizen" { &citizen } else { &staff };
-        let real = request(&addr, method, &template.replace("{}", target), Some(caller), body.as_ref()).await;
+        let real = request(
+            &addr,
+            method,
+            &template.replace("{}", target),
+            Some(caller),
+            body.as_ref(),
+        )
+        .await;
         let fake = request(
             &addr,
             method,
@@ -170,7 +368,10 @@ async fn outsiders_learn_nothing(t: &TestDb) {
         .await;
         let what = format!("{who} {method} {template} ({target})");
         if !matches!(real.status, 403 | 404) {
-            failures.push(format!("{what}: the outsider got {} {}", real.status, real.body));
+            failures.push(format!(
+                "{what}: the outsider got {} {}",
+                real.status, real.body
+            ));
         } else if refusal(&real) != refusal(&fake) {
             failures.push(format!(
                 "{what}: {:?} for the real one, {:?} for one that does not exist",
@@ -181,16 +382,40 @@ async fn outsiders_learn_nothing(t: &TestDb) {
     }
     // Import: whoever may not import is refused before the file is read, good file or bad.
     for who in [&citizen, &staff] {
-        let good = request(&addr, "POST", "/api/v1/catalog/import?format=json", Some(who), Some(&json!([]))).await;
-        let bad = request(&addr, "POST", "/api/v1/catalog/import?format=xml", Some(who), Some(&json!("garbage"))).await;
+        let good = request(
+            &addr,
+            "POST",
+            "/api/v1/catalog/import?format=json",
+            Some(who),
+            Some(&json!([])),
+        )
+        .await;
+        let bad = request(
+            &addr,
+            "POST",
+            "/api/v1/catalog/import?format=xml",
+            Some(who),
+            Some(&json!("garbage")),
+        )
+        .await;
         if refusal(&good) != refusal(&bad) || good.status != 403 {
-            failures.push(format!("import: {:?} / {:?}", refusal(&good), refusal(&bad)));
+            failures.push(format!(
+                "import: {:?} / {:?}",
+                refusal(&good),
+                refusal(&bad)
+            ));
         }
     }
-    assert!(failures.is_empty(), "outsiders learned something:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "outsiders learned something:\n{}",
+        failures.join("\n")
+    );
     // Nothing the outsiders did changed the owner's session.
     assert_eq!(
-        request(&addr, "GET", "/api/v1/me", Some(&owner), None).await.status,
+        request(&addr, "GET", "/api/v1/me", Some(&owner), None)
+            .await
+            .status,
         200
     );
     node.stop().await;

@@ -27,8 +27,8 @@ use yiwang_identity::policy::Principal;
 use yiwang_kernel::{Page, PageRequest, ResidentId};
 
 use crate::api::ApiErrorBody;
-use crate::auth::{Client, request_rng};
 use crate::api::ApiQuery;
+use crate::auth::{Client, request_rng};
 use crate::error::AppError;
 use crate::extract::{ApiCaller, ApiStaff, Caller, IdPath};
 use crate::prefs::encode_component;

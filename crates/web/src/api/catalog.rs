@@ -20,9 +20,9 @@ use yiwang_catalog::transfer::{Format, RowError};
 use yiwang_catalog::{CatalogError, Origin};
 use yiwang_kernel::{ErrorCode, PageRequest};
 
+use crate::api::ApiQuery;
 use crate::api::{ApiError, ApiErrorBody};
 use crate::auth::Client;
-use crate::api::ApiQuery;
 use crate::error::AppError;
 use crate::extract::{ApiStaff, IdPath};
 use crate::i18n::Tr;

@@ -310,7 +310,11 @@ where
 fn query_field(text: &str) -> Option<&str> {
     let rest = text.split_once("query string: ")?.1;
     let (field, _) = rest.split_once(": ")?;
-    (!field.is_empty() && field.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')).then_some(field)
+    (!field.is_empty()
+        && field
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    .then_some(field)
 }
 
 /// The error body every failing API call returns.

@@ -341,9 +341,7 @@ fn complete_operation(method: &str, path: &str, operation: &mut Map<String, Valu
     if has_query_param || has_body {
         add(
             "422",
-            error_response(
-                "a value is invalid or out of its documented bounds; `field` names it",
-            ),
+            error_response("a value is invalid or out of its documented bounds; `field` names it"),
         );
     }
     if has_body {
@@ -418,7 +416,10 @@ fn bound_parameter(path: &str, param: &mut Value) {
 }
 
 /// `map[key]` as an object, created when missing (`None` when it is something else).
-fn object_entry<'a>(map: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Map<String, Value>> {
+fn object_entry<'a>(
+    map: &'a mut Map<String, Value>,
+    key: &str,
+) -> Option<&'a mut Map<String, Value>> {
     map.entry(key.to_owned())
         .or_insert_with(|| json!({}))
         .as_object_mut()

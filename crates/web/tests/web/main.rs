@@ -234,7 +234,12 @@ async fn operational_endpoints(t: &TestDb) {
 
     get(&app, "/").await;
     get(&app, "/departments/hf-mzj").await;
-    let metrics = get_with(&app, "/metrics", &[("authorization", "Bearer scraper-token")]).await;
+    let metrics = get_with(
+        &app,
+        "/metrics",
+        &[("authorization", "Bearer scraper-token")],
+    )
+    .await;
     assert!(metrics.header("content-type").starts_with("text/plain"));
     assert!(
         metrics

@@ -59,7 +59,11 @@ async fn openapi_document_declares_security_statuses_and_bounds(t: &TestDb) {
     let served = get(&app, "/api/v1/openapi.json").await;
     assert_eq!(served.status, StatusCode::OK);
     let doc = served.json();
-    assert_eq!(&doc, openapi::document(), "the served document is the checked one");
+    assert_eq!(
+        &doc,
+        openapi::document(),
+        "the served document is the checked one"
+    );
 
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["type"], "http");
@@ -121,7 +125,9 @@ async fn openapi_document_declares_security_statuses_and_bounds(t: &TestDb) {
         }
         // Whatever takes input or needs an account can be refused (an operation without either, such
         // as the list of life events, has nothing a caller could get wrong).
-        let takes_input = op.get("parameters").is_some_and(|p| p.as_array().is_some_and(|p| !p.is_empty()))
+        let takes_input = op
+            .get("parameters")
+            .is_some_and(|p| p.as_array().is_some_and(|p| !p.is_empty()))
             || op.get("requestBody").is_some()
             || access != Access::Public;
         if takes_input {
@@ -213,7 +219,11 @@ db_test!(openapi_document_declares_security_statuses_and_bounds);
 /// A value for a path parameter: one that parses but names nothing.
 fn sample(param: &Value) -> String {
     let types = &param["schema"]["type"];
-    if types == "integer" || types.as_array().is_some_and(|t| t.contains(&json!("integer"))) {
+    if types == "integer"
+        || types
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("integer")))
+    {
         "987654321".to_owned()
     } else if param["name"] == "date" {
         "2026-02-14".to_owned()
@@ -287,7 +297,9 @@ async fn every_operation_answers_as_documented(t: &TestDb) {
             }
         };
         if !expected {
-            wrong.push(format!("{what} ({access:?}) answered {status} anonymously: {body}"));
+            wrong.push(format!(
+                "{what} ({access:?}) answered {status} anonymously: {body}"
+            ));
         }
         if access != Access::Public {
             continue;
@@ -311,12 +323,18 @@ async fn every_operation_answers_as_documented(t: &TestDb) {
                 let (status, body) =
                     anonymous(&app, &method, &path, &op, &[(name.clone(), value.clone())]).await;
                 if status != StatusCode::UNPROCESSABLE_ENTITY {
-                    wrong.push(format!("{what} ?{name}={value:.12}… answered {status}: {body}"));
+                    wrong.push(format!(
+                        "{what} ?{name}={value:.12}… answered {status}: {body}"
+                    ));
                 }
             }
         }
     }
-    assert!(wrong.is_empty(), "the router and the document disagree:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "the router and the document disagree:\n{}",
+        wrong.join("\n")
+    );
 }
 db_test!(every_operation_answers_as_documented);
 
@@ -331,8 +349,22 @@ async fn metrics_are_for_operators_only(t: &TestDb) {
         },
     )
     .await;
-    seed_staff(&state, "hf-mzj", "OPS001", "13900007101", &["platform_admin"]).await;
-    seed_staff(&state, "hf-mzj", "DEP001", "13900007102", &["department_admin"]).await;
+    seed_staff(
+        &state,
+        "hf-mzj",
+        "OPS001",
+        "13900007101",
+        &["platform_admin"],
+    )
+    .await;
+    seed_staff(
+        &state,
+        "hf-mzj",
+        "DEP001",
+        "13900007102",
+        &["department_admin"],
+    )
+    .await;
     let app = app(state);
     let admin = staff_token(&app, "OPS001").await;
     let other_staff = staff_token(&app, "DEP001").await;
@@ -342,10 +374,16 @@ async fn metrics_are_for_operators_only(t: &TestDb) {
 
     for (who, header) in [
         ("anonymous", None),
-        ("a wrong token", Some("Bearer scraper-secret-wrong".to_owned())),
+        (
+            "a wrong token",
+            Some("Bearer scraper-secret-wrong".to_owned()),
+        ),
         ("a citizen", Some(format!("Bearer {citizen}"))),
         ("other staff", Some(format!("Bearer {other_staff}"))),
-        ("an API token string", Some("Bearer ywt_notarealtoken".to_owned())),
+        (
+            "an API token string",
+            Some("Bearer ywt_notarealtoken".to_owned()),
+        ),
         ("an empty token", Some("Bearer ".to_owned())),
     ] {
         let headers: Vec<(&str, &str)> = header
@@ -359,7 +397,10 @@ async fn metrics_are_for_operators_only(t: &TestDb) {
             missing.header("content-type"),
             "{who}: the not-found page"
         );
-        assert!(!refused.body.contains("yiwang_http_requests_total"), "{who}");
+        assert!(
+            !refused.body.contains("yiwang_http_requests_total"),
+            "{who}"
+        );
     }
     for (who, header) in [
         ("the scraper", "Bearer scraper-secret-0123456789".to_owned()),
@@ -390,7 +431,12 @@ async fn workflows_are_for_staff(t: &TestDb) {
         let anonymous = call(&app, "GET", &path, None, None).await;
         assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{id}");
         let refused = call(&app, "GET", &path, Some(&citizen), None).await;
-        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{id}: {}", refused.body);
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{id}: {}",
+            refused.body
+        );
         let staff_reply = call(&app, "GET", &path, Some(&staff), None).await;
         assert_ne!(staff_reply.status, StatusCode::FORBIDDEN, "{id}");
         assert_ne!(staff_reply.status, StatusCode::UNAUTHORIZED, "{id}");

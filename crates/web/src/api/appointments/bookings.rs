@@ -16,8 +16,8 @@ use yiwang_kernel::PageRequest;
 
 use super::{IDEMPOTENCY_KEY, PageQuery, group_of, invalid, optional_date, origin, page_of, svc};
 use crate::api::ApiErrorBody;
-use crate::auth::{Client, request_rng};
 use crate::api::ApiQuery;
+use crate::auth::{Client, request_rng};
 use crate::error::AppError;
 use crate::extract::{ApiCaller, ApiStaff, IdPath};
 use crate::state::AppState;

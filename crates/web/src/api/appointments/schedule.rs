@@ -17,8 +17,8 @@ use yiwang_identity::policy::Principal;
 
 use super::{DEFAULT_SLOT_DAYS, group_of, invalid, optional_date, origin, svc};
 use crate::api::ApiErrorBody;
-use crate::auth::Client;
 use crate::api::ApiQuery;
+use crate::auth::Client;
 use crate::error::AppError;
 use crate::extract::{ApiMaybeCaller, ApiStaff, IdPath};
 use crate::state::AppState;
