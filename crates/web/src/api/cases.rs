@@ -990,7 +990,7 @@ async fn get_workflow(
 /// problem is named (`unknown_post`, `unreachable_step`, `join_without_fork`…); running cases keep
 /// their version.
 #[utoipa::path(put, path = "/api/v1/items/{id}/workflow", tag = "cases", params(("id" = i64, Path)),
-    request_body(content = String, description = "the definition", content_type = "application/toml"),
+    request_body(content = Object, description = "the definition as JSON; TOML is accepted too, sent with `Content-Type: application/toml`"),
     responses((status = 201, body = WorkflowOut), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn publish_workflow(
     State(state): State<AppState>,
