@@ -278,6 +278,7 @@ impl From<WaitlistEntry> for WaitlistOut {
 /// for the first person in line, who is told by SMS.
 #[utoipa::path(post, path = "/api/v1/appointments/waitlist", tag = "appointments", request_body = BookBody,
     responses((status = 201, body = WaitlistOut), (status = 401, body = ApiErrorBody),
+        (status = 404, body = ApiErrorBody, description = "`slot_not_found`"),
         (status = 409, body = ApiErrorBody, description = "`slot_available`, `already_waitlisted`, `waitlist_full`, `waitlist_closed`…")))]
 pub(super) async fn join_waitlist(
     State(state): State<AppState>,
