@@ -1,5 +1,6 @@
 //! A small HTTP/1.1 client for talking to a running `yiwang serve` (one request per connection).
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -37,13 +38,13 @@ pub async fn request(
 ) -> Reply {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(token) = token {
-        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        let _ = write!(head, "Authorization: Bearer {token}\r\n");
     }
     let payload = body.map(Value::to_string).unwrap_or_default();
     if body.is_some() {
         head.push_str("Content-Type: application/json\r\n");
     }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", payload.len()));
+    let _ = write!(head, "Content-Length: {}\r\n\r\n", payload.len());
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         stream.write_all(head.as_bytes()).await.unwrap();
@@ -52,7 +53,7 @@ pub async fn request(
         stream.read_to_end(&mut bytes).await.unwrap();
         bytes
     };
-    let bytes = tokio::time::timeout(Duration::from_secs(60), exchange)
+    let bytes = tokio::time::timeout(Duration::from_mins(1), exchange)
         .await
         .unwrap_or_else(|_| panic!("{method} {path} took over a minute"));
     parse(&bytes)

@@ -49,7 +49,7 @@ impl Node {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        let line = tokio::time::timeout(Duration::from_mins(1), lines.next_line())
             .await
             .unwrap_or_else(|_| panic!("{name} did not start: {}", read(&log)))
             .unwrap()
@@ -265,14 +265,14 @@ yiwang_db::postgres_only! {
         let category = list[0]["code"].as_str().unwrap().to_owned();
         let board = format!("/api/v1/queue/groups/{HALL_CODE}/board");
         let before = get(&b.addr, &board, None).await.json();
-        let taken = post(
+        let ticket_reply = post(
             &a.addr,
             &format!("/api/v1/queue/groups/{HALL_CODE}/tickets"),
             None,
             &json!({"category": category, "lane": "normal"}),
         )
         .await;
-        assert_eq!(taken.status, 201, "{}", taken.body);
+        assert_eq!(ticket_reply.status, 201, "{}", ticket_reply.body);
         let after = get(&b.addr, &board, None).await.json();
         assert_ne!(after["version"], before["version"], "the board moved on");
         assert_eq!(waiting(&after, &category), waiting(&before, &category) + 1);

@@ -156,7 +156,7 @@ async fn walk(t: &TestDb, leaks: bool) {
     .await;
 
     // (who, method, path with `{}` for the target, the target, body)
-    let note = json!({"note": "核查", "reason": "核查", "approve": true, "action": "accept", "opinion": "同意"});
+    let remark = json!({"note": "核查", "reason": "核查", "approve": true, "action": "accept", "opinion": "同意"});
     let table: Vec<(&str, &str, &str, String, Option<Value>)> = vec![
         (
             "citizen",
@@ -247,14 +247,14 @@ async fn walk(t: &TestDb, leaks: bool) {
             "POST",
             "/api/v1/tasks/{}/act",
             task.clone(),
-            Some(note.clone()),
+            Some(remark.clone()),
         ),
         (
             "staff",
             "POST",
             "/api/v1/tasks/{}/resume",
             task.clone(),
-            Some(note.clone()),
+            Some(remark.clone()),
         ),
         (
             "citizen",
@@ -275,7 +275,7 @@ async fn walk(t: &TestDb, leaks: bool) {
             "POST",
             "/api/v1/items/{}/reject",
             item.clone(),
-            Some(note.clone()),
+            Some(remark.clone()),
         ),
         (
             "staff",
@@ -299,7 +299,7 @@ async fn walk(t: &TestDb, leaks: bool) {
             "POST",
             "/api/v1/cases/{}/withdraw",
             case.clone(),
-            Some(note.clone()),
+            Some(remark.clone()),
         ),
         (
             "citizen",
@@ -313,14 +313,14 @@ async fn walk(t: &TestDb, leaks: bool) {
             "POST",
             "/api/v1/cases/{}/extension",
             case.clone(),
-            Some(note.clone()),
+            Some(remark.clone()),
         ),
         (
             "staff",
             "POST",
             "/api/v1/cases/{}/extension/decision",
             case.clone(),
-            Some(note.clone()),
+            Some(remark.clone()),
         ),
         ("citizen", "GET", "/api/v1/materials/{}", file.clone(), None),
         ("staff", "GET", "/api/v1/materials/{}", file.clone(), None),
