@@ -97,6 +97,12 @@ pub struct Config {
     pub enterprise_register: Option<String>,
     /// Bearer token sent to the enterprise register service, if it wants one.
     pub enterprise_register_token: Secret,
+    /// Bearer token of the metrics scraper for `/metrics` (platform administrators read it with their
+    /// session). Empty: only administrators; everyone else gets 404.
+    pub metrics_token: Secret,
+    /// Seconds between two checks of each node for catalog changes its search index has not seen
+    /// (changes made on this node are indexed at once).
+    pub index_catch_up_secs: u64,
 }
 
 /// The `[materials]` section.
@@ -236,6 +242,8 @@ impl Default for Config {
             materials: MaterialSettings::default(),
             enterprise_register: None,
             enterprise_register_token: Secret::default(),
+            metrics_token: Secret::default(),
+            index_catch_up_secs: 30,
         }
     }
 }
@@ -268,6 +276,8 @@ struct FileConfig {
     materials: Option<FileMaterials>,
     enterprise_register: Option<String>,
     enterprise_register_token: Option<String>,
+    metrics_token: Option<String>,
+    index_catch_up_secs: Option<u64>,
 }
 
 /// `[smtp]` in the file.
@@ -377,6 +387,12 @@ impl Config {
         }
         if let Some(v) = file.enterprise_register_token {
             self.enterprise_register_token = Secret::new(v);
+        }
+        if let Some(v) = file.metrics_token {
+            self.metrics_token = Secret::new(v);
+        }
+        if let Some(v) = file.index_catch_up_secs {
+            self.index_catch_up_secs = v;
         }
         let header = match &file.forwarded_header {
             Some(v) => parse_forwarded_header(v, "forwarded_header")?,
@@ -506,6 +522,14 @@ impl Config {
         }
         if let Some(v) = get("YIWANG_ENTERPRISE_REGISTER") {
             self.enterprise_register = Some(v);
+        }
+        if let Some(v) = get("YIWANG_METRICS_TOKEN") {
+            self.metrics_token = Secret::new(v);
+        }
+        if let Some(v) = get("YIWANG_INDEX_CATCH_UP_SECS") {
+            self.index_catch_up_secs = v.trim().parse().with_context(|| {
+                format!("YIWANG_INDEX_CATCH_UP_SECS must be a number of seconds, got {v:?}")
+            })?;
         }
         if let Some(v) = get("YIWANG_ENTERPRISE_REGISTER_TOKEN") {
             self.enterprise_register_token = Secret::new(v);
@@ -662,6 +686,12 @@ impl Config {
         {
             bail!("audit_old_keys must each be at least 32 hexadecimal digits");
         }
+        if !(1..=3600).contains(&self.index_catch_up_secs) {
+            bail!(
+                "index_catch_up_secs must be between 1 and 3600, got {}",
+                self.index_catch_up_secs
+            );
+        }
         if !(1..=1440).contains(&self.audit_anchor_minutes) {
             bail!(
                 "audit_anchor_minutes must be between 1 and 1440, got {}",
@@ -727,7 +757,7 @@ impl Config {
             |s| yiwang_db::redact_url(s.expose()),
         );
         let mut text = format!(
-            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nmax_material_bytes = {}\nplatform_code = \"{}\"\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\nlog_message_text = {}\nheader_read_timeout_secs = {}\nidle_timeout_secs = {}\ntrusted_proxies = [{}]\nforwarded_header = \"{}\"\naudit_key = \"{}\"\naudit_old_keys = [{}]\naudit_anchor_minutes = {}\n",
+            "addr = \"{}\"\ndata_dir = \"{}\"\ndatabase_url = \"{}\"\nregion_code = \"{}\"\ncookie_secure = {}\nmax_body_bytes = {}\nmax_material_bytes = {}\nplatform_code = \"{}\"\nlog_format = \"{}\"\nworker = {}\npii_key = \"{}\"\nlog_message_text = {}\nheader_read_timeout_secs = {}\nidle_timeout_secs = {}\ntrusted_proxies = [{}]\nforwarded_header = \"{}\"\naudit_key = \"{}\"\naudit_old_keys = [{}]\naudit_anchor_minutes = {}\nmetrics_token = \"{}\"\nindex_catch_up_secs = {}\n",
             self.addr,
             self.data_dir.display(),
             url,
@@ -759,6 +789,8 @@ impl Config {
                 .collect::<Vec<_>>()
                 .join(", "),
             self.audit_anchor_minutes,
+            self.metrics_token,
+            self.index_catch_up_secs,
         );
         // A TOML table comes after the top-level keys.
         match &self.smtp {

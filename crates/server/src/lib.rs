@@ -125,8 +125,6 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing requests in flight");
 }
 
-/// How often each node checks for catalog changes its index has not seen.
-const INDEX_CATCH_UP_SECS: u64 = 30;
 /// How often each node re-checks case deadlines.
 const CASE_SWEEP_SECS: u64 = 60;
 /// How often each node runs the appointments' maintenance (slots up to the release horizon,
@@ -171,6 +169,7 @@ pub async fn serve(
             cookie_secure: config.cookie_secure,
             max_body_bytes: config.max_body_bytes,
             max_material_bytes: config.max_material_bytes,
+            metrics_token: Some(config.metrics_token.expose().to_owned()).filter(|t| !t.is_empty()),
         },
     );
     // Abuse limits counted in the database, so every node shares them.
@@ -204,10 +203,10 @@ pub async fn serve(
     // Every node catches its own index up, whichever node's worker ran the reindex job.
     let catch_up = {
         let catalog = catalog.clone();
+        let catch_up_secs = config.index_catch_up_secs;
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            let mut tick =
-                tokio::time::interval(std::time::Duration::from_secs(INDEX_CATCH_UP_SECS));
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(catch_up_secs));
             tick.tick().await;
             loop {
                 tokio::select! {

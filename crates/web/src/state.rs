@@ -26,6 +26,9 @@ pub struct WebConfig {
     /// The largest material file accepted by the upload routes (their body limit is this plus room for
     /// the form around it).
     pub max_material_bytes: usize,
+    /// The bearer token that lets a metrics scraper read `/metrics` (platform administrators may
+    /// read it with their session); `None`: administrators only.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -35,6 +38,7 @@ impl Default for WebConfig {
             cookie_secure: false,
             max_body_bytes: 2 * 1024 * 1024,
             max_material_bytes: yiwang_cases::files::DEFAULT_MAX_FILE_BYTES,
+            metrics_token: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,9 +27,10 @@ use yiwang_identity::policy::Principal;
 use yiwang_kernel::{Page, PageRequest, ResidentId};
 
 use crate::api::ApiErrorBody;
+use crate::api::ApiQuery;
 use crate::auth::{Client, request_rng};
 use crate::error::AppError;
-use crate::extract::{ApiCaller, Caller, IdPath};
+use crate::extract::{ApiCaller, ApiStaff, Caller, IdPath};
 use crate::prefs::encode_component;
 use crate::state::AppState;
 use crate::throttle::Scope;
@@ -323,9 +324,20 @@ impl From<MaterialFile> for FileOut {
     }
 }
 
+/// The multipart form of a material upload.
+#[derive(Debug, ToSchema)]
+pub struct UploadForm {
+    /// The file: PDF, JPEG, PNG or OFD, its content matching its name's extension.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// Staff only: the resident ID of the person at the counter the file is for.
+    pub resident_id: Option<String>,
+}
+
 /// Upload a material file (multipart field `file`; PDF, JPEG, PNG or OFD). Window staff upload for the
 /// person they serve with the field `resident_id`.
 #[utoipa::path(post, path = "/api/v1/materials", tag = "cases",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = FileOut), (status = 401, body = ApiErrorBody),
         (status = 422, body = ApiErrorBody, description = "`file_too_large`, `file_type_refused`, `file_content_mismatch`")))]
 async fn upload_material(
@@ -391,7 +403,7 @@ async fn download_material(
     State(state): State<AppState>,
     Caller { principal, .. }: ApiCaller,
     IdPath(id): IdPath<String>,
-    Query(query): Query<DownloadQuery>,
+    ApiQuery(query): ApiQuery<DownloadQuery>,
 ) -> Result<Response, AppError> {
     let case = match query.case.as_deref() {
         Some(key) => Some(case_id(&state, &principal, key).await?),
@@ -523,7 +535,7 @@ async fn register_at_counter(
 async fn my_cases(
     State(state): State<AppState>,
     Caller { principal, .. }: ApiCaller,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<CaseList>, AppError> {
     let page = state
         .cases()
@@ -659,7 +671,7 @@ impl From<PublicProgress> for ProgressOut {
 async fn progress(
     State(state): State<AppState>,
     Client(meta): Client,
-    Query(query): Query<ProgressQuery>,
+    ApiQuery(query): ApiQuery<ProgressQuery>,
 ) -> Result<Json<ProgressOut>, AppError> {
     // The same count as the page: guessing pairs is slowed down per address.
     let now = state.clock().now();
@@ -690,7 +702,7 @@ pub struct DisclosureList {
     responses((status = 200, body = DisclosureList)))]
 async fn disclosures(
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<DisclosureList>, AppError> {
     let page = state.cases().disclosures(query.page()?).await?;
     Ok(Json(DisclosureList {
@@ -746,7 +758,7 @@ impl From<InboxEntry> for InboxItem {
 async fn inbox(
     State(state): State<AppState>,
     Caller { principal, .. }: ApiCaller,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<InboxOut>, AppError> {
     let filter = InboxFilter {
         warning: query.warning()?,
@@ -932,7 +944,7 @@ async fn decide_extension(
 async fn supervision(
     State(state): State<AppState>,
     Caller { principal, .. }: ApiCaller,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<CaseList>, AppError> {
     let page = state
         .cases()
@@ -952,11 +964,14 @@ pub struct WorkflowOut {
     pub definition: WorkflowDef,
 }
 
-/// The workflow new applications of an item start under.
+/// The workflow new applications of an item start under: internal (posts, steps, who decides), so
+/// for staff only; an applicant sees the form and materials in `GET /api/v1/items/{id}/application`.
 #[utoipa::path(get, path = "/api/v1/items/{id}/workflow", tag = "cases", params(("id" = i64, Path)),
-    responses((status = 200, body = WorkflowOut), (status = 404, body = ApiErrorBody)))]
+    responses((status = 200, body = WorkflowOut), (status = 403, body = ApiErrorBody, description = "not staff"),
+        (status = 404, body = ApiErrorBody)))]
 async fn get_workflow(
     State(state): State<AppState>,
+    _staff: ApiStaff,
     IdPath(id): IdPath<ItemId>,
 ) -> Result<Json<WorkflowOut>, AppError> {
     let workflow = state
@@ -975,7 +990,7 @@ async fn get_workflow(
 /// problem is named (`unknown_post`, `unreachable_step`, `join_without_fork`…); running cases keep
 /// their version.
 #[utoipa::path(put, path = "/api/v1/items/{id}/workflow", tag = "cases", params(("id" = i64, Path)),
-    request_body(content = String, description = "the definition", content_type = "application/toml"),
+    request_body(content = Object, description = "the definition as JSON; TOML is accepted too, sent with `Content-Type: application/toml`"),
     responses((status = 201, body = WorkflowOut), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn publish_workflow(
     State(state): State<AppState>,

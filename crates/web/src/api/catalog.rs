@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,7 @@ use yiwang_catalog::transfer::{Format, RowError};
 use yiwang_catalog::{CatalogError, Origin};
 use yiwang_kernel::{ErrorCode, PageRequest};
 
+use crate::api::ApiQuery;
 use crate::api::{ApiError, ApiErrorBody};
 use crate::auth::Client;
 use crate::error::AppError;
@@ -218,7 +219,7 @@ pub struct ItemList {
     responses((status = 200, body = ItemList), (status = 422, body = ApiErrorBody)))]
 async fn list_items(
     State(state): State<AppState>,
-    Query(query): Query<ItemsQuery>,
+    ApiQuery(query): ApiQuery<ItemsQuery>,
 ) -> Result<Json<ItemList>, AppError> {
     let params = query.params()?;
     let catalog = state.catalog().clone();
@@ -267,7 +268,7 @@ pub struct Suggestion {
     responses((status = 200, body = [Suggestion])))]
 async fn suggest(
     State(state): State<AppState>,
-    Query(query): Query<SuggestQuery>,
+    ApiQuery(query): ApiQuery<SuggestQuery>,
 ) -> Result<Json<Vec<Suggestion>>, AppError> {
     let q = query.q.unwrap_or_default();
     search_text_within_bounds(&q)?;
@@ -357,7 +358,7 @@ fn detail(
 async fn get_item(
     State(state): State<AppState>,
     IdPath(id): IdPath<ItemId>,
-    Query(query): Query<VersionQuery>,
+    ApiQuery(query): ApiQuery<VersionQuery>,
 ) -> Result<Json<ItemDetail>, AppError> {
     let guide = state
         .catalog()
@@ -526,7 +527,7 @@ async fn get_guide(
     State(state): State<AppState>,
     prefs: Prefs,
     IdPath(id): IdPath<ItemId>,
-    Query(query): Query<VersionQuery>,
+    ApiQuery(query): ApiQuery<VersionQuery>,
 ) -> Result<Json<GuideDto>, AppError> {
     let guide = state
         .catalog()
@@ -598,7 +599,7 @@ pub struct ChangeDto {
 async fn diff_versions(
     State(state): State<AppState>,
     IdPath(id): IdPath<ItemId>,
-    Query(query): Query<DiffQuery>,
+    ApiQuery(query): ApiQuery<DiffQuery>,
 ) -> Result<Json<Vec<ChangeDto>>, AppError> {
     let need = |v: Option<u32>, f: &str| {
         v.ok_or_else(|| invalid(f, "version_invalid", "give from and to"))
@@ -893,7 +894,7 @@ pub fn download(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response
 async fn export(
     State(state): State<AppState>,
     who: ApiStaff,
-    Query(query): Query<FormatQuery>,
+    ApiQuery(query): ApiQuery<FormatQuery>,
 ) -> Result<Response, AppError> {
     let principal = &who.principal;
     yiwang_identity::policy::authorize(principal, &yiwang_identity::policy::Action::ManageCatalog)?;
@@ -944,7 +945,7 @@ async fn import(
     who: ApiStaff,
     prefs: Prefs,
     Client(meta): Client,
-    Query(query): Query<FormatQuery>,
+    ApiQuery(query): ApiQuery<FormatQuery>,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let principal = &who.principal;
@@ -975,6 +976,7 @@ fn import_rejected(tr: Tr, rows: &[RowError]) -> Response {
             request_id: String::new(),
             field: Some("file".to_owned()),
             reason: None,
+            locked_until: None,
         },
         rows: rows
             .iter()

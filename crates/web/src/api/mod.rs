@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ pub mod cases;
 pub mod catalog;
 pub mod credentials;
 pub mod enterprises;
+pub mod openapi;
 pub mod staff;
 
 use crate::error::AppError;
@@ -189,6 +190,7 @@ use crate::state::AppState;
         cases::CommitmentOut,
         cases::MaterialOut,
         cases::FileOut,
+        cases::UploadForm,
         cases::MaterialRef,
         cases::ApplyBody,
         cases::CounterBody,
@@ -273,6 +275,48 @@ pub fn routes() -> Router<AppState> {
         .merge(appointments::routes())
 }
 
+/// A query string parsed into `T`. One that does not parse — a word where a number goes, a number
+/// beyond its type — is 422 like a value beyond its documented bound (`field` names the parameter when
+/// it can be told), so every out-of-range parameter gets the same answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                Err(AppError::Invalid {
+                    field: query_field(&text).unwrap_or("query").to_owned(),
+                    code: "query_invalid".to_owned(),
+                    message: text,
+                })
+            }
+        }
+    }
+}
+
+/// The parameter named in a query rejection ("Failed to deserialize query string: page: invalid digit…").
+fn query_field(text: &str) -> Option<&str> {
+    let rest = text.split_once("query string: ")?.1;
+    let (field, _) = rest.split_once(": ")?;
+    (!field.is_empty()
+        && field
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    .then_some(field)
+}
+
 /// The error body every failing API call returns.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiErrorBody {
@@ -288,7 +332,12 @@ pub struct ApiError {
     pub request_id: String,
     /// The input field at fault, when there is one.
     pub field: Option<String>,
+    /// What is wrong with it (or, for a conflict, empty and left out).
     pub reason: Option<String>,
+    /// For 429: when the next attempt may succeed (RFC 3339); `Retry-After` says the same in seconds.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -339,9 +388,15 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus metrics in the text exposition format.
+/// Prometheus metrics in the text exposition format, for operators only: the scraper presents
+/// `metrics_token` as a bearer token, or a platform administrator is logged in. Anyone else gets the
+/// not-found page, the same as for a path that does not exist.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    if !operator(&mut parts, &state).await {
+        return AppError::NotFound.into_response();
+    }
     let mut gauges = Vec::new();
     let up = state.db().ping().await.is_ok();
     gauges.push(Gauge {
@@ -378,8 +433,38 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// Whether the caller is one of the platform's operators: the configured scraper token, or the session
+/// of a platform administrator. Everything else (no credentials, a citizen, other staff, an API token,
+/// a wrong token) is not.
+async fn operator(parts: &mut axum::http::request::Parts, state: &AppState) -> bool {
+    if let Some(expected) = state
+        .config()
+        .metrics_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    {
+        let sent = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if sent.is_some_and(|sent| crate::auth::constant_time_eq(sent, expected)) {
+            return true;
+        }
+    }
+    let Ok(Some((session, _))) = crate::extract::cached_session(parts, state).await else {
+        return false;
+    };
+    matches!(
+        state.accounts().principal(Some(&session)).await,
+        Ok(yiwang_identity::policy::Principal::Staff(staff))
+            if staff.has(yiwang_identity::model::Role::PlatformAdmin)
+    )
+}
+
+async fn openapi() -> Json<&'static serde_json::Value> {
+    Json(openapi::document())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -418,6 +503,9 @@ pub struct DepartmentList {
     pub total: usize,
 }
 
+/// Longest region filter: a county-level code has six digits.
+pub const MAX_REGION_FILTER_DIGITS: usize = 6;
+
 #[derive(Debug, Deserialize)]
 struct RegionFilter {
     region: Option<String>,
@@ -429,10 +517,10 @@ struct RegionFilter {
     responses((status = 200, body = DepartmentList), (status = 422, body = ApiErrorBody)))]
 async fn list_departments(
     State(state): State<AppState>,
-    Query(filter): Query<RegionFilter>,
+    ApiQuery(filter): ApiQuery<RegionFilter>,
 ) -> Result<Json<DepartmentList>, AppError> {
     let prefix = filter.region.unwrap_or_default();
-    if prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+    if prefix.len() > MAX_REGION_FILTER_DIGITS || !prefix.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AppError::Invalid {
             field: "region".to_owned(),
             code: "region_filter_invalid".to_owned(),
@@ -498,6 +586,9 @@ async fn working_day(
     }))
 }
 
+/// Most working days one calculation may add (about fourteen years).
+pub const MAX_WORKING_DAYS: u32 = 3650;
+
 #[derive(Debug, Deserialize)]
 struct AddQuery {
     n: Option<String>,
@@ -518,14 +609,14 @@ pub struct WorkingDaysResult {
 async fn add_working_days(
     State(state): State<AppState>,
     Path(date): Path<String>,
-    Query(query): Query<AddQuery>,
+    ApiQuery(query): ApiQuery<AddQuery>,
 ) -> Result<Json<WorkingDaysResult>, AppError> {
     let from = parse_date(&date)?;
     let n = query
         .n
         .as_deref()
         .and_then(|n| n.parse::<u32>().ok())
-        .filter(|n| *n <= 3650)
+        .filter(|n| *n <= MAX_WORKING_DAYS)
         .ok_or_else(|| AppError::Invalid {
             field: "n".to_owned(),
             code: "working_days_invalid".to_owned(),

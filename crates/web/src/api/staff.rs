@@ -16,7 +16,7 @@ use yiwang_identity::service::account::first_problem;
 use crate::api::auth::PersonDto;
 use crate::auth::{ApiUser, Client, request_rng, session_cookie};
 use crate::error::AppError;
-use crate::extract::{ApiCaller, ApiMaybeCaller};
+use crate::extract::ApiCaller;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -137,7 +137,7 @@ pub struct DepartmentStaff {
     responses((status = 200, body = DepartmentStaff), (status = 401, body = crate::api::ApiErrorBody), (status = 403, body = crate::api::ApiErrorBody)))]
 async fn list_staff(
     State(state): State<AppState>,
-    who: ApiMaybeCaller,
+    who: ApiCaller,
     Path(code): Path<String>,
 ) -> Result<Json<DepartmentStaff>, AppError> {
     let (staff, posts) = state

@@ -12,6 +12,7 @@ mod cases;
 mod catalog;
 mod catalog_staff;
 mod limits;
+mod openapi;
 mod recovery;
 mod staff;
 mod support;
@@ -215,7 +216,14 @@ async fn search_page(t: &TestDb) {
 db_test!(search_page);
 
 async fn operational_endpoints(t: &TestDb) {
-    let app = app(state(t).await);
+    let app = app(state_with(
+        t,
+        WebConfig {
+            metrics_token: Some("scraper-token".to_owned()),
+            ..WebConfig::default()
+        },
+    )
+    .await);
     let health = get(&app, "/healthz").await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.json()["status"], "ok");
@@ -226,7 +234,12 @@ async fn operational_endpoints(t: &TestDb) {
 
     get(&app, "/").await;
     get(&app, "/departments/hf-mzj").await;
-    let metrics = get(&app, "/metrics").await;
+    let metrics = get_with(
+        &app,
+        "/metrics",
+        &[("authorization", "Bearer scraper-token")],
+    )
+    .await;
     assert!(metrics.header("content-type").starts_with("text/plain"));
     assert!(
         metrics

@@ -2,7 +2,7 @@
 //! calendar files, the waitlist; for staff, the day's bookings and no-shows.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use yiwang_kernel::PageRequest;
 
 use super::{IDEMPOTENCY_KEY, PageQuery, group_of, invalid, optional_date, origin, page_of, svc};
 use crate::api::ApiErrorBody;
+use crate::api::ApiQuery;
 use crate::auth::{Client, request_rng};
 use crate::error::AppError;
 use crate::extract::{ApiCaller, ApiStaff, IdPath};
@@ -133,7 +134,7 @@ pub(super) async fn book(
 pub(super) async fn my_bookings(
     State(state): State<AppState>,
     who: ApiCaller,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<BookingList>, AppError> {
     let principal = &who.principal;
     let page = query.page()?;
@@ -218,7 +219,7 @@ pub(super) async fn day_bookings(
     State(state): State<AppState>,
     who: ApiStaff,
     Path(key): Path<String>,
-    Query(query): Query<DayQuery>,
+    ApiQuery(query): ApiQuery<DayQuery>,
 ) -> Result<Json<BookingList>, AppError> {
     let principal = &who.principal;
     let group = group_of(&state, &key).await?;
@@ -277,6 +278,7 @@ impl From<WaitlistEntry> for WaitlistOut {
 /// for the first person in line, who is told by SMS.
 #[utoipa::path(post, path = "/api/v1/appointments/waitlist", tag = "appointments", request_body = BookBody,
     responses((status = 201, body = WaitlistOut), (status = 401, body = ApiErrorBody),
+        (status = 404, body = ApiErrorBody, description = "`slot_not_found`"),
         (status = 409, body = ApiErrorBody, description = "`slot_available`, `already_waitlisted`, `waitlist_full`, `waitlist_closed`…")))]
 pub(super) async fn join_waitlist(
     State(state): State<AppState>,

@@ -2,7 +2,7 @@
 //! window's calls, the board and the day's statistics.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use yiwang_kernel::ResidentId;
 use super::bookings::DayQuery;
 use super::{group_of, invalid, origin, svc};
 use crate::api::ApiErrorBody;
+use crate::api::ApiQuery;
 use crate::auth::Client;
 use crate::error::AppError;
 use crate::extract::{ApiMaybeCaller, ApiStaff, IdPath};
@@ -173,7 +174,7 @@ pub(super) async fn daily_stats(
     State(state): State<AppState>,
     who: ApiStaff,
     Path(key): Path<String>,
-    Query(query): Query<DayQuery>,
+    ApiQuery(query): ApiQuery<DayQuery>,
 ) -> Result<Json<DailyStats>, AppError> {
     let principal = &who.principal;
     let group = group_of(&state, &key).await?;

@@ -2,7 +2,7 @@
 //! and queue categories. Reading them is public; changing them is staff set-up (`ManageSchedules`).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use yiwang_identity::policy::Principal;
 
 use super::{DEFAULT_SLOT_DAYS, group_of, invalid, optional_date, origin, svc};
 use crate::api::ApiErrorBody;
+use crate::api::ApiQuery;
 use crate::auth::Client;
 use crate::error::AppError;
 use crate::extract::{ApiMaybeCaller, ApiStaff, IdPath};
@@ -118,7 +119,7 @@ async fn group_out(state: &AppState, group: Group) -> Result<GroupOut, AppError>
         (status = 422, body = ApiErrorBody)))]
 pub(super) async fn list_groups(
     State(state): State<AppState>,
-    Query(query): Query<GroupQuery>,
+    ApiQuery(query): ApiQuery<GroupQuery>,
 ) -> Result<Json<GroupList>, AppError> {
     let kind = match query
         .kind
@@ -434,7 +435,7 @@ pub(super) async fn list_slots(
     State(state): State<AppState>,
     who: ApiMaybeCaller,
     Path(key): Path<String>,
-    Query(query): Query<SlotQuery>,
+    ApiQuery(query): ApiQuery<SlotQuery>,
 ) -> Result<Json<SlotList>, AppError> {
     let group = group_of(&state, &key).await?;
     let from = optional_date("from", query.from.as_deref())?.unwrap_or_else(|| svc(&state).today());

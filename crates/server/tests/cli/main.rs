@@ -12,6 +12,10 @@ use yiwang_db::{ConnectionTrait, db_test, stmt};
 use yiwang_identity::service::{departments, region_children};
 use yiwang_kernel::{SharedClock, SystemClock};
 
+mod client;
+mod nodes;
+mod outsiders;
+
 const BIN: &str = env!("CARGO_BIN_EXE_yiwang");
 
 /// Run `yiwang` with only the given environment (plus PATH), never the developer's YIWANG_* settings.
@@ -246,6 +250,18 @@ async fn count(db: &yiwang_db::Db, sql: &str) -> i64 {
         .unwrap()
         .unwrap();
     row.try_get_by_index::<i64>(0).unwrap()
+}
+
+/// The text in the first column of the first row.
+async fn scalar_text(db: &yiwang_db::Db, sql: &str) -> String {
+    let row = db
+        .conn()
+        .query_one_raw(stmt(db.conn(), sql, []))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no row: {sql}"));
+    row.try_get_by_index::<String>(0)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Loading the demo twice gives the same data; the data is the real organisation, the cases cover
