@@ -467,7 +467,7 @@ impl Runner {
             .map(|r| r.material)
             .collect();
         let mut materials = Vec::new();
-        for material in item.materials.iter().filter(|m| !paperless.contains(m)) {
+        for material in item.materials.iter().filter(|m| !paperless.contains(*m)) {
             let key = (person.id, material.clone());
             let file = if let Some(file) = self.files.get(&key) {
                 file.clone()
