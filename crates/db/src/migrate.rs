@@ -100,6 +100,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 12,
+        name: "licenses",
+        shared: include_str!("../migrations/0012_licenses.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Arbitrary constant identifying Yiwang's migration lock among PostgreSQL advisory locks.

@@ -113,6 +113,7 @@ const AREAS: &[[&str; 3]] = &[
     area!("cases/"),
     area!("workbench/"),
     area!("appointments/"),
+    area!("licences/"),
 ];
 
 /// The files of one locale, one per area.
