@@ -154,6 +154,7 @@ pub async fn serve(
         Arc::clone(&calendar),
         AppointmentsConfig::default(),
     );
+    let licenses = licenses(config, &db, &clock, &calendar)?;
     let state = AppState::new(
         db.clone(),
         clock.clone(),
@@ -165,6 +166,7 @@ pub async fn serve(
             catalog: catalog.clone(),
             cases: cases.clone(),
             appointments: appointments.clone(),
+            licenses,
         },
         WebConfig {
             region_code: config.region_code.clone(),
@@ -500,6 +502,26 @@ fn message_sender(config: &Config, clock: &SharedClock) -> anyhow::Result<Arc<dy
         .context("the [smtp] settings cannot be used")?;
     tracing::info!(host = %smtp.host, port = smtp.port, tls = smtp.effective_tls().name(), "email goes to the SMTP relay");
     Ok(Arc::new(RoutingSender::new(log, Arc::new(email))))
+}
+
+/// E-licences for the web layer: seal keys opened with a key derived from the PII key, deadlines
+/// on the platform's calendar.
+fn licenses(
+    config: &Config,
+    db: &Db,
+    clock: &SharedClock,
+    calendar: &yiwang_kernel::WorkCalendar,
+) -> anyhow::Result<yiwang_licenses::Licenses> {
+    let key = pii_key(config)?;
+    Ok(yiwang_licenses::Licenses::new(
+        db.clone(),
+        clock.clone(),
+        yiwang_licenses::SealCipher::new(
+            yiwang_licenses::derive_seal_key(&key).context("cannot derive the licence seal key")?,
+        ),
+        calendar.clone(),
+        Arc::new(PiiProtector::from_hex(&key)?),
+    ))
 }
 
 fn pii_key(config: &Config) -> anyhow::Result<String> {
