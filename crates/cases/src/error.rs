@@ -98,6 +98,9 @@ pub enum CaseError {
     Identity(#[from] IdentityError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// E-licences (免提交, automatic issue, seals).
+    #[error(transparent)]
+    Licence(#[from] yiwang_licenses::LicenseError),
 }
 
 impl ErrorCode for CaseError {
@@ -142,6 +145,7 @@ impl ErrorCode for CaseError {
             CaseError::Catalog(e) => e.code(),
             CaseError::Identity(e) => e.code(),
             CaseError::Db(e) => e.code(),
+            CaseError::Licence(e) => e.code(),
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod appointments;
 pub mod cases;
 pub mod catalog;
+pub mod licenses;
 pub mod org;
 pub mod register;
 
@@ -44,6 +45,8 @@ pub struct DemoSetup {
     pub calendar: WorkCalendar,
     /// The platform code in case numbers.
     pub platform_code: String,
+    /// The key sealing the licence seal keys' private keys.
+    pub seals: yiwang_licenses::SealCipher,
 }
 
 impl DemoSetup {
@@ -58,6 +61,18 @@ impl DemoSetup {
             self.files.clone(),
             &self.platform_code,
         )
+        .with_licenses(self.licenses(clock))
+    }
+
+    /// The licence service on `clock`.
+    pub fn licenses(&self, clock: &SharedClock) -> yiwang_licenses::Licenses {
+        yiwang_licenses::Licenses::new(
+            self.db.clone(),
+            clock.clone(),
+            self.seals.clone(),
+            self.calendar.clone(),
+            Arc::clone(&self.pii),
+        )
     }
 }
 
@@ -70,6 +85,7 @@ pub struct DemoReport {
     pub staff_created: usize,
     pub enterprises_created: usize,
     pub appointments: AppointmentsReport,
+    pub licenses: licenses::LicensesReport,
     pub cases: DemoCasesReport,
 }
 
@@ -87,7 +103,12 @@ pub async fn load(setup: &DemoSetup) -> anyhow::Result<DemoReport> {
     let enterprises_created = org::load_enterprise(accounts, &meta, &mut rng).await?;
     let catalog = load_catalog(db, clock).await?;
     let appointments = appointments::load(db, clock, accounts, &mut rng).await?;
+    // Licence types before the case replay (which issues licences for granted cases and uses held
+    // ones instead of uploads), the holdings after it (see `licenses.rs`).
+    let licence_service = setup.licenses(clock);
+    let types_defined = licenses::define_types(&licence_service).await?;
     let cases = cases::load(setup).await?;
+    let licenses = licenses::load(&licence_service, types_defined).await?;
     Ok(DemoReport {
         org,
         catalog,
@@ -95,6 +116,7 @@ pub async fn load(setup: &DemoSetup) -> anyhow::Result<DemoReport> {
         staff_created,
         enterprises_created,
         appointments,
+        licenses,
         cases,
     })
 }

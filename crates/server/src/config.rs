@@ -91,6 +91,8 @@ pub struct Config {
     pub limits: yiwang_web::throttle::LimitRules,
     /// Material files (`[materials]`): quotas, how long unattached files are kept, the sealing keys.
     pub materials: MaterialSettings,
+    /// E-licences (`[licenses]`): the key sealing the departments' SM2 private keys.
+    pub licenses: LicenseSettings,
     /// Where claims to represent an enterprise are checked: the `http://` URL of an enterprise register
     /// service (see `docs/api.md`), or `demo` for the demo's register extract. Unset: every claim is held
     /// for a clerk's check.
@@ -122,6 +124,24 @@ impl Default for MaterialSettings {
             previous_keys: Vec::new(),
         }
     }
+}
+
+/// The `[licenses]` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LicenseSettings {
+    /// SM4 key (32 hex digits) sealing the seal keys' SM2 private keys; empty: derived from the PII
+    /// key.
+    pub seal_key: Secret,
+    /// Seal keys of earlier rotations of this setting, still accepted for opening private keys.
+    pub previous_seal_keys: Vec<Secret>,
+}
+
+/// `[licenses]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLicenses {
+    seal_key: Option<String>,
+    previous_seal_keys: Option<Vec<String>>,
 }
 
 /// `[materials]` in the file.
@@ -234,6 +254,7 @@ impl Default for Config {
             audit_anchor_minutes: 10,
             limits: yiwang_web::throttle::LimitRules::default(),
             materials: MaterialSettings::default(),
+            licenses: LicenseSettings::default(),
             enterprise_register: None,
             enterprise_register_token: Secret::default(),
         }
@@ -266,6 +287,7 @@ struct FileConfig {
     audit_anchor_minutes: Option<u64>,
     limits: Option<yiwang_web::throttle::LimitRules>,
     materials: Option<FileMaterials>,
+    licenses: Option<FileLicenses>,
     enterprise_register: Option<String>,
     enterprise_register_token: Option<String>,
 }
@@ -418,6 +440,14 @@ impl Config {
                 materials.previous_keys = v.into_iter().map(Secret::new).collect();
             }
         }
+        if let Some(l) = file.licenses {
+            if let Some(v) = l.seal_key {
+                self.licenses.seal_key = Secret::new(v);
+            }
+            if let Some(v) = l.previous_seal_keys {
+                self.licenses.previous_seal_keys = v.into_iter().map(Secret::new).collect();
+            }
+        }
         if let Some(file) = file.smtp {
             // An `[smtp]` section, even an empty one, asks for SMTP; validation names what it lacks.
             let smtp = self.smtp.get_or_insert_with(SmtpSettings::default);
@@ -500,6 +530,9 @@ impl Config {
         }
         if let Some(v) = get("YIWANG_MATERIAL_KEY") {
             self.materials.key = Secret::new(v);
+        }
+        if let Some(v) = get("YIWANG_LICENSES_SEAL_KEY") {
+            self.licenses.seal_key = Secret::new(v);
         }
         if let Some(v) = get("YIWANG_LOG_MESSAGE_TEXT") {
             self.log_message_text = parse_bool(&v, "YIWANG_LOG_MESSAGE_TEXT")?;
@@ -624,12 +657,24 @@ impl Config {
                 self.idle_timeout_secs
             );
         }
-        for (name, key) in std::iter::once(("materials.key", &self.materials.key)).chain(
-            self.materials
-                .previous_keys
-                .iter()
-                .map(|k| ("materials.previous_keys", k)),
-        ) {
+        for (name, key) in std::iter::once(("materials.key", &self.materials.key))
+            .chain(
+                self.materials
+                    .previous_keys
+                    .iter()
+                    .map(|k| ("materials.previous_keys", k)),
+            )
+            .chain(std::iter::once((
+                "licenses.seal_key",
+                &self.licenses.seal_key,
+            )))
+            .chain(
+                self.licenses
+                    .previous_seal_keys
+                    .iter()
+                    .map(|k| ("licenses.previous_seal_keys", k)),
+            )
+        {
             let key = key.expose();
             if !key.is_empty() && yiwang_kernel::crypto::Sm4Key::from_hex(key).is_err() {
                 bail!("{name} must be 32 hexadecimal digits (an SM4 key)");

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod config;
 pub mod http;
+pub mod licence;
 pub mod proxy;
 
 use std::future::Future;
@@ -129,6 +130,8 @@ pub async fn shutdown_signal() {
 const INDEX_CATCH_UP_SECS: u64 = 30;
 /// How often each node re-checks case deadlines.
 const CASE_SWEEP_SECS: u64 = 60;
+/// How often each node runs the licences' expiry job and renewal reminders.
+const LICENCE_MAINTENANCE_SECS: u64 = 600;
 /// How often each node runs the appointments' maintenance (slots up to the release horizon,
 /// no-shows, expired waitlists, tickets left open on past days).
 const APPOINTMENT_MAINTENANCE_SECS: u64 = 60;
@@ -148,13 +151,13 @@ pub async fn serve(
     let indexed = catalog.rebuild_index().await?;
     tracing::info!(items = indexed, "search index built");
     let cases = cases(config, &db, &clock, &catalog, &calendar)?;
+    let licence_service = licenses(config, &db, &clock, &calendar)?;
     let appointments = Appointments::new(
         db.clone(),
         clock.clone(),
         Arc::clone(&calendar),
         AppointmentsConfig::default(),
     );
-    let licenses = licenses(config, &db, &clock, &calendar)?;
     let state = AppState::new(
         db.clone(),
         clock.clone(),
@@ -166,7 +169,7 @@ pub async fn serve(
             catalog: catalog.clone(),
             cases: cases.clone(),
             appointments: appointments.clone(),
-            licenses,
+            licenses: licence_service.clone(),
         },
         WebConfig {
             region_code: config.region_code.clone(),
@@ -235,6 +238,29 @@ pub async fn serve(
                     _ = tick.tick() => {
                         if let Err(error) = cases.sweep().await {
                             tracing::warn!(%error, "case deadline sweep failed");
+                        }
+                    }
+                    () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
+                }
+            }
+        })
+    };
+    // Licence expiry (已过期) and renewal reminders (Art. 50): every node may run them; each change is
+    // one conditional update and each reminder is marked once per licence version.
+    let licence_jobs = {
+        let licenses = licence_service.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick =
+                tokio::time::interval(std::time::Duration::from_secs(LICENCE_MAINTENANCE_SECS));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(error) = licenses.expire_due().await {
+                            tracing::warn!(%error, "licence expiry failed");
+                        }
+                        if let Err(error) = licenses.remind_renewals().await {
+                            tracing::warn!(%error, "licence renewal reminders failed");
                         }
                     }
                     () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
@@ -313,6 +339,7 @@ pub async fn serve(
     let _ = catch_up.await;
     let _ = sweep.await;
     let _ = maintenance.await;
+    let _ = licence_jobs.await;
     if let Some(task) = worker_task {
         let _ = task.await;
     }
@@ -388,6 +415,40 @@ pub fn cases(
         pii,
         file_store(config)?,
         &config.platform_code,
+    )
+    .with_licenses(licenses(config, db, clock, calendar)?))
+}
+
+/// The key sealing the departments' SM2 private keys: `[licenses] seal_key`, else derived from the
+/// PII key; with the keys of earlier rotations of that setting.
+pub fn seal_cipher(config: &Config) -> anyhow::Result<yiwang_licenses::SealCipher> {
+    let settings = &config.licenses;
+    let key = match settings.seal_key.expose() {
+        "" => yiwang_licenses::derive_seal_key(&pii_key(config)?)
+            .context("cannot derive the licence seal key")?,
+        hex => yiwang_kernel::crypto::Sm4Key::from_hex(hex)?,
+    };
+    let previous = settings
+        .previous_seal_keys
+        .iter()
+        .map(|k| yiwang_kernel::crypto::Sm4Key::from_hex(k.expose()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(yiwang_licenses::SealCipher::new(key).with_previous(previous))
+}
+
+/// E-licences: seal keys opened with [`seal_cipher`], deadlines on the platform's calendar.
+pub fn licenses(
+    config: &Config,
+    db: &Db,
+    clock: &SharedClock,
+    calendar: &yiwang_kernel::WorkCalendar,
+) -> anyhow::Result<yiwang_licenses::Licenses> {
+    Ok(yiwang_licenses::Licenses::new(
+        db.clone(),
+        clock.clone(),
+        seal_cipher(config)?,
+        calendar.clone(),
+        Arc::new(PiiProtector::from_hex(&pii_key(config)?)?),
     ))
 }
 
@@ -434,6 +495,7 @@ pub fn demo_setup(
         files: file_store(config)?,
         calendar: config::load_calendar(&config.calendar_dir())?,
         platform_code: config.platform_code.clone(),
+        seals: seal_cipher(config)?,
     })
 }
 
@@ -502,26 +564,6 @@ fn message_sender(config: &Config, clock: &SharedClock) -> anyhow::Result<Arc<dy
         .context("the [smtp] settings cannot be used")?;
     tracing::info!(host = %smtp.host, port = smtp.port, tls = smtp.effective_tls().name(), "email goes to the SMTP relay");
     Ok(Arc::new(RoutingSender::new(log, Arc::new(email))))
-}
-
-/// E-licences for the web layer: seal keys opened with a key derived from the PII key, deadlines
-/// on the platform's calendar.
-fn licenses(
-    config: &Config,
-    db: &Db,
-    clock: &SharedClock,
-    calendar: &yiwang_kernel::WorkCalendar,
-) -> anyhow::Result<yiwang_licenses::Licenses> {
-    let key = pii_key(config)?;
-    Ok(yiwang_licenses::Licenses::new(
-        db.clone(),
-        clock.clone(),
-        yiwang_licenses::SealCipher::new(
-            yiwang_licenses::derive_seal_key(&key).context("cannot derive the licence seal key")?,
-        ),
-        calendar.clone(),
-        Arc::new(PiiProtector::from_hex(&key)?),
-    ))
 }
 
 fn pii_key(config: &Config) -> anyhow::Result<String> {

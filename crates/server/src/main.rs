@@ -88,6 +88,36 @@ enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// E-licences (电子证照): offline verification and seal keys.
+    Licence {
+        #[command(subcommand)]
+        command: LicenceCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LicenceCommand {
+    /// Verify a downloaded licence document (or a QR payload) without the network: prints valid,
+    /// revoked, expired or forged with the public fields; exits 1 unless valid.
+    Verify {
+        /// The licence document JSON (with `keys` and `revocations` bundled), or a QR payload.
+        file: PathBuf,
+        /// Public keys (`GET /api/v1/licences/keys`), instead of the bundled ones.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// A signed revocation list (`GET /api/v1/licences/revocations`), instead of the bundled one.
+        #[arg(long)]
+        revocations: Option<PathBuf>,
+        /// Print the verdict as one JSON line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rotate a department's seal key (or `platform`, the revocation-list key): a new SM2 key pair
+    /// signs from now on; the old one stays published and keeps verifying what it signed.
+    RotateKey {
+        /// Department code, e.g. hf-scjgj, or platform.
+        department: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -412,6 +442,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.manifest.files,
                 report.audit_checked,
                 report.anchors_checked
+            );
+        }
+        Command::Licence {
+            command:
+                LicenceCommand::Verify {
+                    file,
+                    keys,
+                    revocations,
+                    json,
+                },
+        } => {
+            let read = |p: Option<&std::path::Path>| {
+                p.map(yiwang_server::licence::read_bounded).transpose()
+            };
+            let text = yiwang_server::licence::read_bounded(&file)?;
+            let verdict = yiwang_server::licence::verify_text(
+                &text,
+                read(keys.as_deref())?.as_deref(),
+                read(revocations.as_deref())?.as_deref(),
+                clock.now(),
+            )?;
+            if json {
+                println!("{}", serde_json::to_string(&verdict)?);
+            } else {
+                print!("{}", yiwang_server::licence::describe(&verdict));
+            }
+            if verdict.outcome != yiwang_licenses::Outcome::Valid {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Licence {
+            command: LicenceCommand::RotateKey { department },
+        } => {
+            let db = open_database(&config, &clock).await?;
+            let calendar = yiwang_server::config::load_calendar(&config.calendar_dir())?;
+            let licenses = yiwang_server::licenses(&config, &db, &clock, &calendar)?;
+            let key_id = licenses
+                .rotate_key(
+                    &yiwang_identity::policy::Principal::System,
+                    &department,
+                    "cli",
+                )
+                .await?;
+            db.close().await?;
+            println!(
+                "{department} now signs with {key_id}; earlier keys stay published for verification"
             );
         }
         Command::Catalog { command } => {

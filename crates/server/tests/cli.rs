@@ -269,6 +269,8 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
             "SELECT COUNT(*) FROM cases",
             "SELECT COUNT(*) FROM case_tasks",
             "SELECT COUNT(*) FROM staff",
+            "SELECT COUNT(*) FROM licences",
+            "SELECT COUNT(*) FROM licence_seal_keys",
         ] {
             numbers.push(count(&db, sql).await);
         }
@@ -339,8 +341,178 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
     assert!(hefei_departments.len() >= 14);
     demo_cases_cover_every_state(t, &config, &clock).await;
     demo_appointments_are_complete(t, &clock, first.appointments, second.appointments).await;
+    assert_eq!(first.licenses.types_defined, 10);
+    assert!(first.licenses.licences_issued >= 9, "{:?}", first.licenses);
+    assert_eq!(second.licenses.types_defined, 0);
+    assert_eq!(second.licenses.licences_issued, 0);
+    demo_licences_are_complete(t, &config, &clock).await;
 }
 db_test!(demo_data_is_idempotent_and_real);
+
+/// The licence demo: every granted case whose item produces a licence type has its licence (or a
+/// pending issuance), the demo enterprise holds one expiring within 30 days and one revoked, the
+/// food-business applications used the 营业执照 instead of an upload, and `yiwang licence verify`
+/// checks the holder's download offline: valid, revoked, or a changed byte — forged.
+async fn demo_licences_are_complete(
+    t: &TestDb,
+    config: &yiwang_server::config::Config,
+    clock: &SharedClock,
+) {
+    use yiwang_licenses::model::HolderKind;
+    for ty in yiwang_demo::licenses::licence_types().unwrap() {
+        if ty.producing_items.is_empty() {
+            continue;
+        }
+        let codes = ty
+            .producing_items
+            .iter()
+            .map(|c| format!("'{c}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let enterprise_only = if ty.holder == HolderKind::Enterprise {
+            " AND c.enterprise_id IS NOT NULL"
+        } else {
+            ""
+        };
+        let missing = count(
+            &t.db,
+            &format!(
+                "SELECT COUNT(*) FROM cases c WHERE c.outcome = 'granted' AND c.item_code IN ({codes}){enterprise_only}
+                   AND NOT EXISTS (SELECT 1 FROM licences l WHERE l.case_no = c.case_no AND l.type_code = '{0}')
+                   AND NOT EXISTS (SELECT 1 FROM licence_pending p WHERE p.case_no = c.case_no AND p.type_code = '{0}')",
+                ty.code
+            ),
+        )
+        .await;
+        assert_eq!(missing, 0, "granted cases without their {}", ty.name);
+    }
+    assert!(
+        count(&t.db, "SELECT COUNT(*) FROM licences WHERE source = 'case'").await > 0,
+        "granted demo cases issued licences"
+    );
+    let paperless = count(
+        &t.db,
+        "SELECT COUNT(*) FROM case_licences cl JOIN cases c ON c.id = cl.case_id
+          WHERE c.item_name LIKE '食品经营许可（新办）%'",
+    )
+    .await;
+    assert!(paperless > 0, "the food applications used the 营业执照");
+
+    let setup = demo_setup(t, clock, config);
+    let licenses = setup.licenses(clock);
+    let zhang = yiwang_identity::reads::person_by_resident_id_in(
+        t.db.conn(),
+        &setup.pii,
+        &yiwang_kernel::ResidentId::complete(yiwang_demo::DEMO_LOGINS[0].resident_id_17).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let holder = yiwang_identity::policy::Principal::Person(zhang.id);
+    let mine = licenses
+        .my_licences(
+            &holder,
+            yiwang_kernel::PageRequest::new(None, Some(100)).unwrap(),
+        )
+        .await
+        .unwrap();
+    let today = yiwang_kernel::china_date(clock.now());
+    let soon = mine
+        .items
+        .iter()
+        .find(|l| {
+            l.status == yiwang_licenses::LicenseStatus::Valid
+                && l.expires_on
+                    .is_some_and(|d| d >= today && d <= today + chrono::Duration::days(30))
+        })
+        .expect("a licence expiring within 30 days");
+    let revoked = mine
+        .items
+        .iter()
+        .find(|l| l.status == yiwang_licenses::LicenseStatus::Revoked)
+        .expect("a revoked licence");
+    assert!(mine.items.iter().any(|l| l.type_code == "YYZZ"));
+    assert!(mine.items.iter().any(|l| l.type_code == "JZZ"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let valid = licenses
+        .offline_bundle(&holder, soon.identifier.as_str())
+        .await
+        .unwrap();
+    let valid_file = write("valid.json", &serde_json::to_string(&valid).unwrap());
+    let out = yiwang(&["licence", "verify", &valid_file], &[]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).starts_with("valid: 1.2.156.3005.2."),
+        "{}",
+        stdout(&out)
+    );
+    let revoked_bundle = licenses
+        .offline_bundle(&holder, revoked.identifier.as_str())
+        .await
+        .unwrap();
+    let out = yiwang(
+        &[
+            "licence",
+            "verify",
+            "--json",
+            &write(
+                "revoked.json",
+                &serde_json::to_string(&revoked_bundle).unwrap(),
+            ),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains("\"outcome\":\"revoked\""),
+        "{}",
+        stdout(&out)
+    );
+    // One changed byte of the signed statement: forged.
+    let mut forged = valid.clone();
+    let mut bytes = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        &forged.document.signed,
+    )
+    .unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 1;
+    forged.document.signed =
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
+    let out = yiwang(
+        &[
+            "licence",
+            "verify",
+            &write("forged.json", &serde_json::to_string(&forged).unwrap()),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(stdout(&out).starts_with("forged"), "{}", stdout(&out));
+    // The QR payload verifies with the keys given separately.
+    let keys = serde_json::json!({ "keys": valid.keys }).to_string();
+    let qr = licenses
+        .qr_payload(&holder, soon.identifier.as_str())
+        .await
+        .unwrap();
+    let out = yiwang(
+        &[
+            "licence",
+            "verify",
+            &write("qr.txt", &qr),
+            "--keys",
+            &write("keys.json", &keys),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
 
 /// The appointment demo: the hall's windows and queue categories, the hospital's clinics with their
 /// doctors and slots; a second load adds nothing.

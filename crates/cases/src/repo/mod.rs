@@ -3,6 +3,7 @@
 mod cases;
 mod events;
 mod files;
+mod licences;
 mod tasks;
 mod workflows;
 
@@ -17,6 +18,7 @@ pub use files::{
     files_of_person, insert_file, materials_of_case, storage_key_in_use, unattached_files_before,
     usage_of_person,
 };
+pub use licences::{NoticeSeal, case_licences, insert_case_licence, insert_seal, seal_of};
 pub use tasks::{
     InboxFilter, NewTask, cancel_tasks, claim_task, close_task, inbox, inbox_counts, inbox_steps,
     insert_task, release_task, set_task_due, set_task_status, task_by_id, tasks_of_case,

@@ -349,11 +349,24 @@ impl Cases {
         if def.commitment.is_some() && !case.commitment_signed {
             return Err(CaseError::CommitmentNotSigned);
         }
-        let attached: Vec<String> = repo::materials_of_case(conn, case.id)
+        let mut attached: Vec<String> = repo::materials_of_case(conn, case.id)
             .await?
             .into_iter()
             .map(|a| a.material)
             .collect();
+        // 免提交: a material a licence of the applicant replaces is provided.
+        attached.extend(
+            self.licensed_materials(
+                conn,
+                &case.item_code,
+                case.applicant.person_id,
+                case.applicant.enterprise_id,
+            )
+            .await?
+            .into_iter()
+            .filter(|r| r.identifier.is_some())
+            .map(|r| r.material),
+        );
         require_materials(def, version, &attached)
     }
 
@@ -407,6 +420,13 @@ impl Cases {
         let seq = repo::next_sequence(&tx, &prefix).await?;
         case.case_no = Some(format!("{prefix}{seq:05}"));
         case.query_code = Some(query_code);
+        let files: Vec<String> = repo::materials_of_case(&tx, case.id)
+            .await?
+            .into_iter()
+            .map(|a| a.material)
+            .collect();
+        self.use_licences(&tx, principal, &case, &files, &origin.ip)
+            .await?;
         let run = Run {
             def: Some(&workflow.definition),
             ..Run::new(principal, origin, now)
@@ -439,9 +459,21 @@ impl Cases {
         rng: &mut (impl CryptoRng + Send),
     ) -> Result<Case, CaseError> {
         let app = &self.bound_application(person, app).await?;
-        // The cheap checks first, so most refusals do not open a transaction.
-        self.precheck(app).await?;
         let prepared = self.prepare(person, app).await?;
+        let licensed: Vec<String> = self
+            .licensed_materials(
+                self.db.conn(),
+                &prepared.guide.item.impl_code,
+                person,
+                prepared.applicant.enterprise_id,
+            )
+            .await?
+            .into_iter()
+            .filter(|r| r.identifier.is_some())
+            .map(|r| r.material)
+            .collect();
+        // The cheap checks first, so most refusals do not open a transaction.
+        self.precheck(app, &licensed).await?;
         let tx = self.db.begin().await?;
         let id = self
             .insert_case(&tx, principal, person, app, &prepared, channel, rng)
@@ -461,7 +493,7 @@ impl Cases {
     }
 
     /// The checks of submission on an application not yet stored.
-    async fn precheck(&self, app: &Application) -> Result<(), CaseError> {
+    async fn precheck(&self, app: &Application, licensed: &[String]) -> Result<(), CaseError> {
         let item = app
             .item
             .ok_or(CaseError::Catalog(CatalogError::ItemNotFound))?;
@@ -482,7 +514,12 @@ impl Cases {
                 return Err(CaseError::UnknownMaterial(material.clone()));
             }
         }
-        let attached: Vec<String> = app.materials.iter().map(|(name, _)| name.clone()).collect();
+        let attached: Vec<String> = app
+            .materials
+            .iter()
+            .map(|(name, _)| name.clone())
+            .chain(licensed.iter().cloned())
+            .collect();
         require_materials(&workflow.definition, &guide.version, &attached)
     }
 

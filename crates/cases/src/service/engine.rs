@@ -555,6 +555,17 @@ impl Cases {
         };
         let stopped = transition.settle(case, &moment);
         self.write_tasks(&tx, run, case, &transition, staff).await?;
+        // Seals of the notice this transition decides and, for a grant, the licences (same
+        // transaction: a licence exists exactly when the grant committed).
+        self.after_transition(
+            &tx,
+            run.principal,
+            case,
+            transition.event,
+            transition.decided,
+            &run.origin.ip,
+        )
+        .await?;
         let detail = match (transition.event, transition.clock) {
             ("submit", _) => json!({ "channel": case.channel.code() }),
             ("supplement", _) => {

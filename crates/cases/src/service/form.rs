@@ -184,7 +184,22 @@ impl Cases {
             }
         };
         if form.check {
-            let attached: Vec<String> = materials.iter().map(|m| m.material.clone()).collect();
+            let mut attached: Vec<String> = materials.iter().map(|m| m.material.clone()).collect();
+            // 免提交: materials a licence of the applicant replaces count as provided.
+            let item_code = self.catalog.item(version.item_id).await?.impl_code;
+            let applicant = self.applicant(person, form.enterprise.as_deref()).await?;
+            attached.extend(
+                self.licensed_materials(
+                    self.db.conn(),
+                    &item_code,
+                    person,
+                    applicant.enterprise_id,
+                )
+                .await?
+                .into_iter()
+                .filter(|r| r.identifier.is_some())
+                .map(|r| r.material),
+            );
             problems.extend(completeness(
                 &def,
                 &version,

@@ -41,6 +41,7 @@ mod deadlines;
 mod engine;
 mod files;
 mod form;
+mod licences;
 mod notifications;
 mod view;
 mod workflows;
@@ -49,6 +50,7 @@ pub use form::{
     ApplicationForm, MaterialUpload, Problem, Resubmission, SavedApplication, answer_problems,
     completeness,
 };
+pub use licences::{NOTICE_FORMAT, NOTICES, NoticeStatement, notice_qr_statement};
 pub use notifications::register_handlers;
 
 /// The longest search text (case number prefix, name fragment, step name) a list accepts, in
@@ -150,6 +152,8 @@ pub struct Cases {
     files: FileStore,
     /// Two characters distinguishing this platform's case numbers within a federation.
     platform_code: String,
+    /// E-licences: issued on grant, seals of notices, 免提交 (see `licences.rs`).
+    licenses: Option<yiwang_licenses::Licenses>,
 }
 
 fn person_of(principal: &Principal) -> Result<PersonId, CaseError> {
@@ -270,6 +274,7 @@ impl Cases {
             pii,
             files,
             platform_code: platform_code.to_owned(),
+            licenses: None,
         }
     }
 

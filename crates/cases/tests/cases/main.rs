@@ -4,6 +4,8 @@
 //! supervision sweep, workflow versions, counter registration, following a case and notifications.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
+mod licences;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

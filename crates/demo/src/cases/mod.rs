@@ -437,6 +437,20 @@ pub async fn load(setup: &DemoSetup) -> anyhow::Result<DemoCasesReport> {
     report.staff_created = created;
     let people = load_applicants(db, &accounts, &cases, &mut plan_rng).await?;
     report.applicants_registered = people.registered;
+    // Every demo firm holds a 营业执照, so the materials it replaces need no upload (免提交).
+    if let Some(licenses) = cases.licenses() {
+        for firm in &people.firms {
+            crate::licenses::business_licence(
+                licenses,
+                &firm.uscc,
+                &firm.name,
+                &people.persons[firm.representative].name,
+                &firm.address,
+                firm.hefei,
+            )
+            .await?;
+        }
+    }
     let items = demo_items(&cases, &catalog).await?;
     let planner = Planner {
         days,

@@ -453,8 +453,21 @@ impl Runner {
             }
         }
         let on_behalf = matches!(uploader, Principal::Staff(_)).then_some(person.id);
+        // 免提交: what a licence of the applicant replaces is not uploaded.
+        let paperless: Vec<String> = self
+            .cases
+            .paperless_materials(
+                &Principal::Person(person.id),
+                item.id,
+                firm.as_ref().map(|f| f.public_id.as_str()),
+            )
+            .await?
+            .into_iter()
+            .filter(|r| r.identifier.is_some())
+            .map(|r| r.material)
+            .collect();
         let mut materials = Vec::new();
-        for material in &item.materials {
+        for material in item.materials.iter().filter(|m| !paperless.contains(m)) {
             let key = (person.id, material.clone());
             let file = if let Some(file) = self.files.get(&key) {
                 file.clone()
