@@ -7,6 +7,7 @@ mod appointments;
 mod browser;
 mod browser_appointments;
 mod browser_cases;
+mod browser_licences;
 mod case_pages;
 mod cases;
 mod catalog;

@@ -157,7 +157,8 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
         case_pii,
         FileStore::in_memory(DEFAULT_MAX_FILE_BYTES),
         "01",
-    );
+    )
+    .with_licenses(licenses.clone());
     let appointments = yiwang_appointments::Appointments::new(
         t.db.clone(),
         clock.clone(),

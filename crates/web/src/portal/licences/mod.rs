@@ -159,19 +159,8 @@ pub struct DataRow {
 }
 
 fn data_rows(licence: &License, t: Option<&yiwang_licenses::LicenseType>) -> Vec<DataRow> {
-    match t {
-        Some(t) => t
-            .fields
-            .iter()
-            .filter_map(|f| {
-                licence.data.get(&f.name).map(|v| DataRow {
-                    label: f.label.clone(),
-                    value: v.clone(),
-                    public: f.public,
-                })
-            })
-            .collect(),
-        None => licence
+    let Some(t) = t else {
+        return licence
             .data
             .iter()
             .map(|(k, v)| DataRow {
@@ -179,32 +168,41 @@ fn data_rows(licence: &License, t: Option<&yiwang_licenses::LicenseType>) -> Vec
                 value: v.clone(),
                 public: false,
             })
-            .collect(),
-    }
+            .collect();
+    };
+    t.fields
+        .iter()
+        .filter_map(|f| {
+            licence.data.get(&f.name).map(|v| DataRow {
+                label: f.label.clone(),
+                value: v.clone(),
+                public: f.public,
+            })
+        })
+        .collect()
 }
 
 /// The address of the public verification page for a QR payload, absolute on this host so a phone
 /// camera opens it.
 fn verify_url(state: &AppState, headers: &HeaderMap, payload: &str) -> String {
     let path = format!("/licences/verify?p={}", encode_component(payload));
-    match headers
+    let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| {
             !h.is_empty()
                 && h.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        }) {
-        Some(host) => {
-            let scheme = if state.config().cookie_secure {
-                "https"
-            } else {
-                "http"
-            };
-            format!("{scheme}://{host}{path}")
-        }
-        None => path,
-    }
+        });
+    let Some(host) = host else {
+        return path;
+    };
+    let scheme = if state.config().cookie_secure {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}{path}")
 }
 
 /// A QR code as inline SVG (its content escaped by the renderer).

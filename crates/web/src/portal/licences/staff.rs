@@ -119,8 +119,8 @@ pub(super) struct LicencePage {
     redeemed: bool,
     /// The caller's department issued it: the actions are offered.
     actions: bool,
-    can_end: bool,
-    can_renew: bool,
+    /// It may still be renewed, revoked or cancelled (valid or expired).
+    can_change: bool,
     done: Option<&'static str>,
 }
 
@@ -148,12 +148,7 @@ fn licence_page(
             .t(&format!("licence.page.source.{}", licence.source.code())),
         redeemed,
         actions,
-        can_end: actions
-            && matches!(
-                licence.status,
-                LicenseStatus::Valid | LicenseStatus::Expired
-            ),
-        can_renew: actions
+        can_change: actions
             && matches!(
                 licence.status,
                 LicenseStatus::Valid | LicenseStatus::Expired
@@ -513,15 +508,17 @@ pub(super) async fn issue_form(
     Query(query): Query<IssueQuery>,
 ) -> Result<Response, AppError> {
     let types = gate(&state, &caller.principal).await?;
-    let chosen = match query.type_code.as_deref().filter(|c| !c.is_empty()) {
-        Some(code) => Some(
+    let chosen = query
+        .type_code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|code| {
             types
                 .iter()
                 .find(|t| t.code == code)
-                .ok_or(AppError::NotFound)?,
-        ),
-        None => None,
-    };
+                .ok_or(AppError::NotFound)
+        })
+        .transpose()?;
     issue_page(
         page,
         &caller,
