@@ -165,11 +165,7 @@ async fn load(state: &AppState, who: &PageStaff, code: &str) -> Result<Loaded, A
         .accounts()
         .may_manage_staff(&who.principal, code)
         .await?;
-    let issues_licences = state
-        .licenses()
-        .issuing_types(&who.principal)
-        .await
-        .is_ok();
+    let issues_licences = state.licenses().issuing_types(&who.principal).await.is_ok();
     Ok(Loaded {
         me,
         department_code: department.code,

@@ -57,7 +57,14 @@ async fn issue_find_verify_and_show_a_licence(t: &TestDb) {
         .define_type(&Principal::System, &residence_permit(), "test")
         .await
         .unwrap();
-    seed_staff(&state, "hf-scjgj", "SC0101", "13900002101", &["window_staff"]).await;
+    seed_staff(
+        &state,
+        "hf-scjgj",
+        "SC0101",
+        "13900002101",
+        &["window_staff"],
+    )
+    .await;
     let app = yiwang_web::app(state);
     person_token(&t.db, &app, "张晓明", RID_A, MOBILE_A).await;
     let addr = serve(app).await;
@@ -94,7 +101,10 @@ async fn issue_find_verify_and_show_a_licence(t: &TestDb) {
     )
     .await;
     let identifier = text(client, "#licence-facts .lic-identifier").await;
-    assert!(identifier.starts_with("1.2.156.3005.2.JZZ."), "{identifier}");
+    assert!(
+        identifier.starts_with("1.2.156.3005.2.JZZ."),
+        "{identifier}"
+    );
     log_out(client).await;
 
     // The citizen: 我的证照 from the account page, the licence, its QR code and verification link.
@@ -165,7 +175,10 @@ async fn issue_find_verify_and_show_a_licence(t: &TestDb) {
         "document.getElementById('redeemed') !== null",
     )
     .await;
-    assert_eq!(text(client, "#licence-facts .lic-identifier").await, identifier);
+    assert_eq!(
+        text(client, "#licence-facts .lic-identifier").await,
+        identifier
+    );
 
     browser.close().await;
 }

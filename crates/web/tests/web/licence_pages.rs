@@ -82,8 +82,22 @@ async fn world(t: &TestDb) -> World {
         .define_type(&Principal::System, &residence_permit(), SOURCE)
         .await
         .unwrap();
-    seed_staff(&state, "hf-scjgj", "SC0101", "13900002101", &["window_staff"]).await;
-    seed_staff(&state, "kbs-mzj", "KM0101", "13900002201", &["window_staff"]).await;
+    seed_staff(
+        &state,
+        "hf-scjgj",
+        "SC0101",
+        "13900002101",
+        &["window_staff"],
+    )
+    .await;
+    seed_staff(
+        &state,
+        "kbs-mzj",
+        "KM0101",
+        "13900002201",
+        &["window_staff"],
+    )
+    .await;
     let holder = person_token(&state.db().clone(), &app, "张三", RID_A, MOBILE_A).await;
     let other = person_token(&state.db().clone(), &app, "李四", RID_B, MOBILE_B).await;
     let clerk = staff_token(&app, "SC0101").await;
@@ -128,13 +142,9 @@ async fn licence_count(state: &AppState) -> u64 {
 }
 
 async fn grant_count(state: &AppState) -> u64 {
-    yiwang_db::count(
-        state.db().conn(),
-        "SELECT COUNT(*) FROM licence_grants",
-        [],
-    )
-    .await
-    .unwrap()
+    yiwang_db::count(state.db().conn(), "SELECT COUNT(*) FROM licence_grants", [])
+        .await
+        .unwrap()
 }
 
 async fn status_of(state: &AppState, identifier: &str) -> String {
@@ -225,7 +235,11 @@ async fn wallet_pages_are_the_holders_only(t: &TestDb) {
     }
     // Pages are bounded.
     let beyond = w.holder.get(&w.app, "/my/licences?page=1001").await;
-    assert_status(&beyond, StatusCode::UNPROCESSABLE_ENTITY, "page beyond the bound");
+    assert_status(
+        &beyond,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "page beyond the bound",
+    );
     let reads = w.holder.get(&w.app, "/my/licences/reads?page=0").await;
     assert_status(&reads, StatusCode::UNPROCESSABLE_ENTITY, "page 0");
 }
@@ -251,10 +265,17 @@ async fn show_codes_are_redeemed_once_and_logged(t: &TestDb) {
     let digits = text_of(&shown.body, "show-digits");
     assert_eq!(digits.len(), 6);
     assert!(digits.bytes().all(|b| b.is_ascii_digit()));
-    assert!(shown.body.contains("2026-02-13 09:05"), "5 minutes from now");
+    assert!(
+        shown.body.contains("2026-02-13 09:05"),
+        "5 minutes from now"
+    );
 
     // A wrong code: the message on the field, nothing read.
-    let wrong = if digits == "000000" { "111111" } else { "000000" };
+    let wrong = if digits == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     let refused = w
         .clerk
         .post(&w.app, "/staff/licences/redeem", &[("code", wrong)])
@@ -297,32 +318,68 @@ async fn grants_validate_on_their_fields(t: &TestDb) {
     let page = w.holder.get(&w.app, "/my/licences/grants").await;
     assert_status(&page, StatusCode::OK, "grants page");
     page.assert_has("#grants-empty", "no grants yet");
-    page.assert_has("select#department option[value=\"hf-mzj\"]", "departments listed");
-    page.assert_has(&format!("select#scope option[value=\"{scope}\"]"), "licence listed");
+    page.assert_has(
+        "select#department option[value=\"hf-mzj\"]",
+        "departments listed",
+    );
+    page.assert_has(
+        &format!("select#scope option[value=\"{scope}\"]"),
+        "licence listed",
+    );
 
     for (fields, error) in [
         (
-            vec![("department", "hf-mzj"), ("scope", scope.as_str()), ("purpose", " "), ("days", "30")],
+            vec![
+                ("department", "hf-mzj"),
+                ("scope", scope.as_str()),
+                ("purpose", " "),
+                ("days", "30"),
+            ],
             "#purpose-error",
         ),
         (
-            vec![("department", "hf-mzj"), ("scope", scope.as_str()), ("purpose", "办理婚姻登记"), ("days", "0")],
+            vec![
+                ("department", "hf-mzj"),
+                ("scope", scope.as_str()),
+                ("purpose", "办理婚姻登记"),
+                ("days", "0"),
+            ],
             "#days-error",
         ),
         (
-            vec![("department", "hf-mzj"), ("scope", scope.as_str()), ("purpose", "办理婚姻登记"), ("days", "366")],
+            vec![
+                ("department", "hf-mzj"),
+                ("scope", scope.as_str()),
+                ("purpose", "办理婚姻登记"),
+                ("days", "366"),
+            ],
             "#days-error",
         ),
         (
-            vec![("department", ""), ("scope", scope.as_str()), ("purpose", "办理婚姻登记"), ("days", "30")],
+            vec![
+                ("department", ""),
+                ("scope", scope.as_str()),
+                ("purpose", "办理婚姻登记"),
+                ("days", "30"),
+            ],
             "#department-error",
         ),
         (
-            vec![("department", "no-such"), ("scope", scope.as_str()), ("purpose", "办理婚姻登记"), ("days", "30")],
+            vec![
+                ("department", "no-such"),
+                ("scope", scope.as_str()),
+                ("purpose", "办理婚姻登记"),
+                ("days", "30"),
+            ],
             "#department-error",
         ),
         (
-            vec![("department", "hf-mzj"), ("scope", ""), ("purpose", "办理婚姻登记"), ("days", "30")],
+            vec![
+                ("department", "hf-mzj"),
+                ("scope", ""),
+                ("purpose", "办理婚姻登记"),
+                ("days", "30"),
+            ],
             "#scope-error",
         ),
     ] {
@@ -338,7 +395,12 @@ async fn grants_validate_on_their_fields(t: &TestDb) {
         .post(
             &w.app,
             "/my/licences/grants",
-            &[("department", "hf-mzj"), ("scope", &scope), ("purpose", "办理婚姻登记"), ("days", "30")],
+            &[
+                ("department", "hf-mzj"),
+                ("scope", &scope),
+                ("purpose", "办理婚姻登记"),
+                ("days", "30"),
+            ],
         )
         .await;
     assert_status(&theirs, StatusCode::UNPROCESSABLE_ENTITY, "not theirs");
@@ -349,13 +411,24 @@ async fn grants_validate_on_their_fields(t: &TestDb) {
         .post(
             &w.app,
             "/my/licences/grants",
-            &[("department", "hf-mzj"), ("scope", &scope), ("purpose", "办理婚姻登记"), ("days", "30")],
+            &[
+                ("department", "hf-mzj"),
+                ("scope", &scope),
+                ("purpose", "办理婚姻登记"),
+                ("days", "30"),
+            ],
         )
         .await;
     assert_status(&created, StatusCode::SEE_OTHER, "grant");
-    assert_eq!(created.header("location"), "/my/licences/grants?done=created");
+    assert_eq!(
+        created.header("location"),
+        "/my/licences/grants?done=created"
+    );
     assert_eq!(grant_count(&w.state).await, 1);
-    let listed = w.holder.get(&w.app, "/my/licences/grants?done=created").await;
+    let listed = w
+        .holder
+        .get(&w.app, "/my/licences/grants?done=created")
+        .await;
     listed.assert_has("#done", "confirmation");
     listed.assert_has("#grants", "listed");
     assert!(listed.body.contains("办理婚姻登记"));
@@ -368,12 +441,20 @@ async fn grants_validate_on_their_fields(t: &TestDb) {
     // Someone else cannot withdraw it.
     let theirs = w
         .other
-        .post(&w.app, &format!("/my/licences/grants/{public_id}/revoke"), &[])
+        .post(
+            &w.app,
+            &format!("/my/licences/grants/{public_id}/revoke"),
+            &[],
+        )
         .await;
     assert_status(&theirs, StatusCode::NOT_FOUND, "not theirs");
     let revoked = w
         .holder
-        .post(&w.app, &format!("/my/licences/grants/{public_id}/revoke"), &[])
+        .post(
+            &w.app,
+            &format!("/my/licences/grants/{public_id}/revoke"),
+            &[],
+        )
         .await;
     assert_status(&revoked, StatusCode::SEE_OTHER, "revoke");
     let after = w.holder.get(&w.app, "/my/licences/grants").await;
@@ -420,14 +501,20 @@ async fn staff_pages_are_for_issuing_departments(t: &TestDb) {
     for q in ["张三", &id[..24], "居住"] {
         let found = w
             .clerk
-            .get(&w.app, &format!("/staff/licences?q={}", encode_component(q)))
+            .get(
+                &w.app,
+                &format!("/staff/licences?q={}", encode_component(q)),
+            )
             .await;
         assert_status(&found, StatusCode::OK, q);
         assert!(!found.select("#licences tbody tr").is_empty(), "{q}");
     }
     let one = w
         .clerk
-        .get(&w.app, &format!("/staff/licences?q={}", encode_component("张三")))
+        .get(
+            &w.app,
+            &format!("/staff/licences?q={}", encode_component("张三")),
+        )
         .await;
     assert_eq!(one.select("#licences tbody tr").len(), 1);
     let none = w.clerk.get(&w.app, "/staff/licences?q=nobody").await;
@@ -530,27 +617,46 @@ async fn staff_issue_end_and_renew_validate_per_field(t: &TestDb) {
     page.assert_has("#end-link", "revoke offered");
     // The new holder sees it in their wallet.
     let theirs = w.other.get(&w.app, "/my/licences").await;
-    assert!(theirs.body.contains("合肥市包河区徽州大道1号") || theirs.select("#licences .lic-card").len() == 1);
+    assert!(
+        theirs.body.contains("合肥市包河区徽州大道1号")
+            || theirs.select("#licences .lic-card").len() == 1
+    );
 
     // Revoke / cancel: choice, reason and confirmation, each on its field; nothing changes.
     let id = w.licence.identifier.to_string();
     let end = format!("/staff/licences/{id}/end");
     let unconfirmed = w
         .clerk
-        .post(&w.app, &end, &[("action", "revoke"), ("reason", "以欺骗手段取得")])
+        .post(
+            &w.app,
+            &end,
+            &[("action", "revoke"), ("reason", "以欺骗手段取得")],
+        )
         .await;
-    assert_status(&unconfirmed, StatusCode::UNPROCESSABLE_ENTITY, "no confirmation");
+    assert_status(
+        &unconfirmed,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no confirmation",
+    );
     unconfirmed.assert_has("#confirm-error", "confirmation message");
     let no_reason = w
         .clerk
-        .post(&w.app, &end, &[("action", "revoke"), ("reason", ""), ("confirm", "yes")])
+        .post(
+            &w.app,
+            &end,
+            &[("action", "revoke"), ("reason", ""), ("confirm", "yes")],
+        )
         .await;
     assert_status(&no_reason, StatusCode::UNPROCESSABLE_ENTITY, "no reason");
     no_reason.assert_has("#reason-error", "reason message");
     assert_eq!(status_of(&w.state, &id).await, "valid");
     let outsider = w
         .outsider
-        .post(&w.app, &end, &[("action", "revoke"), ("reason", "x"), ("confirm", "yes")])
+        .post(
+            &w.app,
+            &end,
+            &[("action", "revoke"), ("reason", "x"), ("confirm", "yes")],
+        )
         .await;
     assert_status(&outsider, StatusCode::FORBIDDEN, "outsider revoke");
     assert_eq!(status_of(&w.state, &id).await, "valid");
@@ -558,13 +664,19 @@ async fn staff_issue_end_and_renew_validate_per_field(t: &TestDb) {
     // Renew: a bad date on its field; then a new version.
     let renew = format!("/staff/licences/{id}/renew");
     let form = w.clerk.get(&w.app, &renew).await;
-    assert!(form.body.contains("安徽省合肥市蜀山区长江西路189号"), "current values");
+    assert!(
+        form.body.contains("安徽省合肥市蜀山区长江西路189号"),
+        "current values"
+    );
     let bad = w
         .clerk
         .post(
             &w.app,
             &renew,
-            &[("d_registered_on", "2026-13-01"), ("reason", "变更居住地址")],
+            &[
+                ("d_registered_on", "2026-13-01"),
+                ("reason", "变更居住地址"),
+            ],
         )
         .await;
     assert_status(&bad, StatusCode::UNPROCESSABLE_ENTITY, "bad renewal");
@@ -595,7 +707,11 @@ async fn staff_issue_end_and_renew_validate_per_field(t: &TestDb) {
         .post(
             &w.app,
             &format!("/staff/licences/{new_id}/end"),
-            &[("action", "revoke"), ("reason", "以欺骗手段取得"), ("confirm", "yes")],
+            &[
+                ("action", "revoke"),
+                ("reason", "以欺骗手段取得"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_status(&revoked, StatusCode::SEE_OTHER, "revoke");
@@ -614,7 +730,10 @@ async fn staff_issue_end_and_renew_validate_per_field(t: &TestDb) {
     let wallet = w.holder.get(&w.app, "/my/licences").await;
     wallet.assert_has(".lic-status-revoked", "吊销 badge");
     wallet.assert_has(".lic-status-replaced", "已换发 badge");
-    let detail = w.holder.get(&w.app, &format!("/my/licences/{new_id}")).await;
+    let detail = w
+        .holder
+        .get(&w.app, &format!("/my/licences/{new_id}"))
+        .await;
     detail.assert_lacks("#show-code", "no 亮证 for a revoked licence");
     detail.assert_has("#licence-history", "history");
     assert!(detail.body.contains("以欺骗手段取得"));
@@ -689,8 +808,88 @@ async fn import_is_all_or_nothing_with_line_numbers(t: &TestDb) {
     assert_eq!(licence_count(&w.state).await, before + 2);
 }
 
+/// Intake at the window, the decision on the chief's post.
+const WORKFLOW: &str = r#"
+[[steps]]
+id = "accept"
+name = "受理"
+kind = "intake"
+post = "hf-scjgj/window"
+next = ["decide"]
+[[steps]]
+id = "decide"
+name = "决定"
+kind = "decide"
+post = "hf-scjgj/chief"
+
+[[form]]
+key = "operator"
+label = "经营者名称"
+kind = "text"
+required = true
+"#;
+
+async fn the_form_asks_no_upload_for_a_material_a_licence_replaces(t: &TestDb) {
+    let state = state(t).await;
+    crate::cases::seed(&state).await;
+    let item = state
+        .catalog()
+        .item_by_impl_code(crate::cases::FOOD_RENEWAL)
+        .await
+        .unwrap()
+        .id;
+    let (index, material) = state
+        .catalog()
+        .guide(item, None)
+        .await
+        .unwrap()
+        .version
+        .content
+        .materials
+        .iter()
+        .enumerate()
+        .find(|(_, m)| m.mandatory)
+        .map(|(i, m)| (i, m.name.clone()))
+        .unwrap();
+    let mut t_def = residence_permit();
+    t_def.replaces = vec![yiwang_licenses::model::Replacement {
+        item: crate::cases::FOOD_RENEWAL.to_owned(),
+        material: material.clone(),
+    }];
+    state
+        .licenses()
+        .define_type(&Principal::System, &t_def, SOURCE)
+        .await
+        .unwrap();
+    let app = app(state.clone());
+    let admin = staff_token(&app, "SC0001").await;
+    let published = crate::cases::publish(&app, &admin, item.get(), WORKFLOW).await;
+    assert_status(&published, StatusCode::CREATED, "workflow");
+    let holder = person_token(&state.db().clone(), &app, "张三", RID_A, MOBILE_A).await;
+    let other = person_token(&state.db().clone(), &app, "李四", RID_B, MOBILE_B).await;
+    let licence = issue(&state, RID_A, "2026-01-05").await;
+    let holder = User::from_token(&app, &holder).await;
+    let other = User::from_token(&app, &other).await;
+
+    // The guide says the material needs no paper.
+    let guide = get(&app, &format!("/items/{}", item.get())).await;
+    guide.assert_has(".lic-paperless", "可用电子证照免提交");
+    // The holder's form links the licence instead of asking for the file.
+    let form = holder.get(&app, &format!("/apply/{}", item.get())).await;
+    assert_status(&form, StatusCode::OK, "form");
+    form.assert_has(&format!("#licence_{index}"), "the linked licence");
+    form.assert_lacks(&format!("input#file_{index}"), "no file input for it");
+    assert!(form.body.contains(licence.identifier.as_str()));
+    assert!(form.body.contains("无需上传"));
+    // Someone without the licence is asked for the file.
+    let theirs = other.get(&app, &format!("/apply/{}", item.get())).await;
+    theirs.assert_has(&format!("input#file_{index}"), "file input");
+    theirs.assert_lacks(&format!("#licence_{index}"), "no licence to link");
+}
+
 db_test!(
     wallet_pages_are_the_holders_only,
+    the_form_asks_no_upload_for_a_material_a_licence_replaces,
     show_codes_are_redeemed_once_and_logged,
     grants_validate_on_their_fields,
     staff_pages_are_for_issuing_departments,

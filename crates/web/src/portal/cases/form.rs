@@ -147,14 +147,11 @@ pub(super) async fn link_licences(
         .paperless_materials(principal, item, enterprise)
         .await?;
     for slot in slots {
-        slot.licence = held
-            .iter()
-            .find(|r| r.material == slot.name)
-            .and_then(|r| {
-                r.identifier
-                    .as_ref()
-                    .map(|id| format!("{} {id}", r.type_name))
-            });
+        slot.licence = held.iter().find(|r| r.material == slot.name).and_then(|r| {
+            r.identifier
+                .as_ref()
+                .map(|id| format!("{} {id}", r.type_name))
+        });
     }
     Ok(())
 }

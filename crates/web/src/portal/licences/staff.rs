@@ -398,7 +398,10 @@ fn field_inputs(
 fn posted_data(fields: &[(String, String)]) -> BTreeMap<String, String> {
     fields
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix("d_").map(|name| (name.to_owned(), v.clone())))
+        .filter_map(|(k, v)| {
+            k.strip_prefix("d_")
+                .map(|name| (name.to_owned(), v.clone()))
+        })
         .collect()
 }
 
@@ -411,7 +414,10 @@ fn posted(fields: &[(String, String)], name: &str) -> String {
 }
 
 /// Per-field messages of a data problem list, on the `d_<field>` inputs.
-fn data_errors(tr: crate::i18n::Tr, problems: &[yiwang_licenses::error::FieldProblem]) -> FormErrors {
+fn data_errors(
+    tr: crate::i18n::Tr,
+    problems: &[yiwang_licenses::error::FieldProblem],
+) -> FormErrors {
     FormErrors {
         items: problems
             .iter()
@@ -550,9 +556,10 @@ pub(super) async fn issue(
     let data = posted_data(&fields);
     let mut errors = FormErrors::default();
     if holder.is_empty() {
-        errors
-            .items
-            .push(("holder".to_owned(), tr.t("licence.page.issue.need_holder").to_owned()));
+        errors.items.push((
+            "holder".to_owned(),
+            tr.t("licence.page.issue.need_holder").to_owned(),
+        ));
     }
     let from = if valid_from.is_empty() {
         None
@@ -860,7 +867,15 @@ pub(super) async fn import(
         }
     };
     let (Some(text), true) = (text, errors.is_empty()) else {
-        return import_page(page, &caller, &types, &chosen, errors, Vec::new(), Vec::new());
+        return import_page(
+            page,
+            &caller,
+            &types,
+            &chosen,
+            errors,
+            Vec::new(),
+            Vec::new(),
+        );
     };
     match state
         .licenses()
@@ -889,7 +904,15 @@ pub(super) async fn import(
         }
         Err(e @ LicenseError::ImportTooLarge) => {
             let errors = FormErrors::one("file", licence_message(tr, &e));
-            import_page(page, &caller, &types, &chosen, errors, Vec::new(), Vec::new())
+            import_page(
+                page,
+                &caller,
+                &types,
+                &chosen,
+                errors,
+                Vec::new(),
+                Vec::new(),
+            )
         }
         Err(e) => Err(e.into()),
     }

@@ -400,17 +400,19 @@ pub(super) async fn create_grant(
     // What the form itself must carry; the rules (purpose, length, expiry bound, the holder's
     // licence, the department) are the service's.
     if form.department.trim().is_empty() {
-        errors
-            .items
-            .push(("department".to_owned(), tr.t("licence.page.grants.need_department").to_owned()));
+        errors.items.push((
+            "department".to_owned(),
+            tr.t("licence.page.grants.need_department").to_owned(),
+        ));
     }
     let (identifier, type_code) = match form.scope.split_once(':') {
         Some(("licence", id)) if !id.is_empty() => (Some(id.to_owned()), None),
         Some(("type", code)) if !code.is_empty() => (None, Some(code.to_owned())),
         _ => {
-            errors
-                .items
-                .push(("scope".to_owned(), tr.t("licence.page.grants.need_scope").to_owned()));
+            errors.items.push((
+                "scope".to_owned(),
+                tr.t("licence.page.grants.need_scope").to_owned(),
+            ));
             (None, None)
         }
     };
