@@ -137,7 +137,7 @@ pub struct MaterialSlot {
 /// Marks the slots an e-licence of the applicant replaces (the cases service decides which).
 pub(super) async fn link_licences(
     state: &AppState,
-    principal: &yiwang_identity::policy::Principal,
+    principal: &Principal,
     item: ItemId,
     enterprise: Option<&str>,
     slots: &mut [MaterialSlot],
