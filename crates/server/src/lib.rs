@@ -167,6 +167,7 @@ pub async fn serve(
             catalog: catalog.clone(),
             cases: cases.clone(),
             appointments: appointments.clone(),
+            licenses: licence_service.clone(),
         },
         WebConfig {
             region_code: config.region_code.clone(),

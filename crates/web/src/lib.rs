@@ -58,7 +58,9 @@ pub fn upload_routes() -> Router<AppState> {
 /// Application forms that take a file per material: the citizen's form pages and the counter
 /// registration (their limit is `FILES_PER_FORM` files).
 pub fn form_upload_routes() -> Router<AppState> {
-    portal::cases::upload_routes().merge(portal::workbench::upload_routes())
+    portal::cases::upload_routes()
+        .merge(portal::workbench::upload_routes())
+        .merge(portal::licences::upload_routes())
 }
 
 /// The complete application: routes, the not-found page and every middleware layer.

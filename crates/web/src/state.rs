@@ -11,6 +11,7 @@ use yiwang_identity::Accounts;
 use yiwang_identity::service::recovery::Recovery;
 use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_kernel::{SharedClock, WorkCalendar};
+use yiwang_licenses::Licenses;
 
 use crate::metrics::Metrics;
 
@@ -52,6 +53,7 @@ pub struct Services {
     pub catalog: Catalog,
     pub cases: Cases,
     pub appointments: Appointments,
+    pub licenses: Licenses,
 }
 
 #[derive(Clone, Debug)]
@@ -74,6 +76,7 @@ struct Inner {
     catalog: Catalog,
     cases: Cases,
     appointments: Appointments,
+    licenses: Licenses,
     metrics: Metrics,
     /// The platform region's name, looked up once (every page shows it).
     region_name: std::sync::OnceLock<String>,
@@ -97,6 +100,7 @@ impl AppState {
             catalog,
             cases,
             appointments,
+            licenses,
         } = services;
         Self {
             inner: Arc::new(Inner {
@@ -110,6 +114,7 @@ impl AppState {
                 catalog,
                 cases,
                 appointments,
+                licenses,
                 metrics: Metrics::default(),
                 region_name: std::sync::OnceLock::new(),
                 stopping: tokio::sync::watch::Sender::new(false),
@@ -152,6 +157,10 @@ impl AppState {
 
     pub fn appointments(&self) -> &Appointments {
         &self.inner.appointments
+    }
+
+    pub fn licenses(&self) -> &Licenses {
+        &self.inner.licenses
     }
 
     pub fn config(&self) -> &WebConfig {

@@ -641,7 +641,8 @@ pub async fn valid_of_type<C: ConnectionTrait>(
     .await
 }
 
-/// A department's licences, newest first, optionally narrowed by holder name or identifier text.
+/// A department's licences, newest first, optionally narrowed by holder name, identifier or type
+/// name text.
 pub async fn department_licences<C: ConnectionTrait>(
     conn: &C,
     department: DepartmentId,
@@ -654,9 +655,10 @@ pub async fn department_licences<C: ConnectionTrait>(
     if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
         values.push(yiwang_db::like_contains(text.trim()).into());
         filter.push_str(&format!(
-            " AND ({} OR {})",
+            " AND ({} OR {} OR l.type_code IN (SELECT t2.code FROM licence_types t2 WHERE {}))",
             yiwang_db::like_sql("l.holder_name", 2),
-            yiwang_db::like_sql("l.identifier", 2)
+            yiwang_db::like_sql("l.identifier", 2),
+            yiwang_db::like_sql("t2.name", 2)
         ));
     }
     let total = count(

@@ -412,6 +412,33 @@ impl Licenses {
         repo::all_types(self.db.conn()).await
     }
 
+    /// The licence types the staff member's department issues, by code: the gate of the staff
+    /// licence pages. `forbidden` for people, for staff without a licence role (window staff,
+    /// approver, department administrator) and for staff of a department that issues no type.
+    pub async fn issuing_types(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<LicenseType>, LicenseError> {
+        let staff = staff_of(principal)?;
+        if ![Role::WindowStaff, Role::Approver, Role::DepartmentAdmin]
+            .into_iter()
+            .any(|r| staff.has(r))
+        {
+            return Err(IdentityError::Forbidden.into());
+        }
+        let conn = self.db.conn();
+        let dept = self.department_of(conn, staff).await?;
+        let types: Vec<LicenseType> = repo::all_types(conn)
+            .await?
+            .into_iter()
+            .filter(|t| t.departments.contains(&dept.code))
+            .collect();
+        if types.is_empty() {
+            return Err(IdentityError::Forbidden.into());
+        }
+        Ok(types)
+    }
+
     /// One licence type.
     pub async fn licence_type(&self, code: &str) -> Result<LicenseType, LicenseError> {
         repo::type_by_code(self.db.conn(), code)

@@ -450,7 +450,7 @@ impl Licenses {
         Ok(Page::new(items, total, page))
     }
 
-    /// Staff of a department list its licences (search by holder name or identifier text).
+    /// Staff of a department list its licences (search by holder name, identifier or type name).
     pub async fn department_licences(
         &self,
         principal: &Principal,

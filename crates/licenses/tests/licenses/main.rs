@@ -424,7 +424,63 @@ async fn audit_count(w: &World, action: &str) -> u64 {
     .unwrap()
 }
 
+async fn issuing_types_gate_the_staff_pages(t: &TestDb) {
+    let w = world(t).await;
+    let market: Vec<String> = w
+        .lic
+        .issuing_types(&w.market)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.code)
+        .collect();
+    let expected: Vec<String> = w
+        .lic
+        .types()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.departments.iter().any(|d| d == "hf-scjgj"))
+        .map(|t| t.code)
+        .collect();
+    assert!(!market.is_empty());
+    assert_eq!(market, expected);
+    // A department that issues nothing, a person and nobody are refused.
+    for who in [&w.tax, &w.holder] {
+        assert_eq!(
+            w.lic.issuing_types(who).await.unwrap_err().code(),
+            "forbidden"
+        );
+    }
+    assert_eq!(
+        w.lic
+            .issuing_types(&Principal::Anonymous)
+            .await
+            .unwrap_err()
+            .code(),
+        "unauthenticated"
+    );
+    // The department's list is searched by holder name, identifier or type name.
+    let licence = issue_business(&w).await;
+    let page = yiwang_kernel::PageRequest::new(Some(1), Some(20)).unwrap();
+    for text in ["合肥味道", &licence.identifier.as_str()[..20], "营业执照"] {
+        let found = w
+            .lic
+            .department_licences(&w.market, Some(text), page)
+            .await
+            .unwrap();
+        assert_eq!(found.total, 1, "{text}");
+    }
+    let none = w
+        .lic
+        .department_licences(&w.market, Some("居住证"), page)
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
+}
+
 db_test!(
+    issuing_types_gate_the_staff_pages,
     types_are_checked_whole,
     staff_issue_signs_a_standard_sm2_document,
     renew_revoke_and_cancel_follow_the_rules,

@@ -247,6 +247,8 @@ pub struct MaterialView {
     pub material: Material,
     pub template_url: Option<String>,
     pub sample_url: Option<String>,
+    /// The licence type whose electronic licence replaces this material (免提交), if any.
+    pub paperless: Option<String>,
 }
 
 fn material_views(materials: &[Material]) -> Vec<MaterialView> {
@@ -256,6 +258,7 @@ fn material_views(materials: &[Material]) -> Vec<MaterialView> {
             template_url: m.template.as_ref().map(file_url),
             sample_url: m.sample.as_ref().map(file_url),
             material: m.clone(),
+            paperless: None,
         })
         .collect()
 }
@@ -298,9 +301,21 @@ async fn guide(
             .current_workflow(guide.item.id)
             .await?
             .is_some();
+    // 免提交: the materials a licence type replaces for this item (the same list for everyone).
+    let paperless = state
+        .licenses()
+        .materials_without_paper(&guide.item.impl_code, None)
+        .await?;
+    let mut materials = material_views(&c.materials);
+    for view in &mut materials {
+        view.paperless = paperless
+            .iter()
+            .find(|r| r.material == view.material.name)
+            .map(|r| r.type_name.clone());
+    }
     render(&GuidePage {
         can_apply,
-        materials: material_views(&c.materials),
+        materials,
         legal_limit: limit_text(page.tr, c.legal_limit),
         promised_limit: limit_text(page.tr, c.promised_limit),
         version: guide.version.clone(),

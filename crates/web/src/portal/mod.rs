@@ -6,6 +6,7 @@ pub mod cases;
 pub mod catalog;
 pub mod catalog_staff;
 pub mod form;
+pub mod licences;
 pub mod notices;
 pub mod queue;
 pub mod recovery;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notices::routes())
         .merge(appointments::routes())
         .merge(queue::routes())
+        .merge(licences::routes())
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {

@@ -150,6 +150,8 @@ struct Loaded {
     staff: Vec<Staff>,
     posts: Vec<Post>,
     can_manage: bool,
+    /// The staff member's department issues licences: the 证照管理 link is shown.
+    issues_licences: bool,
 }
 
 async fn load(state: &AppState, who: &PageStaff, code: &str) -> Result<Loaded, AppError> {
@@ -163,6 +165,7 @@ async fn load(state: &AppState, who: &PageStaff, code: &str) -> Result<Loaded, A
         .accounts()
         .may_manage_staff(&who.principal, code)
         .await?;
+    let issues_licences = state.licenses().issuing_types(&who.principal).await.is_ok();
     Ok(Loaded {
         me,
         department_code: department.code,
@@ -170,6 +173,7 @@ async fn load(state: &AppState, who: &PageStaff, code: &str) -> Result<Loaded, A
         staff,
         posts,
         can_manage,
+        issues_licences,
     })
 }
 
@@ -183,6 +187,7 @@ struct WorkspacePage {
     staff: Vec<Staff>,
     posts: Vec<Post>,
     can_manage: bool,
+    issues_licences: bool,
     csrf: String,
     errors: FormErrors,
     notice: Option<&'static str>,
@@ -205,6 +210,7 @@ impl WorkspacePage {
             staff: loaded.staff,
             posts: loaded.posts,
             can_manage: loaded.can_manage,
+            issues_licences: loaded.issues_licences,
             csrf,
             errors,
             notice,

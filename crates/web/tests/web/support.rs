@@ -129,6 +129,15 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
     .expect("accounts")
     .with_register(test_register());
     let case_pii = pii.clone();
+    let licenses = yiwang_licenses::Licenses::new(
+        t.db.clone(),
+        clock.clone(),
+        yiwang_licenses::SealCipher::new(
+            yiwang_licenses::derive_seal_key("00112233445566778899aabbccddeeff").expect("seal key"),
+        ),
+        WorkCalendar::builtin(),
+        pii.clone(),
+    );
     let recovery = Recovery::new(
         t.db.clone(),
         clock.clone(),
@@ -148,7 +157,8 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
         case_pii,
         FileStore::in_memory(DEFAULT_MAX_FILE_BYTES),
         "01",
-    );
+    )
+    .with_licenses(licenses.clone());
     let appointments = yiwang_appointments::Appointments::new(
         t.db.clone(),
         clock.clone(),
@@ -166,6 +176,7 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
             catalog,
             cases,
             appointments,
+            licenses,
         },
         config,
     )

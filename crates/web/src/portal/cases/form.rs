@@ -129,6 +129,31 @@ pub struct MaterialSlot {
     /// The file selected in the "reuse" list (the attached one for a draft).
     pub selected: String,
     pub error: Option<String>,
+    /// 免提交: the applicant's valid e-licence that replaces it ("<type> <identifier>"); the form
+    /// then asks for no file.
+    pub licence: Option<String>,
+}
+
+/// Marks the slots an e-licence of the applicant replaces (the cases service decides which).
+pub(super) async fn link_licences(
+    state: &AppState,
+    principal: &Principal,
+    item: ItemId,
+    enterprise: Option<&str>,
+    slots: &mut [MaterialSlot],
+) -> Result<(), AppError> {
+    let held = state
+        .cases()
+        .paperless_materials(principal, item, enterprise)
+        .await?;
+    for slot in slots {
+        slot.licence = held.iter().find(|r| r.material == slot.name).and_then(|r| {
+            r.identifier
+                .as_ref()
+                .map(|id| format!("{} {id}", r.type_name))
+        });
+    }
+    Ok(())
 }
 
 pub(super) fn material_slots(
@@ -167,6 +192,7 @@ pub(super) fn material_slots(
                 error: errors
                     .for_field(&format!("file_{index}"))
                     .map(str::to_owned),
+                licence: None,
             }
         })
         .collect()
@@ -446,7 +472,7 @@ pub(super) async fn apply_new(
         commitment_signed: false,
         materials: Vec::new(),
     };
-    render(&apply_page(
+    let mut form = apply_page(
         page,
         user.session.csrf_token.clone(),
         format!("/apply/{}", ctx.item_id),
@@ -458,7 +484,9 @@ pub(super) async fn apply_new(
         state.cases().max_file_bytes(),
         FormErrors::default(),
         false,
-    ))
+    );
+    link_licences(&state, &principal, ctx.item_id, None, &mut form.materials).await?;
+    render(&form)
 }
 
 /// The answers of a submitted form, for the fields of the definition only.
