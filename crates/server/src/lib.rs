@@ -154,6 +154,7 @@ pub async fn serve(
         Arc::clone(&calendar),
         AppointmentsConfig::default(),
     );
+    let licence_service = web_licenses(config, &db, &clock, &calendar)?;
     let state = AppState::new(
         db.clone(),
         clock.clone(),
@@ -173,6 +174,7 @@ pub async fn serve(
             max_material_bytes: config.max_material_bytes,
         },
     );
+    let state = state.with_licenses(licence_service);
     // Abuse limits counted in the database, so every node shares them.
     let state = state.with_throttles(yiwang_web::throttle::Throttles::new(
         Arc::new(yiwang_db::limits::DbLimiter::new(db.clone())),
@@ -500,6 +502,27 @@ fn message_sender(config: &Config, clock: &SharedClock) -> anyhow::Result<Arc<dy
         .context("the [smtp] settings cannot be used")?;
     tracing::info!(host = %smtp.host, port = smtp.port, tls = smtp.effective_tls().name(), "email goes to the SMTP relay");
     Ok(Arc::new(RoutingSender::new(log, Arc::new(email))))
+}
+
+/// E-licences for the web layer: seal keys sealed with the key derived from the PII key, deadlines
+/// on the platform's calendar. (Branch `lic` adds the `[licenses]` settings and the licence jobs;
+/// when merging, build this from its `licenses()` instead.)
+fn web_licenses(
+    config: &Config,
+    db: &Db,
+    clock: &SharedClock,
+    calendar: &yiwang_kernel::WorkCalendar,
+) -> anyhow::Result<yiwang_licenses::Licenses> {
+    let key = pii_key(config)?;
+    Ok(yiwang_licenses::Licenses::new(
+        db.clone(),
+        clock.clone(),
+        yiwang_licenses::SealCipher::new(
+            yiwang_licenses::derive_seal_key(&key).context("cannot derive the licence seal key")?,
+        ),
+        calendar.clone(),
+        Arc::new(PiiProtector::from_hex(&key)?),
+    ))
 }
 
 fn pii_key(config: &Config) -> anyhow::Result<String> {

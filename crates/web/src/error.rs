@@ -263,6 +263,41 @@ impl From<yiwang_appointments::AppointmentError> for AppError {
     }
 }
 
+impl From<yiwang_licenses::LicenseError> for AppError {
+    fn from(error: yiwang_licenses::LicenseError) -> Self {
+        use yiwang_licenses::LicenseError as E;
+        let code = error.code().to_owned();
+        let invalid = |field: &str, message: String| AppError::Invalid {
+            field: field.to_owned(),
+            code: code.clone(),
+            message,
+        };
+        match error {
+            E::NotFound | E::TypeNotFound | E::GrantNotFound | E::PendingNotFound => {
+                AppError::NotFound
+            }
+            E::BadIdentifier(_) => invalid("identifier", error.to_string()),
+            E::TypeInvalid(ref problems) | E::DataInvalid(ref problems) => {
+                let field = problems.first().map_or("data", |p| p.field.as_str());
+                invalid(field, error.to_string())
+            }
+            E::HolderNotFound => invalid("holder", error.to_string()),
+            E::ReasonRequired => invalid("reason", error.to_string()),
+            E::ImportInvalid(_) | E::ImportTooLarge => invalid("file", error.to_string()),
+            E::ShowCodeInvalid => invalid("code", error.to_string()),
+            E::TooLong(field) => invalid(field, error.to_string()),
+            E::WrongStatus { .. } | E::Conflict => AppError::Conflict {
+                field: "status".to_owned(),
+                code,
+            },
+            E::NotIssuingDepartment | E::ReadRefused => AppError::Forbidden { code },
+            E::Paging(e) => invalid("page", e.to_string()),
+            E::Identity(e) => e.into(),
+            other => AppError::internal(&other),
+        }
+    }
+}
+
 impl From<yiwang_db::DbError> for AppError {
     fn from(error: yiwang_db::DbError) -> Self {
         AppError::internal(&error)

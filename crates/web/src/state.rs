@@ -56,6 +56,8 @@ pub struct AppState {
     /// Outside `inner` so a state can be given other limits after it is built (the server's shared
     /// database limiter; tests' own rules).
     throttles: crate::throttle::Throttles,
+    /// E-licences, when the server configured them (seal keys need the platform's key).
+    licenses: Option<yiwang_licenses::Licenses>,
 }
 
 #[derive(Debug)]
@@ -111,6 +113,7 @@ impl AppState {
                 stopping: tokio::sync::watch::Sender::new(false),
             }),
             throttles: crate::throttle::Throttles::default(),
+            licenses: None,
         }
     }
 
@@ -182,6 +185,21 @@ impl AppState {
     pub fn with_throttles(mut self, throttles: crate::throttle::Throttles) -> Self {
         self.throttles = throttles;
         self
+    }
+
+    /// The same state with the e-licence service (the server and tests pass it; without it the
+    /// licence routes answer 503).
+    #[must_use]
+    pub fn with_licenses(mut self, licenses: yiwang_licenses::Licenses) -> Self {
+        self.licenses = Some(licenses);
+        self
+    }
+
+    /// The e-licence service, or 503 when this instance was built without one.
+    pub fn licenses(&self) -> Result<&yiwang_licenses::Licenses, crate::error::AppError> {
+        self.licenses.as_ref().ok_or_else(|| {
+            crate::error::AppError::Unavailable("e-licences are not configured".to_owned())
+        })
     }
 
     /// The platform region's name, from the database on first use and from memory after that.

@@ -6,10 +6,12 @@ pub mod cases;
 pub mod catalog;
 pub mod catalog_staff;
 pub mod form;
+pub mod licence_pdf;
 pub mod notices;
 pub mod queue;
 pub mod recovery;
 pub mod staff;
+pub mod verify;
 pub mod workbench;
 
 use askama::Template;
@@ -48,6 +50,8 @@ pub fn routes() -> Router<AppState> {
         .merge(notices::routes())
         .merge(appointments::routes())
         .merge(queue::routes())
+        .merge(verify::routes())
+        .merge(licence_pdf::routes())
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {

@@ -11,6 +11,7 @@ mod case_pages;
 mod cases;
 mod catalog;
 mod catalog_staff;
+mod licences_api;
 mod limits;
 mod recovery;
 mod staff;

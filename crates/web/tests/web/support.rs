@@ -129,6 +129,7 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
     .expect("accounts")
     .with_register(test_register());
     let case_pii = pii.clone();
+    let licence_pii = pii.clone();
     let recovery = Recovery::new(
         t.db.clone(),
         clock.clone(),
@@ -155,6 +156,15 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
         Arc::new(WorkCalendar::builtin()),
         yiwang_appointments::AppointmentsConfig::default(),
     );
+    let licenses = yiwang_licenses::Licenses::new(
+        t.db.clone(),
+        clock.clone(),
+        yiwang_licenses::SealCipher::new(
+            yiwang_licenses::derive_seal_key("00112233445566778899aabbccddeeff").expect("seal key"),
+        ),
+        WorkCalendar::builtin(),
+        licence_pii,
+    );
     AppState::new(
         t.db.clone(),
         clock,
@@ -169,6 +179,7 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
         },
         config,
     )
+    .with_licenses(licenses)
 }
 
 /// Ask for a registration code for `mobile` over the API and read it from the SMS job it wrote.
