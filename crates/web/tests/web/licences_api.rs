@@ -551,7 +551,7 @@ async fn licence_reads_need_a_ground_and_are_logged(t: &TestDb) {
     for (body, field) in [
         (
             json!({ "department": "hf-mzj", "purpose": "", "identifier": identifier, "days": 30 }),
-            "purpose",
+            "reason",
         ),
         (
             json!({ "department": "hf-mzj", "purpose": "办理婚姻登记", "identifier": identifier, "days": 366 }),
