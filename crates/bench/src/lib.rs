@@ -4,6 +4,7 @@
 //! - [`booking`]: the `booking` scenario (a flash crowd booking released places over HTTP).
 //! - [`cases`]: the `cases` scenario (complete cases through HTTP with real sessions).
 //! - [`database`]: a fresh SQLite or PostgreSQL database per run, removed at the end.
+//! - [`licences`]: the `licences` scenario (SM2 sealing in process, public verification over HTTP).
 //! - [`items`]: a large, valid catalog made from the demo items.
 //! - [`search`]: the `search` scenario (catalog search in process and over HTTP).
 //! - [`server`]: the real server in process, shared by the scenarios' HTTP parts.
@@ -13,6 +14,7 @@ pub mod booking;
 pub mod cases;
 pub mod database;
 pub mod items;
+pub mod licences;
 pub mod search;
 pub mod server;
 pub mod stats;

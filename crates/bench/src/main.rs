@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use yiwang_bench::{booking, cases, search};
+use yiwang_bench::{booking, cases, licences, search};
 
 #[derive(Debug, Parser)]
 #[command(name = "yiwang-bench", version, about = "Yiwang benchmark scenarios")]
@@ -22,6 +22,8 @@ enum Scenario {
     Booking(booking::Args),
     /// Cases: complete cases (apply, accept, review, grant, deliver) through HTTP with real sessions.
     Cases(cases::Args),
+    /// E-licences: SM2 sign and verify rates in process, public verifications over HTTP.
+    Licences(licences::Args),
 }
 
 impl Scenario {
@@ -31,6 +33,7 @@ impl Scenario {
             Self::Search(args) => Ok(serde_json::to_string(&search::run(args).await?)?),
             Self::Booking(args) => Ok(serde_json::to_string(&booking::run(args).await?)?),
             Self::Cases(args) => Ok(serde_json::to_string(&cases::run(args).await?)?),
+            Self::Licences(args) => Ok(serde_json::to_string(&licences::run(args).await?)?),
         }
     }
 }

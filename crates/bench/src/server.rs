@@ -73,5 +73,6 @@ fn unlimited() -> yiwang_web::throttle::LimitRules {
         progress: rule,
         upload_address: rule,
         upload_account: rule,
+        verify: rule,
     }
 }

@@ -283,14 +283,14 @@ impl From<yiwang_licenses::LicenseError> for AppError {
             }
             E::HolderNotFound => invalid("holder", error.to_string()),
             E::ReasonRequired => invalid("reason", error.to_string()),
-            E::TooLong(field) => invalid(field, error.to_string()),
             E::ImportInvalid(_) | E::ImportTooLarge => invalid("file", error.to_string()),
             E::ShowCodeInvalid => invalid("code", error.to_string()),
-            E::NotIssuingDepartment | E::ReadRefused => AppError::Forbidden { code },
+            E::TooLong(field) => invalid(field, error.to_string()),
             E::WrongStatus { .. } | E::Conflict => AppError::Conflict {
-                field: "licence".to_owned(),
+                field: "status".to_owned(),
                 code,
             },
+            E::NotIssuingDepartment | E::ReadRefused => AppError::Forbidden { code },
             E::Paging(e) => invalid("page", e.to_string()),
             E::Identity(e) => e.into(),
             other => AppError::internal(&other),

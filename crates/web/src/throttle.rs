@@ -34,6 +34,9 @@ pub enum Scope {
     UploadAddress,
     /// Uploads per account.
     UploadAccount,
+    /// Public licence verifications (page and API) per address: anonymous reads that each check a
+    /// signature and query the revocations.
+    Verify,
 }
 
 impl Scope {
@@ -46,13 +49,15 @@ impl Scope {
             Scope::Progress => "progress",
             Scope::UploadAddress => "upload_address",
             Scope::UploadAccount => "upload_account",
+            Scope::Verify => "verify",
         }
     }
 }
 
 /// The rule of each scope. Defaults: 20 failed log-ins per address per 15 minutes; 10 registrations
 /// per address per hour and 10 registration codes (SMS) per address per hour; 30 tickets per address per 10 minutes; 20 failed progress queries per address
-/// per 15 minutes; 60 uploads per address and 30 per account per 10 minutes.
+/// per 15 minutes; 60 uploads per address and 30 per account per 10 minutes; 120 licence
+/// verifications per address per minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitRules {
@@ -63,6 +68,7 @@ pub struct LimitRules {
     pub progress: Rule,
     pub upload_address: Rule,
     pub upload_account: Rule,
+    pub verify: Rule,
 }
 
 impl Default for LimitRules {
@@ -75,6 +81,7 @@ impl Default for LimitRules {
             progress: Rule::new(20, 15 * 60),
             upload_address: Rule::new(60, 10 * 60),
             upload_account: Rule::new(30, 10 * 60),
+            verify: Rule::new(120, 60),
         }
     }
 }
@@ -89,6 +96,7 @@ impl LimitRules {
             Scope::Progress => self.progress,
             Scope::UploadAddress => self.upload_address,
             Scope::UploadAccount => self.upload_account,
+            Scope::Verify => self.verify,
         }
     }
 }
@@ -218,6 +226,14 @@ pub async fn guard_form_upload(
         return Ok(());
     }
     guard_upload(state, address, principal).await
+}
+
+/// Count a public licence verification against the address.
+pub async fn guard_verify(state: &crate::state::AppState, address: &str) -> Result<(), AppError> {
+    state
+        .throttles()
+        .hit(Scope::Verify, address, state.clock().now())
+        .await
 }
 
 fn refuse(decision: Decision, now: DateTime<Utc>) -> Result<(), AppError> {

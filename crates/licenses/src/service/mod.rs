@@ -36,6 +36,7 @@ mod wallet;
 pub use cases::{CaseFacts, CaseIssue, Prefilled, Replacement as MaterialReplacement};
 pub use issue::{HolderRef, ImportReport, IssueRequest, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS};
 pub use status::{EXPIRY_BATCH, REMINDER_DAYS, REMINDER_TEMPLATE};
+pub use verify::{MAX_DOCUMENT_CHARS, MAX_VERIFY_CHARS};
 pub use wallet::{GrantRequest, MAX_GRANT_DAYS, SHOW_CODE_MINUTES};
 
 /// Longest free text (reasons, purposes, search text) accepted, in characters.

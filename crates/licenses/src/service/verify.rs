@@ -18,6 +18,9 @@ use crate::verify::{OfflineInput, Outcome, Verdict, verify_offline};
 
 /// The longest text the public verification accepts (an identifier or a QR payload).
 pub const MAX_VERIFY_CHARS: usize = 400;
+/// The longest base64 `signed` member a document verification accepts (licence statements are a
+/// few kilobytes; 64 KiB leaves room for the longest data).
+pub const MAX_DOCUMENT_CHARS: usize = 64 * 1024;
 
 impl Licenses {
     /// Every seal key with its validity period (`GET /api/v1/licences/keys`).
@@ -134,6 +137,55 @@ impl Licenses {
         if licence.status == LicenseStatus::Replaced {
             verdict.outcome = Outcome::Replaced;
             verdict.reason = "replaced by a newer version (已换发)".to_owned();
+        }
+        Ok(verdict)
+    }
+
+    /// The public verification of a whole licence document (as `…/document` serves it): the
+    /// signature over its exact bytes with the published keys, then the platform's revocations,
+    /// expiry and 已换发 — the same verdict an offline verifier reaches, plus what only the
+    /// platform knows.
+    pub async fn verify_document(
+        &self,
+        document: &SignedDocument,
+    ) -> Result<Verdict, LicenseError> {
+        if document.signed.len() > MAX_DOCUMENT_CHARS
+            || document.signature.len() > 200
+            || document.key_id.len() > 64
+            || document.identifier.len() > MAX_VERIFY_CHARS
+        {
+            return Err(LicenseError::TooLong("document"));
+        }
+        let now = self.clock.now();
+        let conn = self.db.conn();
+        let keys = repo::published_keys(conn).await?;
+        let revocations = RevocationStatement {
+            format: REVOCATIONS_FORMAT.to_owned(),
+            issued_at: now,
+            entries: repo::listed(conn).await?,
+        };
+        let mut verdict = verify_offline(
+            &OfflineInput::Document(document.clone()),
+            &keys,
+            Some(&revocations),
+            now,
+        );
+        if verdict.outcome == Outcome::Forged {
+            return Ok(verdict);
+        }
+        let identifier = verdict.identifier.clone().unwrap_or_default();
+        match repo::licence_by_identifier(conn, &identifier).await? {
+            None => {
+                verdict.outcome = Outcome::Forged;
+                verdict.reason = "the platform has no licence with this identifier".to_owned();
+            }
+            Some(licence) if licence.status == LicenseStatus::Replaced => {
+                if verdict.outcome == Outcome::Valid {
+                    verdict.outcome = Outcome::Replaced;
+                    verdict.reason = "replaced by a newer version (已换发)".to_owned();
+                }
+            }
+            Some(_) => {}
         }
         Ok(verdict)
     }

@@ -942,6 +942,37 @@ async fn offline_verification_uses_the_revocation_list_and_qr_payloads(t: &TestD
         w.lic.verify(&revoked_qr).await.unwrap().outcome,
         Outcome::Revoked
     );
+    // Online verification of whole documents: genuine, revoked, one changed byte.
+    assert_eq!(
+        w.lic
+            .verify_document(&kept.document())
+            .await
+            .unwrap()
+            .outcome,
+        Outcome::Valid
+    );
+    assert_eq!(
+        w.lic
+            .verify_document(&revoked.document())
+            .await
+            .unwrap()
+            .outcome,
+        Outcome::Revoked
+    );
+    let mut altered = kept.document();
+    let mut bytes = altered.signed_bytes().unwrap();
+    let at = bytes.iter().position(|b| *b == b'Y').unwrap();
+    bytes[at] = b'Z';
+    altered.signed = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    assert_eq!(
+        w.lic.verify_document(&altered).await.unwrap().outcome,
+        Outcome::Forged
+    );
+    altered.signed = "A".repeat(yiwang_licenses::service::MAX_DOCUMENT_CHARS + 1);
+    assert_eq!(
+        w.lic.verify_document(&altered).await.unwrap_err().code(),
+        "licence_text_too_long"
+    );
     assert_eq!(
         w.lic.verify("YWL1.garbage").await.unwrap_err().code(),
         "licence_bad_identifier"

@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod credentials;
 pub mod enterprises;
 pub mod openapi;
+pub mod licences;
 pub mod staff;
 
 use crate::error::AppError;
@@ -140,7 +141,27 @@ use crate::state::AppState;
         appointments::queue::start_serving,
         appointments::queue::skip,
         appointments::queue::finish,
-        appointments::queue::transfer
+        appointments::queue::transfer,
+        licences::keys,
+        licences::revocations,
+        licences::verify,
+        licences::types,
+        licences::document,
+        licences::licence,
+        licences::my_licences,
+        licences::my_reads,
+        licences::my_grants,
+        licences::grant,
+        licences::revoke_grant,
+        licences::create_show_code,
+        licences::redeem_show_code,
+        licences::department_licences,
+        licences::issue,
+        licences::revoke,
+        licences::cancel,
+        licences::renew,
+        licences::import,
+        licences::pending
     ),
     components(schemas(
         Health,
@@ -247,7 +268,33 @@ use crate::state::AppState;
         appointments::queue::CheckIn,
         appointments::queue::ClosedDay,
         appointments::queue::RecallBody,
-        appointments::queue::TransferBody
+        appointments::queue::TransferBody,
+        licences::KeyList,
+        licences::KeyOut,
+        licences::DocumentOut,
+        licences::RevocationsOut,
+        licences::VerifyBody,
+        licences::PublicField,
+        licences::VerdictOut,
+        licences::LicenceOut,
+        licences::LicenceList,
+        licences::EventOut,
+        licences::LicenceDetail,
+        licences::TypeFieldOut,
+        licences::TypeOut,
+        licences::GrantOut,
+        licences::GrantBody,
+        licences::ReadOut,
+        licences::ReadList,
+        licences::ShowCodeOut,
+        licences::RedeemBody,
+        licences::IssueBody,
+        licences::ReasonBody,
+        licences::RenewBody,
+        licences::ImportedOut,
+        licences::ImportRow,
+        licences::ImportRefused,
+        licences::PendingOut
     ))
 )]
 #[derive(Debug)]
@@ -273,6 +320,7 @@ pub fn routes() -> Router<AppState> {
         .merge(catalog::routes())
         .merge(cases::routes())
         .merge(appointments::routes())
+        .merge(licences::routes())
 }
 
 /// A query string parsed into `T`. One that does not parse — a word where a number goes, a number

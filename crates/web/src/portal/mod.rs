@@ -7,10 +7,12 @@ pub mod catalog;
 pub mod catalog_staff;
 pub mod form;
 pub mod licences;
+pub mod licence_pdf;
 pub mod notices;
 pub mod queue;
 pub mod recovery;
 pub mod staff;
+pub mod verify;
 pub mod workbench;
 
 use askama::Template;
@@ -50,6 +52,8 @@ pub fn routes() -> Router<AppState> {
         .merge(appointments::routes())
         .merge(queue::routes())
         .merge(licences::routes())
+        .merge(verify::routes())
+        .merge(licence_pdf::routes())
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<Response, AppError> {

@@ -13,6 +13,7 @@ mod cases;
 mod catalog;
 mod catalog_staff;
 mod licence_pages;
+mod licences_api;
 mod limits;
 mod openapi;
 mod recovery;

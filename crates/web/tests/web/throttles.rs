@@ -28,6 +28,7 @@ async fn strict(state: AppState, t: &TestDb) -> AppState {
         progress: one,
         upload_address: Rule::new(2, 600),
         upload_account: one,
+        verify: one,
     };
     let db = Db::connect(&t.url).await.unwrap();
     state.with_throttles(Throttles::new(Arc::new(DbLimiter::new(db)), rules))
