@@ -828,10 +828,7 @@ async fn my_reads(
     Query(query): Query<PageQuery>,
 ) -> Result<Json<ReadList>, AppError> {
     let page = query.request()?;
-    let reads = state
-        .licenses()
-        .reads_of_mine(&who.principal, page)
-        .await?;
+    let reads = state.licenses().reads_of_mine(&who.principal, page).await?;
     Ok(Json(ReadList {
         total: reads.total,
         page: reads.page,

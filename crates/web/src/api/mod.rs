@@ -18,8 +18,8 @@ pub mod cases;
 pub mod catalog;
 pub mod credentials;
 pub mod enterprises;
-pub mod openapi;
 pub mod licences;
+pub mod openapi;
 pub mod staff;
 
 use crate::error::AppError;
