@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use yiwang_identity::policy::Principal;
 use yiwang_kernel::{ErrorCode as _, Page, PageRequest};
 use yiwang_licenses::document::{PublishedKey, SignedDocument, SignedRevocations};
@@ -606,7 +606,7 @@ pub struct PendingOut {
 // ------------------------------------------------------------------------------------- queries
 
 /// Paging: `page` 1–1000, `page_size` 1–100 (default 20).
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
@@ -624,7 +624,7 @@ impl PageQuery {
 }
 
 /// Staff search within their department.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
@@ -639,7 +639,7 @@ pub struct SearchQuery {
 
 /// Why staff read a licence: the purpose (required for staff, 1–200 characters) and the case it
 /// serves (at most 64 characters). Holders need neither.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct ReadQuery {
@@ -650,7 +650,7 @@ pub struct ReadQuery {
 }
 
 /// The licence type of an import.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct ImportQuery {
@@ -1129,6 +1129,7 @@ async fn import(
                     request_id: String::new(),
                     field: Some("file".to_owned()),
                     reason: None,
+                    locked_until: None,
                 },
                 rows: rows
                     .into_iter()

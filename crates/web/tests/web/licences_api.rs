@@ -104,7 +104,6 @@ async fn world_with(t: &TestDb, state: AppState) -> World {
     for ty in [business_licence(), marriage_record()] {
         state
             .licenses()
-            .unwrap()
             .define_type(&Principal::System, &ty, "test")
             .await
             .unwrap();
