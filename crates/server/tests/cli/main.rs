@@ -358,7 +358,9 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
     demo_cases_cover_every_state(t, &config, &clock).await;
     demo_appointments_are_complete(t, &clock, first.appointments, second.appointments).await;
     assert_eq!(first.licenses.types_defined, 10);
-    assert!(first.licenses.licences_issued >= 9, "{:?}", first.licenses);
+    // The holdings issued by hand: nine, less the 营业执照 when the case replay already issued it to the
+    // demo enterprise (licences issued by granted cases are counted by demo_licences_are_complete).
+    assert!(first.licenses.licences_issued >= 8, "{:?}", first.licenses);
     assert_eq!(second.licenses.types_defined, 0);
     assert_eq!(second.licenses.licences_issued, 0);
     demo_licences_are_complete(t, &config, &clock).await;
