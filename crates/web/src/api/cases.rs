@@ -476,6 +476,7 @@ fn submitted(case: Case) -> Submitted {
 /// submitted at once. Nothing is stored when anything is wrong.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = ApplyBody,
     responses((status = 201, body = Submitted), (status = 401, body = ApiErrorBody),
+        (status = 404, body = ApiErrorBody, description = "the item (or a kept file) does not exist"),
         (status = 422, body = ApiErrorBody, description = "`field` names the first bad answer; `reason` lists every one")))]
 async fn apply(
     State(state): State<AppState>,

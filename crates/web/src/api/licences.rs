@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -29,7 +29,7 @@ use yiwang_licenses::service::{
 };
 use yiwang_licenses::{LicenseError, Verdict};
 
-use crate::api::{ApiError, ApiErrorBody};
+use crate::api::{ApiError, ApiErrorBody, ApiQuery};
 use crate::auth::Client;
 use crate::error::AppError;
 use crate::extract::{ApiCaller, ApiPerson, ApiStaff, IdPath};
@@ -739,7 +739,7 @@ async fn document(
     who: ApiCaller,
     Client(meta): Client,
     IdPath(identifier): IdPath<String>,
-    Query(query): Query<ReadQuery>,
+    ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<DocumentOut>, AppError> {
     let licenses = state.licenses();
     let document = match &who.principal {
@@ -772,7 +772,7 @@ async fn licence(
     who: ApiCaller,
     Client(meta): Client,
     IdPath(identifier): IdPath<String>,
-    Query(query): Query<ReadQuery>,
+    ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<LicenceDetail>, AppError> {
     let licenses = state.licenses();
     let (licence, history) = match &who.principal {
@@ -806,7 +806,7 @@ async fn licence(
 async fn my_licences(
     State(state): State<AppState>,
     who: ApiPerson,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<LicenceList>, AppError> {
     let page = query.request()?;
     Ok(Json(
@@ -825,7 +825,7 @@ async fn my_licences(
 async fn my_reads(
     State(state): State<AppState>,
     who: ApiPerson,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<ReadList>, AppError> {
     let page = query.request()?;
     let reads = state.licenses().reads_of_mine(&who.principal, page).await?;
@@ -964,7 +964,7 @@ async fn redeem_show_code(
 async fn department_licences(
     State(state): State<AppState>,
     who: ApiStaff,
-    Query(query): Query<SearchQuery>,
+    ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<LicenceList>, AppError> {
     let page = PageRequest::new(query.page, query.page_size)
         .map_err(|e| invalid("page", e.code(), &e.to_string()))?;
@@ -1103,7 +1103,7 @@ async fn import(
     who: ApiStaff,
     prefs: Prefs,
     Client(meta): Client,
-    Query(query): Query<ImportQuery>,
+    ApiQuery(query): ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> Result<Response, AppError> {
     too_long("type", &query.type_code, 24)?;
