@@ -455,9 +455,17 @@ async fn pages_register_log_in_and_out(t: &TestDb) {
             "label for {id}"
         );
     }
-    step2.assert_has(
-        r#"form button[type=submit]:first-of-type:not([formaction])"#,
-        "the first button registers",
+    let register_button = step2
+        .body
+        .find(r#"<button type="submit" class="button">"#)
+        .expect("the register button");
+    let resend_button = step2
+        .body
+        .find(r#"formaction="/register/code""#)
+        .expect("the send-again button");
+    assert!(
+        register_button < resend_button,
+        "the first button registers"
     );
     step2.assert_has(r#"button[formaction="/register/code"]"#, "sending again");
     let csrf_cookie = set_cookie(&form, "yw_csrf").expect("csrf cookie");
@@ -547,7 +555,8 @@ async fn pages_register_log_in_and_out(t: &TestDb) {
     .await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
     sent.assert_has(r#"input#mobile[value="13800138000"]"#, "input is kept");
-    sent.assert_has(r#"form[action="/register"] input#code"#, "on to step 2");
+    sent.assert_has(r#"form[action="/register"]"#, "on to step 2");
+    sent.assert_has("input#code", "step 2 asks for the code");
     assert!(sent.body.contains("验证码已发送"), "{}", sent.body);
     let code = crate::support::last_sms_text(&t.db, MOBILE_A)
         .await
