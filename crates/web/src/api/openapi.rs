@@ -75,6 +75,12 @@ pub const PUBLIC: &[(&str, &str)] = &[
     ("get", "/api/v1/appointments/groups/{group}/categories"),
     ("get", "/api/v1/queue/groups/{group}/board"),
     ("get", "/api/v1/queue/tickets/{id}"),
+    // The outside verifier's contract (issue 14): published keys, the signed revocation list, the
+    // licence types, public verification.
+    ("get", "/api/v1/licences/keys"),
+    ("get", "/api/v1/licences/revocations"),
+    ("get", "/api/v1/licences/types"),
+    ("post", "/api/v1/licences/verify"),
 ];
 
 /// Operations open to anonymous callers that act differently for a logged-in one.
