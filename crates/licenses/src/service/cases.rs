@@ -125,79 +125,76 @@ impl Licenses {
             } else {
                 None
             };
-            match checked {
-                Some(data) => {
-                    let valid_from = china_date(now);
-                    let licence = self
-                        .write_licence(
-                            tx,
-                            Draft {
-                                t: &t,
-                                dept: &dept,
-                                holder,
-                                data,
-                                valid_from,
-                                expires_on: t.validity.expires_on(valid_from),
-                                source: Source::Case,
-                                case_no: Some(facts.case_no),
-                                previous: None,
-                            },
-                            principal,
-                            source,
-                            now,
-                        )
-                        .await?;
-                    out.push(CaseIssue::Issued {
-                        type_code: t.code.clone(),
-                        identifier: licence.identifier.to_string(),
-                    });
-                }
-                None => {
-                    let (holder_name, _) = self.holder_facts(tx, holder).await?;
-                    let due_at = self.calendar.deadline(
-                        facts.decided_at,
-                        TimeLimit::working_days(ISSUE_WITHIN_WORKING_DAYS),
-                    );
-                    let missing = if missing.is_empty() {
-                        // Present but malformed values count as missing: staff re-enter them.
-                        t.check_data(&data)
-                            .err()
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|p| p.field)
-                            .collect()
-                    } else {
-                        missing
-                    };
-                    repo::insert_pending(
+            if let Some(data) = checked {
+                let valid_from = china_date(now);
+                let licence = self
+                    .write_licence(
                         tx,
-                        facts.case_no,
-                        &t.code,
-                        dept.id,
-                        holder,
-                        &holder_name,
-                        &data,
-                        &missing,
-                        due_at,
-                        now,
-                    )
-                    .await?;
-                    audit_in(
-                        tx,
-                        now,
-                        &super::actor(principal),
-                        "licence.pending",
-                        format!("case:{}", facts.case_no),
+                        Draft {
+                            t: &t,
+                            dept: &dept,
+                            holder,
+                            data,
+                            valid_from,
+                            expires_on: t.validity.expires_on(valid_from),
+                            source: Source::Case,
+                            case_no: Some(facts.case_no),
+                            previous: None,
+                        },
+                        principal,
                         source,
-                        serde_json::json!({ "type": t.code, "missing": missing }),
+                        now,
                     )
                     .await?;
-                    out.push(CaseIssue::Pending {
-                        type_code: t.code.clone(),
-                        missing,
-                        due_at,
-                    });
-                }
+                out.push(CaseIssue::Issued {
+                    type_code: t.code.clone(),
+                    identifier: licence.identifier.to_string(),
+                });
+            } else {
+                let (holder_name, _) = self.holder_facts(tx, holder).await?;
+                let due_at = self.calendar.deadline(
+                    facts.decided_at,
+                    TimeLimit::working_days(ISSUE_WITHIN_WORKING_DAYS),
+                );
+                let missing = if missing.is_empty() {
+                    // Present but malformed values count as missing: staff re-enter them.
+                    t.check_data(&data)
+                        .err()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|p| p.field)
+                        .collect()
+                } else {
+                    missing
+                };
+                repo::insert_pending(
+                    tx,
+                    facts.case_no,
+                    &t.code,
+                    dept.id,
+                    holder,
+                    &holder_name,
+                    &data,
+                    &missing,
+                    due_at,
+                    now,
+                )
+                .await?;
+                audit_in(
+                    tx,
+                    now,
+                    &super::actor(principal),
+                    "licence.pending",
+                    format!("case:{}", facts.case_no),
+                    source,
+                    serde_json::json!({ "type": t.code, "missing": missing }),
+                )
+                .await?;
+                out.push(CaseIssue::Pending {
+                    type_code: t.code.clone(),
+                    missing,
+                    due_at,
+                });
             }
         }
         Ok(out)

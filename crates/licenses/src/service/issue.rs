@@ -111,12 +111,11 @@ impl Licenses {
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<License, LicenseError> {
-        let identifier = match draft.previous {
-            Some(prev) => prev.identifier.next_version()?,
-            None => {
-                let n = repo::next_serial(tx, &draft.t.code, draft.dept.id).await?;
-                LicenseIdentifier::new(&draft.t.code, &draft.dept.uscc, &format!("{n:08}"), 1)?
-            }
+        let identifier = if let Some(prev) = draft.previous {
+            prev.identifier.next_version()?
+        } else {
+            let n = repo::next_serial(tx, &draft.t.code, draft.dept.id).await?;
+            LicenseIdentifier::new(&draft.t.code, &draft.dept.uscc, &format!("{n:08}"), 1)?
         };
         let (holder_name, holder_id) = self.holder_facts(tx, draft.holder).await?;
         let (key_id, pair) = self
@@ -211,14 +210,13 @@ impl Licenses {
         principal: &Principal,
         named: Option<&str>,
     ) -> Result<Dept, LicenseError> {
-        match principal {
-            Principal::System => repo::department_by_code(tx, named.unwrap_or_default())
+        if principal == &Principal::System {
+            repo::department_by_code(tx, named.unwrap_or_default())
                 .await?
-                .ok_or(LicenseError::NotIssuingDepartment),
-            _ => {
-                let staff = staff_of(principal)?;
-                self.department_of(tx, staff).await
-            }
+                .ok_or(LicenseError::NotIssuingDepartment)
+        } else {
+            let staff = staff_of(principal)?;
+            self.department_of(tx, staff).await
         }
     }
 

@@ -97,14 +97,13 @@ impl Licenses {
         let t = repo::type_by_code(tx, &licence.type_code)
             .await?
             .ok_or(LicenseError::TypeNotFound)?;
-        let dept = match principal {
-            Principal::System => repo::department_by_id(tx, licence.department_id)
+        let dept = if principal == &Principal::System {
+            repo::department_by_id(tx, licence.department_id)
                 .await?
-                .ok_or(LicenseError::NotIssuingDepartment)?,
-            _ => {
-                let staff = staff_of(principal)?;
-                self.department_of(tx, staff).await?
-            }
+                .ok_or(LicenseError::NotIssuingDepartment)?
+        } else {
+            let staff = staff_of(principal)?;
+            self.department_of(tx, staff).await?
         };
         may_issue(principal, Some(&dept), &t)?;
         if dept.id != licence.department_id {

@@ -462,7 +462,7 @@ async fn issuing_types_gate_the_staff_pages(t: &TestDb) {
     );
     // The department's list is searched by holder name, identifier or type name.
     let licence = issue_business(&w).await;
-    let page = yiwang_kernel::PageRequest::new(Some(1), Some(20)).unwrap();
+    let page = PageRequest::new(Some(1), Some(20)).unwrap();
     for text in ["合肥味道", &licence.identifier.as_str()[..20], "营业执照"] {
         let found = w
             .lic
