@@ -191,7 +191,7 @@ pub fn verify_offline(
     }
     if verdict.expires_on.is_some_and(|last| today > last) {
         verdict.outcome = Outcome::Expired;
-        verdict.reason = "past its expiry date".to_owned();
+        "past its expiry date".clone_into(&mut verdict.reason);
     }
     verdict
 }

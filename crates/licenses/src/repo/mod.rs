@@ -575,10 +575,11 @@ fn holder_filter(
                 format!("${}", first + 1 + i)
             })
             .collect();
-        sql.push_str(&format!(
-            " OR {prefix}holder_enterprise_id IN ({})",
-            list.join(", ")
-        ));
+        sql.push_str(" OR ");
+        sql.push_str(prefix);
+        sql.push_str("holder_enterprise_id IN (");
+        sql.push_str(&list.join(", "));
+        sql.push(')');
     }
     sql.push(')');
     (sql, values)
@@ -654,12 +655,13 @@ pub async fn department_licences<C: ConnectionTrait>(
     let mut filter = "l.department_id = $1".to_owned();
     if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
         values.push(yiwang_db::like_contains(text.trim()).into());
-        filter.push_str(&format!(
+        let clause = format!(
             " AND ({} OR {} OR l.type_code IN (SELECT t2.code FROM licence_types t2 WHERE {}))",
             yiwang_db::like_sql("l.holder_name", 2),
             yiwang_db::like_sql("l.identifier", 2),
             yiwang_db::like_sql("t2.name", 2)
-        ));
+        );
+        filter.push_str(&clause);
     }
     let total = count(
         conn,

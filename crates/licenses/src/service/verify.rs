@@ -136,7 +136,7 @@ impl Licenses {
         }
         if licence.status == LicenseStatus::Replaced {
             verdict.outcome = Outcome::Replaced;
-            verdict.reason = "replaced by a newer version (已换发)".to_owned();
+            "replaced by a newer version (已换发)".clone_into(&mut verdict.reason);
         }
         Ok(verdict)
     }
@@ -177,12 +177,12 @@ impl Licenses {
         match repo::licence_by_identifier(conn, &identifier).await? {
             None => {
                 verdict.outcome = Outcome::Forged;
-                verdict.reason = "the platform has no licence with this identifier".to_owned();
+                "the platform has no licence with this identifier".clone_into(&mut verdict.reason);
             }
             Some(licence) if licence.status == LicenseStatus::Replaced => {
                 if verdict.outcome == Outcome::Valid {
                     verdict.outcome = Outcome::Replaced;
-                    verdict.reason = "replaced by a newer version (已换发)".to_owned();
+                    "replaced by a newer version (已换发)".clone_into(&mut verdict.reason);
                 }
             }
             Some(_) => {}
