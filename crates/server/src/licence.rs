@@ -10,6 +10,7 @@
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use std::fmt::Write as _;
 use yiwang_licenses::document::{OfflineBundle, PublishedKey, SignedRevocations};
 use yiwang_licenses::verify::open_revocations;
 use yiwang_licenses::{OfflineInput, Outcome, Verdict, verify_offline};
@@ -93,7 +94,7 @@ pub fn describe(verdict: &Verdict) -> String {
             .unwrap_or("(unknown identifier)")
     );
     if !verdict.reason.is_empty() {
-        out.push_str(&format!("reason: {}\n", verdict.reason));
+        let _ = writeln!(out, "reason: {}", verdict.reason);
     }
     for (label, value) in [
         ("type", verdict.type_name.as_deref()),
@@ -101,20 +102,23 @@ pub fn describe(verdict: &Verdict) -> String {
         ("issuer", verdict.issuer.as_deref()),
     ] {
         if let Some(value) = value {
-            out.push_str(&format!("{label}: {value}\n"));
+            let _ = writeln!(out, "{label}: {value}");
         }
     }
     if let Some(day) = verdict.expires_on {
-        out.push_str(&format!("expires on: {day}\n"));
+        let _ = writeln!(out, "expires on: {day}");
     }
     for (label, value) in &verdict.public_fields {
-        out.push_str(&format!("{label}: {value}\n"));
+        let _ = writeln!(out, "{label}: {value}");
     }
     match verdict.revocations_issued_at {
-        Some(at) => out.push_str(&format!(
-            "revocation list issued at {}\n",
-            at.format("%Y-%m-%d %H:%M:%S UTC")
-        )),
+        Some(at) => {
+            let _ = writeln!(
+                out,
+                "revocation list issued at {}",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+        }
         None if verdict.outcome != Outcome::Forged => {
             out.push_str("no revocation list: revocations were not checked\n");
         }

@@ -11,18 +11,21 @@
 //! * the guide's list of materials that need no paper, and the form prefill.
 //!
 //! Notice statement (what a notice seal signs): the compact JSON of [`NoticeStatement`], members in
-//! declared order, no whitespace. Notice QR statement: `YWN1\n<case no>\n<notice>\n<sealed at>\n`,
-//! carried as `YWN1.<case no>.<notice>.<key id>.<base64url signature>` (case numbers have no dots).
+//! declared order, no whitespace. Notice QR statement: `YWN1\n<case no>\n<notice>\n<sealed at,
+//! RFC 3339 UTC to the second>\n`, carried as `YWN1.<case no>.<notice>.<sealed at YYYYMMDDhhmmss
+//! UTC>.<key id>.<base64url signature>` (case numbers and key ids have no dots), so an offline
+//! verifier rebuilds the statement from the payload alone.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 use yiwang_catalog::model::ItemId;
 use yiwang_db::{ConnectionTrait, DatabaseTransaction};
 use yiwang_identity::model::{EnterpriseId, PersonId};
 use yiwang_identity::policy::Principal;
 use yiwang_licenses::Licenses;
+use yiwang_licenses::document::PublishedKey;
 use yiwang_licenses::service::{CaseFacts, CaseIssue, MaterialReplacement, Prefilled};
 
 use super::{Cases, person_of, staff_of};
@@ -61,18 +64,120 @@ pub struct NoticeStatement {
 }
 
 impl NoticeSeal {
-    /// The notice's QR payload (`YWN1.<case no>.<notice>.<key id>.<signature>`).
+    /// The notice's QR payload (`YWN1.<case no>.<notice>.<sealed at>.<key id>.<signature>`).
     pub fn qr_payload(&self, case_no: &str) -> String {
         format!(
-            "YWN1.{case_no}.{}.{}.{}",
-            self.notice, self.key_id, self.qr_signature
+            "{NOTICE_QR_PREFIX}{case_no}.{}.{}.{}.{}",
+            self.notice,
+            self.sealed_at.format("%Y%m%d%H%M%S"),
+            self.key_id,
+            self.qr_signature
         )
     }
 }
 
-/// The short statement a notice QR signs.
+/// How a sealed notice's QR payload starts.
+pub const NOTICE_QR_PREFIX: &str = "YWN1.";
+
+/// The short statement a notice QR signs (the time to the second, as the payload carries it).
 pub fn notice_qr_statement(case_no: &str, notice: &str, sealed_at: DateTime<Utc>) -> String {
-    format!("YWN1\n{case_no}\n{notice}\n{}\n", yiwang_db::ts(sealed_at))
+    format!(
+        "YWN1\n{case_no}\n{notice}\n{}\n",
+        sealed_at.format("%Y-%m-%dT%H:%M:%SZ")
+    )
+}
+
+/// A sealed notice's QR payload, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticePayload {
+    pub case_no: String,
+    /// `acceptance`, `decline`, `grant` or `deny`.
+    pub notice: String,
+    pub sealed_at: DateTime<Utc>,
+    pub key_id: String,
+    /// `r ‖ s`, 64 bytes.
+    pub signature: Vec<u8>,
+}
+
+impl NoticePayload {
+    /// Parses `YWN1.<case no>.<notice>.<YYYYMMDDhhmmss>.<key id>.<base64url r‖s>`; `None` when
+    /// it is not one (wrong shape, unknown notice, bad time or signature encoding).
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text.trim().strip_prefix(NOTICE_QR_PREFIX)?;
+        let parts: Vec<&str> = rest.split('.').collect();
+        let [case_no, notice, sealed_at, key_id, signature] = parts.as_slice() else {
+            return None;
+        };
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        if !plain(case_no) || !plain(key_id) || !NOTICES.iter().any(|(code, _)| code == notice) {
+            return None;
+        }
+        let sealed_at = chrono::NaiveDateTime::parse_from_str(sealed_at, "%Y%m%d%H%M%S")
+            .ok()?
+            .and_utc();
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        (signature.len() == 64).then(|| NoticePayload {
+            case_no: (*case_no).to_owned(),
+            notice: (*notice).to_owned(),
+            sealed_at,
+            key_id: (*key_id).to_owned(),
+            signature,
+        })
+    }
+
+    /// The notice's title (受理通知书 …).
+    pub fn title(&self) -> &'static str {
+        notice_title(&self.notice)
+    }
+
+    /// Offline verification with the published keys: the key exists, was in use when the notice
+    /// was sealed, and its SM2 signature over the rebuilt statement holds. The key's department on
+    /// success, what failed otherwise.
+    pub fn verify_offline<'k>(
+        &self,
+        keys: &'k [PublishedKey],
+    ) -> Result<&'k PublishedKey, &'static str> {
+        let key = keys
+            .iter()
+            .find(|k| k.key_id == self.key_id)
+            .ok_or("unknown key")?;
+        if self.sealed_at < key.not_before || key.not_after.is_some_and(|end| self.sealed_at > end)
+        {
+            return Err("the key was not in use when the notice was sealed");
+        }
+        let statement = notice_qr_statement(&self.case_no, &self.notice, self.sealed_at);
+        yiwang_kernel::sm2_verify(&key.public_key, statement.as_bytes(), &self.signature)
+            .map_err(|_| "the signature does not match")?;
+        Ok(key)
+    }
+}
+
+/// The title of a notice code, or the code itself when unknown.
+pub fn notice_title(notice: &str) -> &'static str {
+    NOTICES
+        .iter()
+        .find(|(code, _)| *code == notice)
+        .map_or("", |(_, title)| *title)
+}
+
+/// What the public verification of a sealed notice says, with only what may be public.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeVerdict {
+    /// Authentic and the platform holds the same seal.
+    pub genuine: bool,
+    /// Why not, when not genuine.
+    pub reason: String,
+    pub case_no: String,
+    pub title: &'static str,
+    /// Filled only when genuine.
+    pub item_name: Option<String>,
+    pub department_name: Option<String>,
+    pub sealed_at: Option<DateTime<Utc>>,
 }
 
 impl Cases {
@@ -262,11 +367,9 @@ impl Cases {
         let Some(case_no) = case.case_no.as_deref() else {
             return Ok(());
         };
-        let now = self.clock.now();
-        let title = NOTICES
-            .iter()
-            .find(|(code, _)| *code == notice)
-            .map_or(notice, |(_, title)| *title);
+        // To the second: the QR payload carries the time the notice was sealed at that precision.
+        let now = self.clock.now().trunc_subsecs(0);
+        let title = notice_title(notice);
         let statement = NoticeStatement {
             format: NOTICE_FORMAT.to_owned(),
             notice: notice.to_owned(),
@@ -307,6 +410,54 @@ impl Cases {
             },
         )
         .await
+    }
+
+    /// The public verification of a sealed notice's QR payload: the SM2 signature with the
+    /// published keys (as an offline verifier checks it), then that the platform sealed that very
+    /// notice. `None` when the text is not a notice payload.
+    pub async fn verify_notice(&self, text: &str) -> Result<Option<NoticeVerdict>, CaseError> {
+        let Some(payload) = NoticePayload::parse(text) else {
+            return Ok(None);
+        };
+        let forged = |reason: &str| NoticeVerdict {
+            genuine: false,
+            reason: reason.to_owned(),
+            case_no: payload.case_no.clone(),
+            title: payload.title(),
+            item_name: None,
+            department_name: None,
+            sealed_at: None,
+        };
+        let Some(licenses) = &self.licenses else {
+            return Ok(Some(forged("the platform seals no notices")));
+        };
+        let keys = licenses.published_keys().await?;
+        if let Err(reason) = payload.verify_offline(&keys) {
+            return Ok(Some(forged(reason)));
+        }
+        let conn = self.db.conn();
+        let Some(case) = repo::case_by_no(conn, &payload.case_no).await? else {
+            return Ok(Some(forged("the platform has no such case")));
+        };
+        let stored = repo::seal_of(conn, case.id, &payload.notice).await?;
+        let same = stored.as_ref().is_some_and(|seal| {
+            seal.key_id == payload.key_id
+                && seal.sealed_at == payload.sealed_at
+                && URL_SAFE_NO_PAD.decode(&seal.qr_signature).ok().as_deref()
+                    == Some(payload.signature.as_slice())
+        });
+        if !same {
+            return Ok(Some(forged("the platform sealed no such notice")));
+        }
+        Ok(Some(NoticeVerdict {
+            genuine: true,
+            reason: String::new(),
+            case_no: payload.case_no.clone(),
+            title: payload.title(),
+            item_name: Some(case.item_name),
+            department_name: Some(case.department_name),
+            sealed_at: Some(payload.sealed_at),
+        }))
     }
 
     /// The seal of a case's notice (`acceptance`, `decline`, `grant`, `deny`) for whoever may see

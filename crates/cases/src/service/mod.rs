@@ -50,7 +50,10 @@ pub use form::{
     ApplicationForm, MaterialUpload, Problem, Resubmission, SavedApplication, answer_problems,
     completeness,
 };
-pub use licences::{NOTICE_FORMAT, NOTICES, NoticeStatement, notice_qr_statement};
+pub use licences::{
+    NOTICE_FORMAT, NOTICE_QR_PREFIX, NOTICES, NoticePayload, NoticeStatement, NoticeVerdict,
+    notice_qr_statement, notice_title,
+};
 pub use notifications::register_handlers;
 
 /// The longest search text (case number prefix, name fragment, step name) a list accepts, in

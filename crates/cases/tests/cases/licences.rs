@@ -120,7 +120,9 @@ async fn licensed_world(t: &TestDb) -> (World, Licenses, String, String) {
         .unwrap()
     {
         yiwang_identity::service::enterprise::EnterpriseRegistration::Registered(e) => e,
-        other => panic!("{other:?}"),
+        other @ yiwang_identity::service::enterprise::EnterpriseRegistration::Held(_) => {
+            panic!("{other:?}")
+        }
     };
     let licence = licenses
         .issue(
@@ -242,7 +244,35 @@ async fn a_held_licence_replaces_the_upload_and_the_grant_issues_a_licence(t: &T
             .unwrap(),
     )
     .unwrap();
-    assert!(seal.qr_payload(&case_no).starts_with("YWN1."));
+    // The QR payload carries everything an offline verifier needs to rebuild the statement.
+    let payload = seal.qr_payload(&case_no);
+    let parsed = yiwang_cases::service::NoticePayload::parse(&payload).unwrap();
+    assert_eq!(parsed.sealed_at, seal.sealed_at);
+    assert_eq!(parsed.verify_offline(&keys).unwrap().key_id, seal.key_id);
+    let verdict = w.cases.verify_notice(&payload).await.unwrap().unwrap();
+    assert!(verdict.genuine, "{verdict:?}");
+    assert_eq!(verdict.title, "受理通知书");
+    assert!(verdict.department_name.is_some());
+    // One changed character of the case number, or another notice under the same signature, is
+    // forged; text that is no notice payload is not a notice at all.
+    let mut altered = case_no.clone();
+    altered.pop();
+    altered.push(if case_no.ends_with('9') { '8' } else { '9' });
+    let forged = payload.replacen(&case_no, &altered, 1);
+    assert!(
+        !w.cases
+            .verify_notice(&forged)
+            .await
+            .unwrap()
+            .unwrap()
+            .genuine
+    );
+    assert!(parsed.verify_offline(&keys).is_ok());
+    let other_notice = payload.replacen(".acceptance.", ".grant.", 1);
+    let verdict = w.cases.verify_notice(&other_notice).await.unwrap().unwrap();
+    assert!(!verdict.genuine);
+    assert!(w.cases.verify_notice("YWN1.x").await.unwrap().is_none());
+    assert!(w.cases.verify_notice("hello").await.unwrap().is_none());
     // Someone who may not see the case gets nothing.
     assert_eq!(
         w.cases

@@ -362,14 +362,14 @@ async fn world(t: &TestDb) -> World {
         tx.commit().await.unwrap();
         id
     };
-    let Principal::Person(holder_id) = holder else {
+    let Principal::Person(holder_person) = holder else {
         panic!("a person")
     };
     World {
         lic,
         clock,
         holder,
-        holder_id,
+        holder_id: holder_person,
         other,
         enterprise,
         uscc,
@@ -497,7 +497,7 @@ db_test!(
 async fn types_are_checked_whole(t: &TestDb) {
     let w = world(t).await;
     let mut bad = residence_permit();
-    bad.code = "jzz-1".to_owned();
+    "jzz-1".clone_into(&mut bad.code);
     bad.fields.push(bad.fields[0].clone());
     bad.departments = vec!["no-such-dept".to_owned()];
     bad.validity = Validity::Years { years: 0 };
@@ -1045,7 +1045,7 @@ async fn key_rotation_keeps_old_signatures_valid(t: &TestDb) {
         .document(&w.holder, after.identifier.as_str())
         .await
         .unwrap();
-    doc.key_id = "hf-scjgj-k1".to_owned();
+    "hf-scjgj-k1".clone_into(&mut doc.key_id);
     assert_eq!(
         verify_offline(&OfflineInput::Document(doc), &keys, None, now).outcome,
         Outcome::Forged

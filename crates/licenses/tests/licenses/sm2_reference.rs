@@ -76,6 +76,10 @@ fn be32(x: &BigUint) -> Vec<u8> {
 
 /// GB/T 32918.2 verification of `r ‖ s` over `msg` with distinguishing identifier `id` and the
 /// public key as uncompressed hex `04 ‖ x ‖ y`.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "the standard's names: r, s, e, t, n, x, y"
+)]
 pub fn verify(public_key_hex: &str, id: &[u8], msg: &[u8], signature: &[u8]) -> bool {
     let curve = Curve {
         p: hex_int(P),

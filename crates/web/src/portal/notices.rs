@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Datelike, Utc};
@@ -28,7 +28,9 @@ use crate::portal::cases::{
 };
 use crate::portal::catalog::{PageLink, pager};
 use crate::portal::form::{CsrfCookie, message_for, with_cookie};
+use crate::portal::licences;
 use crate::portal::render;
+use crate::prefs::encode_component;
 use crate::state::AppState;
 use crate::throttle::Scope;
 
@@ -70,6 +72,19 @@ pub struct NoticeData {
     pub issued: String,
     pub case_href: String,
     pub title_key: &'static str,
+    /// The electronic seal, for the notices that are sealed when decided (not 补正告知书).
+    pub seal: Option<SealBlock>,
+}
+
+/// A notice's electronic seal as the page prints it: the round seal, the QR code that verifies it
+/// (offline, or on the public verification page it links to), the key and the time.
+#[derive(Debug)]
+pub struct SealBlock {
+    pub seal_svg: String,
+    pub qr_svg: String,
+    pub key_id: String,
+    pub sealed_at: String,
+    pub verify_href: String,
 }
 
 macro_rules! notice_template {
@@ -147,6 +162,18 @@ fn notice_data(kind: NoticeKind, view: &CaseView, case_href: String) -> NoticeDa
         issued,
         case_href,
         title_key: kind.title_key(),
+        seal: None,
+    }
+}
+
+/// The seal code of a notice kind (`None` for 补正告知书, which is not sealed).
+fn seal_code(kind: NoticeKind) -> Option<&'static str> {
+    match kind {
+        NoticeKind::Accepted => Some("acceptance"),
+        NoticeKind::Declined => Some("decline"),
+        NoticeKind::Granted => Some("grant"),
+        NoticeKind::Denied => Some("deny"),
+        NoticeKind::Supplement => None,
     }
 }
 
@@ -155,6 +182,7 @@ async fn notice(
     page: PageCtx,
     Caller { principal, .. }: PageCaller,
     Client(meta): Client,
+    headers: HeaderMap,
     IdPath((key, kind)): IdPath<(String, String)>,
 ) -> Result<Response, AppError> {
     let kind = NoticeKind::parse(&kind).ok_or(AppError::NotFound)?;
@@ -167,7 +195,25 @@ async fn notice(
     } else {
         format!("/staff/cases/{}", view.case.public_id)
     };
-    let n = notice_data(kind, &view, case_href);
+    let mut n = notice_data(kind, &view, case_href);
+    if let Some(code) = seal_code(kind)
+        && let Some(seal) = state
+            .cases()
+            .notice_seal(&principal, view.case.id, code)
+            .await?
+    {
+        let payload = seal.qr_payload(&n.doc_no);
+        n.seal = Some(SealBlock {
+            seal_svg: licences::seal(&n.department_name)?,
+            qr_svg: licences::qr(
+                &licences::verify_url(&state, &headers, &payload),
+                page.t("notice.seal.qr_title"),
+            )?,
+            key_id: seal.key_id,
+            sealed_at: official_date(&seal.sealed_at),
+            verify_href: format!("/licences/verify?p={}", encode_component(&payload)),
+        });
+    }
     match kind {
         NoticeKind::Accepted => render(&AcceptedNotice { page, n }),
         NoticeKind::Supplement => render(&SupplementNotice { page, n }),

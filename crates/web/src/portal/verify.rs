@@ -1,7 +1,8 @@
 //! The public verification page of e-licences (`/licences/verify`): a visitor types an identifier
 //! or a licence QR payload (the QR on a licence links here with `?p=<payload>`) and sees whether it
 //! is 有效, 已吊销, 已注销, 已过期, 已换发 or 伪造或被篡改, with only the public fields. No log-in; each
-//! check counts against the address's `verify` limit, like the API.
+//! check counts against the address's `verify` limit, like the API. The QR on a sealed case notice
+//! (`YWN1.…`) links here too and gets 真实有效 or 伪造或被篡改 with the notice's public facts.
 
 use askama::Template;
 use axum::Router;
@@ -9,6 +10,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
+use yiwang_cases::service::{NOTICE_QR_PREFIX, NoticeVerdict};
 use yiwang_licenses::{LicenseError, Outcome, Verdict};
 
 use super::render;
@@ -45,6 +47,20 @@ struct VerdictView {
     fields: Vec<(String, String)>,
 }
 
+/// A sealed notice's verdict as the page shows it.
+#[derive(Debug)]
+struct NoticeView {
+    /// `valid` or `forged` (the CSS class).
+    code: &'static str,
+    label: &'static str,
+    explain: &'static str,
+    case_no: String,
+    title: &'static str,
+    item_name: Option<String>,
+    department_name: Option<String>,
+    sealed_at: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "licences/verify.html")]
 struct VerifyPage {
@@ -52,6 +68,23 @@ struct VerifyPage {
     text: String,
     error: Option<String>,
     verdict: Option<VerdictView>,
+    notice: Option<NoticeView>,
+}
+
+fn notice_view(page: &PageCtx, verdict: NoticeVerdict) -> NoticeView {
+    let code = if verdict.genuine { "valid" } else { "forged" };
+    NoticeView {
+        code,
+        label: page.t(&format!("licence.verify.notice.outcome.{code}")),
+        explain: page.t(&format!("licence.verify.notice.explain.{code}")),
+        case_no: verdict.case_no,
+        title: verdict.title,
+        item_name: verdict.item_name,
+        department_name: verdict.department_name,
+        sealed_at: verdict
+            .sealed_at
+            .map(|at| crate::portal::notices::official_date(&at)),
+    }
 }
 
 fn view(page: &PageCtx, verdict: Verdict) -> VerdictView {
@@ -100,9 +133,24 @@ async fn verify_page(
             text,
             error: None,
             verdict: None,
+            notice: None,
         });
     }
     crate::throttle::guard_verify(&state, &meta.ip).await?;
+    let shown: String = text.chars().take(400).collect();
+    if text.starts_with(NOTICE_QR_PREFIX) {
+        let (notice, error) = match state.cases().verify_notice(&text).await? {
+            Some(verdict) => (Some(notice_view(&page, verdict)), None),
+            None => (None, Some(page.t("licence.verify.bad_input").to_owned())),
+        };
+        return render(&VerifyPage {
+            page,
+            text: shown,
+            error,
+            verdict: None,
+            notice,
+        });
+    }
     let (verdict, error) = match state.licenses().verify(&text).await {
         Ok(verdict) => (Some(view(&page, verdict)), None),
         // An identifier the platform never issued is as good as forged.
@@ -129,11 +177,11 @@ async fn verify_page(
         Err(LicenseError::TooLong(_)) => (None, Some(page.t("licence.verify.too_long").to_owned())),
         Err(other) => return Err(other.into()),
     };
-    let shown: String = text.chars().take(400).collect();
     render(&VerifyPage {
         page,
         text: shown,
         error,
         verdict,
+        notice: None,
     })
 }

@@ -1,7 +1,9 @@
 //! Browser test of a case in headless Chromium, on both backends: a citizen applies online from the
 //! item's guide (logging in on the way, uploading the materials, checking the answers), the window
 //! accepts the case from the workbench, the decision post grants it (受审分离: another person), the
-//! window delivers, and the citizen finds the result and the 准予行政许可决定书 in 我的办件.
+//! window delivers, and the citizen finds the result and the sealed 准予行政许可决定书 in 我的办件,
+//! whose QR verification says 真实有效; the grant issued a 食品经营许可证 that appears in 我的证照,
+//! verifies as 有效, and fulfils the material it replaces on the next application (no upload).
 
 use fantoccini::{Client, Locator};
 use yiwang_db::db_test;
@@ -36,6 +38,31 @@ required = true
 
 /// A small but well-formed PDF.
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+/// 食品经营许可证 for a person, produced by the item and replacing `material` of it.
+fn food_licence(material: &str) -> yiwang_licenses::LicenseType {
+    use yiwang_licenses::model::{FieldDef, FieldKind, HolderKind, Replacement, Validity};
+    yiwang_licenses::LicenseType {
+        code: "SPJY".to_owned(),
+        name: "食品经营许可证".to_owned(),
+        departments: vec!["hf-scjgj".to_owned()],
+        holder: HolderKind::Person,
+        fields: vec![FieldDef {
+            name: "operator".to_owned(),
+            label: "经营者名称".to_owned(),
+            kind: FieldKind::Text,
+            required: true,
+            public: true,
+        }],
+        validity: Validity::Years { years: 5 },
+        producing_items: vec![FOOD_RENEWAL.to_owned()],
+        replaces: vec![Replacement {
+            item: FOOD_RENEWAL.to_owned(),
+            material: material.to_owned(),
+        }],
+        legal_basis: Vec::new(),
+    }
+}
 
 async fn click(client: &Client, css: &str) {
     client
@@ -155,6 +182,18 @@ async fn apply_accept_grant_deliver_and_read_the_decision(t: &TestDb) {
         .map(|(i, m)| (i, m.name.clone()))
         .collect();
     assert!(!mandatory.is_empty());
+    // The item produces a 食品经营许可证 (its operator from the form) that replaces its first
+    // mandatory material on later applications.
+    let (replaced_index, replaced) = mandatory[0].clone();
+    state
+        .licenses()
+        .define_type(
+            &yiwang_identity::policy::Principal::System,
+            &food_licence(&replaced),
+            "test",
+        )
+        .await
+        .unwrap();
     let item = item.get();
     let app = yiwang_web::app(state);
     let admin = staff_token(&app, "SC0001").await;
@@ -314,6 +353,69 @@ async fn apply_accept_grant_deliver_and_read_the_decision(t: &TestDb) {
         body.contains("符合法定条件，准予延续"),
         "the decision's reason: {body}"
     );
+    // The notice carries a real seal: the seal, the QR code, and a verification link that says
+    // the notice is genuine.
+    assert!(!body.contains("（盖章）"), "{body}");
+    assert!(
+        client
+            .find(Locator::Css("#notice-seal .cs-seal-qr svg path"))
+            .await
+            .is_ok(),
+        "the notice's QR code is drawn"
+    );
+    click_until(
+        client,
+        "a.cs-notice-verify",
+        "document.getElementById('verify-notice') !== null",
+    )
+    .await;
+    assert_eq!(text(client, "#verify-notice .lv-verdict").await, "真实有效");
+    assert!(text(client, "#verify-notice").await.contains(&case_no));
+
+    // 我的证照: the licence the grant issued, valid on its QR verification page.
+    client
+        .goto(&format!("{base}/my/licences"))
+        .await
+        .expect("wallet");
+    let card = text(client, "#licences").await;
+    assert!(
+        card.contains("食品经营许可证") && card.contains("有效"),
+        "{card}"
+    );
+    click_until(
+        client,
+        "#licences .lic-card h2 a",
+        "document.getElementById('verify-link') !== null",
+    )
+    .await;
+    click_until(
+        client,
+        "#verify-link",
+        "document.getElementById('verify-result') !== null",
+    )
+    .await;
+    assert_eq!(text(client, "#verify-result .lv-verdict").await, "有效");
+
+    // The next application asks for no upload of the material the licence replaces.
+    client
+        .goto(&format!("{base}/apply/{item}"))
+        .await
+        .expect("form");
+    assert!(
+        client
+            .find(Locator::Id(&format!("licence_{replaced_index}")))
+            .await
+            .is_ok(),
+        "{replaced} is fulfilled by the licence"
+    );
+    assert!(
+        client
+            .find(Locator::Css(&format!("input#file_{replaced_index}")))
+            .await
+            .is_err(),
+        "no file input for {replaced}"
+    );
+    assert!(text(client, "main").await.contains("无需上传"));
 
     browser.close().await;
     files.close().expect("temp files removed");

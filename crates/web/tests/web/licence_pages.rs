@@ -890,7 +890,7 @@ db_test!(
 );
 
 /// The public ids of the grants that can still be withdrawn (their buttons are `revoke-<id>`).
-fn revoke_buttons(reply: &crate::support::Reply) -> Vec<String> {
+fn revoke_buttons(reply: &Reply) -> Vec<String> {
     reply
         .select("button")
         .iter()
@@ -903,7 +903,7 @@ fn revoke_buttons(reply: &crate::support::Reply) -> Vec<String> {
 }
 
 /// Links to one licence's staff page (one per listed or imported licence).
-fn licence_links(reply: &crate::support::Reply) -> usize {
+fn licence_links(reply: &Reply) -> usize {
     reply
         .select("a")
         .iter()

@@ -934,7 +934,7 @@ async fn licence_staff_issue_search_renew_import(t: &TestDb) {
         import(csv.clone(), w.civil.clone(), "YYZZ").await.status,
         StatusCode::FORBIDDEN
     );
-    let good_csv: String = csv.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let good_csv: String = csv.lines().take(2).flat_map(|l| [l, "\n"]).collect();
     let imported = import(good_csv, w.market.clone(), "YYZZ").await;
     assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
     assert_eq!(imported.json()["issued"].as_array().unwrap().len(), 1);

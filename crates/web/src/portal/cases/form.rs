@@ -45,6 +45,8 @@ pub struct FieldView {
     pub error: Option<String>,
     pub options: Vec<String>,
     pub maxlength: u32,
+    /// Prefilled from what the platform already holds, marked verified: "已核验 · 来自账户" …
+    pub verified: Option<String>,
 }
 
 pub(super) fn kind_hint(tr: Tr, field: &FieldDef) -> String {
@@ -110,9 +112,48 @@ pub(super) fn field_views(
                 }),
                 value,
                 name,
+                verified: None,
             }
         })
         .collect()
+}
+
+/// The form keys a prefilled datum fills: its own name, and the names the demo and older
+/// workflows give the same datum.
+fn prefill_keys(field: &str) -> &'static [&'static str] {
+    match field {
+        "applicant_name" => &["applicant_name"],
+        "resident_id" => &["resident_id"],
+        "mobile" => &["mobile"],
+        "enterprise_name" => &["enterprise_name", "org_name"],
+        "uscc" => &["uscc"],
+        "legal_representative" => &["legal_representative", "legal_rep"],
+        "address" => &["address"],
+        _ => &[],
+    }
+}
+
+/// The answers the platform already knows for the form's fields (国务院令第716号: never ask again
+/// for what the government holds), with where each comes from, in the visitor's language.
+pub(super) fn prefilled_answers(
+    tr: Tr,
+    def: &WorkflowDef,
+    prefilled: &[yiwang_licenses::service::Prefilled],
+) -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    for p in prefilled {
+        for key in prefill_keys(&p.field) {
+            if def.form.iter().any(|f| f.key == *key) {
+                let from = match p.source.as_str() {
+                    "account" => tr.t("cases.apply.verified.account").to_owned(),
+                    "enterprise_register" => tr.t("cases.apply.verified.enterprise").to_owned(),
+                    identifier => tr.fmt("cases.apply.verified.licence", &[("id", identifier)]),
+                };
+                out.insert((*key).to_owned(), (p.value.clone(), from));
+            }
+        }
+    }
+    out
 }
 
 /// A material of the item version with what is attached to it.
@@ -363,6 +404,8 @@ pub(super) struct ApplyPage {
     saved: bool,
     /// Files chosen are added to a material (resubmission) rather than replacing its file (draft).
     adding: bool,
+    /// (link, label): restart the new form for an enterprise, prefilled from its register.
+    prefill_choices: Vec<(String, String)>,
 }
 
 pub(super) fn accept_attr() -> String {
@@ -451,8 +494,18 @@ pub(super) fn apply_page(
         errors,
         saved,
         adding: false,
+        prefill_choices: Vec::new(),
         page,
     }
+}
+
+/// `?as=<enterprise public id>`: start the form for an enterprise the person acts for, prefilled
+/// from its register.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct StartQuery {
+    #[serde(rename = "as")]
+    enterprise: Option<String>,
 }
 
 pub(super) async fn apply_new(
@@ -462,12 +515,37 @@ pub(super) async fn apply_new(
         user, principal, ..
     }: PageCaller,
     IdPath(item): IdPath<ItemId>,
+    Query(start): Query<StartQuery>,
 ) -> Result<Response, AppError> {
     let ctx = new_context(&state, item).await?;
     let files = state.cases().my_files(&principal).await?;
-    let applicants = applicant_choices(&state, &user, page.tr, "").await?;
+    // Only an enterprise of the person's own list is taken; anything else starts as themselves.
+    let applicants = applicant_choices(
+        &state,
+        &user,
+        page.tr,
+        start.enterprise.as_deref().unwrap_or_default(),
+    )
+    .await?;
+    let enterprise = start.enterprise.filter(|e| {
+        applicants
+            .iter()
+            .any(|c| c.value == *e && c.value != "self")
+    });
+    let prefilled = prefilled_answers(
+        page.tr,
+        &ctx.def,
+        &state
+            .cases()
+            .prefill(&principal, enterprise.as_deref())
+            .await?,
+    );
+    let starts = enterprise_starts(&applicants, ctx.item_id);
     let entered = Entered {
-        answers: BTreeMap::new(),
+        answers: prefilled
+            .iter()
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect(),
         contact_email: String::new(),
         commitment_signed: false,
         materials: Vec::new(),
@@ -485,8 +563,32 @@ pub(super) async fn apply_new(
         FormErrors::default(),
         false,
     );
-    link_licences(&state, &principal, ctx.item_id, None, &mut form.materials).await?;
+    for field in &mut form.fields {
+        if let Some(key) = field.name.strip_prefix("a_")
+            && let Some((_, from)) = prefilled.get(key)
+        {
+            field.verified = Some(from.clone());
+        }
+    }
+    form.prefill_choices = starts;
+    link_licences(
+        &state,
+        &principal,
+        ctx.item_id,
+        enterprise.as_deref(),
+        &mut form.materials,
+    )
+    .await?;
     render(&form)
+}
+
+/// Links that restart the form for each enterprise of the person, prefilled from its register.
+fn enterprise_starts(applicants: &[ApplicantChoice], item: ItemId) -> Vec<(String, String)> {
+    applicants
+        .iter()
+        .filter(|c| c.value != "self" && !c.selected)
+        .map(|c| (format!("/apply/{item}?as={}", c.value), c.label.clone()))
+        .collect()
 }
 
 /// The answers of a submitted form, for the fields of the definition only.

@@ -184,7 +184,7 @@ fn data_rows(licence: &License, t: Option<&yiwang_licenses::LicenseType>) -> Vec
 
 /// The address of the public verification page for a QR payload, absolute on this host so a phone
 /// camera opens it.
-fn verify_url(state: &AppState, headers: &HeaderMap, payload: &str) -> String {
+pub(crate) fn verify_url(state: &AppState, headers: &HeaderMap, payload: &str) -> String {
     let path = format!("/licences/verify?p={}", encode_component(payload));
     let host = headers
         .get(axum::http::header::HOST)
@@ -206,12 +206,12 @@ fn verify_url(state: &AppState, headers: &HeaderMap, payload: &str) -> String {
 }
 
 /// A QR code as inline SVG (its content escaped by the renderer).
-fn qr(content: &str, title: &str) -> Result<String, AppError> {
+pub(crate) fn qr(content: &str, title: &str) -> Result<String, AppError> {
     yiwang_render::qr_svg(content, title).map_err(|e| AppError::Internal(format!("qr: {e}")))
 }
 
 /// A department's seal as inline SVG.
-fn seal(department: &str) -> Result<String, AppError> {
+pub(crate) fn seal(department: &str) -> Result<String, AppError> {
     yiwang_render::seal_svg(department).map_err(|e| AppError::Internal(format!("seal: {e}")))
 }
 

@@ -564,16 +564,14 @@ pub(super) async fn issue(
     let from = if valid_from.is_empty() {
         None
     } else {
-        match NaiveDate::parse_from_str(&valid_from, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
-                errors.items.push((
-                    "valid_from".to_owned(),
-                    crate::portal::form::message_for(tr, "field_bad_date", "YYYY-MM-DD"),
-                ));
-                None
-            }
+        let parsed = NaiveDate::parse_from_str(&valid_from, "%Y-%m-%d").ok();
+        if parsed.is_none() {
+            errors.items.push((
+                "valid_from".to_owned(),
+                crate::portal::form::message_for(tr, "field_bad_date", "YYYY-MM-DD"),
+            ));
         }
+        parsed
     };
     // The data's own problems are the service's; ask it only when the form is whole, so every
     // problem of the holder and date shows with the data's at once.
@@ -848,16 +846,16 @@ pub(super) async fn import(
         ));
     }
     let text = match upload.file("file") {
-        Some((_, bytes)) if !bytes.is_empty() => match std::str::from_utf8(bytes) {
-            Ok(text) => Some(text.to_owned()),
-            Err(_) => {
+        Some((_, bytes)) if !bytes.is_empty() => {
+            let text = std::str::from_utf8(bytes).ok().map(str::to_owned);
+            if text.is_none() {
                 errors.items.push((
                     "file".to_owned(),
                     tr.t("licence.page.import.not_utf8").to_owned(),
                 ));
-                None
             }
-        },
+            text
+        }
         _ => {
             errors.items.push((
                 "file".to_owned(),
