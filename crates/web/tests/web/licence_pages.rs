@@ -857,10 +857,10 @@ async fn the_form_asks_no_upload_for_a_material_a_licence_replaces(t: &TestDb) {
     let admin = staff_token(&app, "SC0001").await;
     let published = crate::cases::publish(&app, &admin, item.get(), WORKFLOW).await;
     assert_status(&published, StatusCode::CREATED, "workflow");
-    let holder = person_token(&state.db().clone(), &app, "张三", RID_A, MOBILE_A).await;
+    let holder_token = person_token(&state.db().clone(), &app, "张三", RID_A, MOBILE_A).await;
     let other = person_token(&state.db().clone(), &app, "李四", RID_B, MOBILE_B).await;
     let licence = issue(&state, RID_A, "2026-01-05").await;
-    let holder = User::from_token(&app, &holder).await;
+    let holder = User::from_token(&app, &holder_token).await;
     let other = User::from_token(&app, &other).await;
 
     // The guide says the material needs no paper.
@@ -877,10 +877,181 @@ async fn the_form_asks_no_upload_for_a_material_a_licence_replaces(t: &TestDb) {
     let theirs = other.get(&app, &format!("/apply/{}", item.get())).await;
     theirs.assert_has(&format!("input#file_{index}"), "file input");
     theirs.assert_lacks(&format!("#licence_{index}"), "no licence to link");
+
+    // The holder applies without that paper; the reviewer opens the licence from the case page
+    // (through the application's grant) and the read appears in the holder's log.
+    let mut materials = Vec::new();
+    for m in state
+        .catalog()
+        .guide(item, None)
+        .await
+        .unwrap()
+        .version
+        .content
+        .materials
+        .iter()
+        .filter(|m| m.mandatory && m.name != material)
+    {
+        let up = crate::cases::upload(&app, &holder_token, &format!("{}.pdf", m.name), b"%PDF-1.7 test").await;
+        assert_status(&up, StatusCode::CREATED, "upload");
+        materials.push(serde_json::json!({ "material": m.name, "file": up.json()["id"] }));
+    }
+    let applied = crate::staff::call(
+        &app,
+        "POST",
+        "/api/v1/cases",
+        Some(&holder_token),
+        Some(serde_json::json!({ "item": item.get(), "answers": { "operator": "合肥味道餐饮管理有限公司" }, "materials": materials })),
+    )
+    .await;
+    assert_status(&applied, StatusCode::CREATED, "applied without the paper");
+    let case_no = applied.json()["case_no"].as_str().unwrap().to_owned();
+    let window = User::from_token(&app, &staff_token(&app, "SC0101").await).await;
+    let case_page = window.get(&app, &format!("/staff/cases/{case_no}")).await;
+    assert_status(&case_page, StatusCode::OK, "case page");
+    case_page.assert_has("#case-licences", "the licence that fulfils the material");
+    assert!(case_page.body.contains(licence.identifier.as_str()));
+    let link = format!(
+        "/staff/cases/{case_no}/licence?material={}",
+        encode_component(&material)
+    );
+    let read = window.get(&app, &link).await;
+    assert_status(&read, StatusCode::OK, "the reviewer reads the licence");
+    read.assert_has("#case-licence", "read through the application's grant");
+    read.assert_has("#back-to-case", "the way back to the case");
+    assert!(read.body.contains(licence.identifier.as_str()));
+    let reads = holder.get(&app, "/my/licences/reads").await;
+    assert!(reads.body.contains(&case_no), "the read names the case: {}", reads.body);
+    // A material the case has no licence for, or an empty or oversized one, is refused.
+    let none = window
+        .get(&app, &format!("/staff/cases/{case_no}/licence?material=%E6%97%A0"))
+        .await;
+    assert_status(&none, StatusCode::NOT_FOUND, "no licence for that material");
+    let empty = window
+        .get(&app, &format!("/staff/cases/{case_no}/licence"))
+        .await;
+    assert_status(&empty, StatusCode::UNPROCESSABLE_ENTITY, "material required");
+}
+
+/// The form fields the platform already holds, as the demo workflows name them.
+const PREFILL_WORKFLOW: &str = r#"
+[[steps]]
+id = "accept"
+name = "受理"
+kind = "intake"
+post = "hf-scjgj/window"
+next = ["decide"]
+[[steps]]
+id = "decide"
+name = "决定"
+kind = "decide"
+post = "hf-scjgj/chief"
+
+[[form]]
+key = "applicant_name"
+label = "申请人姓名"
+kind = "text"
+required = true
+[[form]]
+key = "resident_id"
+label = "公民身份号码"
+kind = "resident_id"
+required = true
+[[form]]
+key = "mobile"
+label = "联系电话"
+kind = "mobile"
+required = true
+[[form]]
+key = "org_name"
+label = "经营者名称"
+kind = "text"
+required = false
+[[form]]
+key = "legal_rep"
+label = "法定代表人"
+kind = "text"
+required = false
+"#;
+
+/// The value attribute of the form's input `a_<key>`.
+fn input_value(reply: &Reply, key: &str) -> String {
+    reply
+        .select(&format!("input#a_{key}"))
+        .first()
+        .and_then(|e| e.attr("value"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn the_form_is_prefilled_and_marked_verified(t: &TestDb) {
+    let state = state(t).await;
+    crate::cases::seed(&state).await;
+    let item = state
+        .catalog()
+        .item_by_impl_code(crate::cases::FOOD_RENEWAL)
+        .await
+        .unwrap()
+        .id
+        .get();
+    let app = app(state.clone());
+    let admin = staff_token(&app, "SC0001").await;
+    let published = crate::cases::publish(&app, &admin, item, PREFILL_WORKFLOW).await;
+    assert_status(&published, StatusCode::CREATED, "workflow");
+    let token = person_token(&state.db().clone(), &app, "张三", RID_A, MOBILE_A).await;
+    let holder = User::from_token(&app, &token).await;
+
+    // As themselves: name, resident ID and mobile from the account, marked verified; the
+    // enterprise's fields stay empty and a link offers to fill them for the enterprise.
+    let form = holder.get(&app, &format!("/apply/{item}")).await;
+    assert_status(&form, StatusCode::OK, "form");
+    assert_eq!(input_value(&form, "applicant_name"), "张三");
+    assert_eq!(input_value(&form, "resident_id"), RID_A);
+    assert_eq!(input_value(&form, "mobile"), MOBILE_A);
+    form.assert_has("#a_mobile-verified", "the mobile is marked verified");
+    assert!(form.body.contains("已核验 · 来自账户实名信息"));
+    assert_eq!(input_value(&form, "org_name"), "");
+    form.assert_lacks("#a_org_name-verified", "no enterprise chosen");
+    form.assert_lacks("#prefill-starts", "no enterprise to act for yet");
+
+    // Once the person's enterprise is registered, the form starts for it from the register.
+    let uscc = yiwang_kernel::Uscc::complete("91340104MA2TX0001").unwrap();
+    let registered = holder
+        .post(
+            &app,
+            "/account/enterprises",
+            &[
+                ("uscc", uscc.as_str()),
+                ("enterprise_name", "合肥味道餐饮管理有限公司"),
+            ],
+        )
+        .await;
+    assert_status(&registered, StatusCode::SEE_OTHER, "enterprise registered");
+    let form = holder.get(&app, &format!("/apply/{item}")).await;
+    let start = form
+        .select("a")
+        .into_iter()
+        .filter_map(|a| a.attr("href").map(str::to_owned))
+        .find(|href| href.starts_with(&format!("/apply/{item}?as=")))
+        .expect("a link to fill the form in for the enterprise");
+    let form = holder.get(&app, &start).await;
+    assert_status(&form, StatusCode::OK, "enterprise form");
+    assert_eq!(input_value(&form, "org_name"), "合肥味道餐饮管理有限公司");
+    assert_eq!(input_value(&form, "legal_rep"), "张三");
+    form.assert_has("#a_org_name-verified", "from the enterprise register");
+    assert!(form.body.contains("已核验 · 来自企业登记信息"));
+    // An enterprise the person does not act for fills nothing.
+    let other = holder
+        .get(&app, &format!("/apply/{item}?as=ent-not-mine"))
+        .await;
+    assert_status(&other, StatusCode::OK, "unknown enterprise");
+    assert_eq!(input_value(&other, "org_name"), "");
+    other.assert_lacks("#a_org_name-verified", "nothing from a stranger's register");
 }
 
 db_test!(
     wallet_pages_are_the_holders_only,
+    the_form_is_prefilled_and_marked_verified,
     the_form_asks_no_upload_for_a_material_a_licence_replaces,
     show_codes_are_redeemed_once_and_logged,
     grants_validate_on_their_fields,

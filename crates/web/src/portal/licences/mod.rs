@@ -7,7 +7,7 @@
 //! The public verification page and the PDF download are the API engineer's (`/licences/verify`,
 //! `/licences/{identifier}/pdf`); these pages link to them. Everything works without JavaScript.
 
-mod staff;
+pub(crate) mod staff;
 mod wallet;
 
 use axum::Router;

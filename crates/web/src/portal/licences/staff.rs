@@ -119,6 +119,8 @@ pub(super) struct LicencePage {
     redeemed: bool,
     /// The caller's department issued it: the actions are offered.
     actions: bool,
+    /// Opened from a case (免提交): the way back to it.
+    case_href: Option<String>,
     /// It may still be renewed, revoked or cancelled (valid or expired).
     can_change: bool,
     done: Option<&'static str>,
@@ -154,6 +156,38 @@ fn licence_page(
                 LicenseStatus::Valid | LicenseStatus::Expired
             ),
         done,
+        case_href: None,
+        page,
+    })
+}
+
+/// A licence a reviewer opened from a case it fulfils a material of (read through the
+/// application's grant, logged by the caller); no actions, the way back leads to the case.
+pub(crate) async fn case_licence_page(
+    page: PageCtx,
+    state: &AppState,
+    caller: &PageStaff,
+    licence: &License,
+    case_href: String,
+) -> Result<Response, AppError> {
+    let types = state.licenses().types().await?;
+    let t = types.iter().find(|t| t.code == licence.type_code);
+    render(&LicencePage {
+        row: licence_row(page.tr, "/staff/licences", licence, today(state)),
+        valid_from: day(licence.valid_from),
+        holder_id: licence.holder_id.clone(),
+        data: data_rows(licence, t),
+        version: licence.version,
+        status_reason: licence.status_reason.clone(),
+        case_no: licence.case_no.clone(),
+        source: page
+            .tr
+            .t(&format!("licence.page.source.{}", licence.source.code())),
+        redeemed: false,
+        actions: false,
+        can_change: false,
+        done: None,
+        case_href: Some(case_href).filter(|_| caller.staff().is_some()),
         page,
     })
 }

@@ -4,7 +4,7 @@
 //! procedure, return an unanswered case, ask for the extension and decide it.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -146,6 +146,8 @@ struct CasePage {
     deadlines: Vec<Fact>,
     answers: Vec<(String, String)>,
     materials: Vec<MaterialRow>,
+    /// 免提交: materials fulfilled by the applicant's e-licence (material, identifier, link).
+    licences: Vec<(String, String, String)>,
     tasks: Vec<TaskRow>,
     events: Vec<EventRow>,
     notices: Vec<NoticeLink>,
@@ -375,6 +377,20 @@ async fn show(
             size_kb: m.file.size.div_ceil(1024),
         })
         .collect();
+    let licences = state
+        .cases()
+        .case_licences(&principal, id)
+        .await?
+        .into_iter()
+        .map(|(material, identifier)| {
+            let href = format!(
+                "/staff/cases/{}/licence?material={}",
+                encode_component(&case_key),
+                encode_component(&material)
+            );
+            (material, identifier, href)
+        })
+        .collect();
 
     let tasks = view
         .tasks
@@ -548,6 +564,7 @@ async fn show(
         deadlines,
         answers: view.answers.clone(),
         materials,
+        licences,
         tasks,
         events,
         notices: notice_links(&view),
@@ -576,7 +593,7 @@ pub(super) async fn case_page(
     who: PageStaff,
     Client(meta): Client,
     IdPath(key): IdPath<String>,
-    axum::extract::Query(query): axum::extract::Query<CaseQuery>,
+    Query(query): Query<CaseQuery>,
 ) -> Result<Response, AppError> {
     show(
         &state,
@@ -614,6 +631,50 @@ pub(super) async fn material(
         headers.insert(CONTENT_DISPOSITION, v);
     }
     Ok(response)
+}
+
+/// `?material=`: which material's licence the reviewer opens.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct LicenceQuery {
+    material: String,
+}
+
+/// The e-licence that fulfils a material of the case (免提交), read by a reviewer who may see the
+/// case through the grant the application made; the read is logged with the case number.
+pub(super) async fn licence(
+    State(state): State<AppState>,
+    page: PageCtx,
+    who: PageStaff,
+    Client(meta): Client,
+    IdPath(key): IdPath<String>,
+    Query(query): Query<LicenceQuery>,
+) -> Result<Response, AppError> {
+    if query.material.is_empty() || query.material.chars().nth(200).is_some() {
+        return Err(AppError::Invalid {
+            field: "material".to_owned(),
+            code: "query_invalid".to_owned(),
+            message: "material: 1 to 200 characters".to_owned(),
+        });
+    }
+    let id = case_id(&state, &who.principal, &key).await?;
+    let licence = state
+        .cases()
+        .read_case_licence(
+            &who.principal,
+            id,
+            &query.material,
+            &format!("web:{}", meta.ip),
+        )
+        .await?;
+    crate::portal::licences::staff::case_licence_page(
+        page,
+        &state,
+        &who,
+        &licence,
+        format!("/staff/cases/{}", encode_component(&key)),
+    )
+    .await
 }
 
 /// The case page again after a change (POST/redirect/GET).

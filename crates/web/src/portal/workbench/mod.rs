@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/cases", get(inbox::inbox))
         .route("/staff/cases/{key}", get(case::case_page))
         .route("/staff/cases/{key}/materials/{file}", get(case::material))
+        .route("/staff/cases/{key}/licence", get(case::licence))
         .route("/staff/cases/{key}/tasks/{task}/act", post(case::act))
         .route("/staff/cases/{key}/tasks/{task}/resume", post(case::resume))
         .route("/staff/cases/{key}/return", post(case::return_case))
