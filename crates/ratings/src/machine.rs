@@ -198,7 +198,7 @@ mod tests {
     use proptest::prelude::*;
     use yiwang_kernel::ErrorCode as _;
 
-    use RectStatus::{Closed, FollowUp, Rectified, Rectifying, Verifying};
+    use crate::model::RectStatus::{Closed, FollowUp, Rectified, Rectifying, Verifying};
 
     const DEPT: Relation = Relation {
         handles: true,
@@ -291,7 +291,11 @@ mod tests {
             "forbidden"
         );
         assert_eq!(
-            code(decide(facts(Verifying), Action::Verify, Relation::default())),
+            code(decide(
+                facts(Verifying),
+                Action::Verify,
+                Relation::default()
+            )),
             "forbidden"
         );
         // Order of the states.
@@ -419,7 +423,8 @@ mod tests {
                     decided += 1;
                 }
                 if f.status == Closed {
-                    prop_assert!(matches!(action, Action::DecideAppeal { .. }));
+                    let deciding = matches!(action, Action::DecideAppeal { .. });
+                    prop_assert!(deciding);
                 }
                 f = Facts {
                     status: e.to,

@@ -209,21 +209,81 @@ pub struct Tag {
 
 /// The fixed tag list. Praise fits levels 1–3, complaints levels 3–5 (基本满意 may carry either).
 pub const TAGS: &[Tag] = &[
-    Tag { code: "done_in_one", zh: "一次办好", levels: (1, 3) },
-    Tag { code: "warm_patient", zh: "热情耐心", levels: (1, 3) },
-    Tag { code: "efficient", zh: "高效便捷", levels: (1, 3) },
-    Tag { code: "clear_guidance", zh: "指引清晰", levels: (1, 3) },
-    Tag { code: "short_wait", zh: "等候时间短", levels: (1, 3) },
-    Tag { code: "online_easy", zh: "网上办理方便", levels: (1, 3) },
-    Tag { code: "overdue", zh: "超时办理", levels: (3, 5) },
-    Tag { code: "extra_materials", zh: "要求额外材料", levels: (3, 5) },
-    Tag { code: "multiple_trips", zh: "多次跑动", levels: (3, 5) },
-    Tag { code: "poor_attitude", zh: "态度差", levels: (3, 5) },
-    Tag { code: "buck_passing", zh: "推诿扯皮", levels: (3, 5) },
-    Tag { code: "unclear_guidance", zh: "一次性告知不清", levels: (3, 5) },
-    Tag { code: "long_wait", zh: "等候时间长", levels: (3, 5) },
-    Tag { code: "system_trouble", zh: "系统不好用", levels: (3, 5) },
-    Tag { code: "unfair_fees", zh: "违规收费", levels: (4, 5) },
+    Tag {
+        code: "done_in_one",
+        zh: "一次办好",
+        levels: (1, 3),
+    },
+    Tag {
+        code: "warm_patient",
+        zh: "热情耐心",
+        levels: (1, 3),
+    },
+    Tag {
+        code: "efficient",
+        zh: "高效便捷",
+        levels: (1, 3),
+    },
+    Tag {
+        code: "clear_guidance",
+        zh: "指引清晰",
+        levels: (1, 3),
+    },
+    Tag {
+        code: "short_wait",
+        zh: "等候时间短",
+        levels: (1, 3),
+    },
+    Tag {
+        code: "online_easy",
+        zh: "网上办理方便",
+        levels: (1, 3),
+    },
+    Tag {
+        code: "overdue",
+        zh: "超时办理",
+        levels: (3, 5),
+    },
+    Tag {
+        code: "extra_materials",
+        zh: "要求额外材料",
+        levels: (3, 5),
+    },
+    Tag {
+        code: "multiple_trips",
+        zh: "多次跑动",
+        levels: (3, 5),
+    },
+    Tag {
+        code: "poor_attitude",
+        zh: "态度差",
+        levels: (3, 5),
+    },
+    Tag {
+        code: "buck_passing",
+        zh: "推诿扯皮",
+        levels: (3, 5),
+    },
+    Tag {
+        code: "unclear_guidance",
+        zh: "一次性告知不清",
+        levels: (3, 5),
+    },
+    Tag {
+        code: "long_wait",
+        zh: "等候时间长",
+        levels: (3, 5),
+    },
+    Tag {
+        code: "system_trouble",
+        zh: "系统不好用",
+        levels: (3, 5),
+    },
+    Tag {
+        code: "unfair_fees",
+        zh: "违规收费",
+        levels: (4, 5),
+    },
 ];
 
 impl Tag {
@@ -319,7 +379,8 @@ pub struct Rectification {
 impl Rectification {
     /// Rectified by the end of the rectification deadline.
     pub fn rectified_on_time(&self) -> bool {
-        self.rectified_at.is_some_and(|at| at <= self.rectify_due_at)
+        self.rectified_at
+            .is_some_and(|at| at <= self.rectify_due_at)
     }
 
     /// Past a deadline that is still open at `now`: contact not made by its day, or not rectified

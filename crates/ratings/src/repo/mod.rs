@@ -15,7 +15,7 @@ use yiwang_identity::model::{DepartmentId, PersonId, StaffId};
 use yiwang_kernel::{PageRequest, RegionCode};
 
 use crate::RatingError;
-use crate::machine::{ClosedAs, Effects};
+use crate::machine::Effects;
 use crate::model::{
     Appeal, AppealGround, AppealId, AppealState, Channel, EventKind, EventRef, FollowUpResult,
     Level, RatingId, RatingView, RectEvent, RectStatus, Rectification, RectificationId,
@@ -68,7 +68,8 @@ fn dept_from_row(row: &QueryResult) -> Result<Dept, RatingError> {
         id: DepartmentId::new(row.try_get("", "id")?),
         code: row.try_get("", "code")?,
         name: row.try_get("", "name")?,
-        region: RegionCode::parse(&region).map_err(|e| corrupt("department region")(e.to_string()))?,
+        region: RegionCode::parse(&region)
+            .map_err(|e| corrupt("department region")(e.to_string()))?,
     })
 }
 
@@ -634,10 +635,10 @@ pub async fn apply<C: ConnectionTrait>(
             opt_ts(contacted.and(at)),
             note.into(),
             opt_ts(rectified.and(at)),
-            effects.follow_up.map(FollowUpResult::code).into(),
+            effects.follow_up.map(|r| r.code().to_owned()).into(),
             ts(now).into(),
             opt_ts(effects.closed_as.and(at)),
-            effects.closed_as.map(ClosedAs::code).into(),
+            effects.closed_as.map(|c| c.code().to_owned()).into(),
             actor.map(StaffId::get).into(),
         ],
     )
@@ -645,6 +646,7 @@ pub async fn apply<C: ConnectionTrait>(
     Ok(changed == 1)
 }
 
+#[expect(clippy::too_many_arguments, reason = "one history line's columns")]
 pub async fn insert_task_event<C: ConnectionTrait>(
     conn: &C,
     task: RectificationId,

@@ -100,7 +100,12 @@ pub async fn reply_urging<C: ConnectionTrait>(
         conn,
         "UPDATE urgings SET reply = $2, replied_by = $3, replied_at = $4
          WHERE id = $1 AND reply IS NULL",
-        [id.get().into(), reply.into(), by.get().into(), ts(now).into()],
+        [
+            id.get().into(),
+            reply.into(),
+            by.get().into(),
+            ts(now).into(),
+        ],
     )
     .await?
         == 1)

@@ -159,7 +159,7 @@ pub(crate) fn person_of(principal: &Principal) -> Result<PersonId, RatingError> 
 pub(crate) const HANDLING_ROLES: [Role; 3] =
     [Role::WindowStaff, Role::Approver, Role::DepartmentAdmin];
 
-/// A supervisor (or auditor-free: supervisors only) over the region, or a platform administrator.
+/// A supervisor over the region (auditors only read), or a platform administrator.
 pub(crate) fn supervises(staff: &StaffPrincipal, region: &yiwang_kernel::RegionCode) -> bool {
     staff.has(Role::PlatformAdmin) || (staff.has(Role::Supervisor) && staff.region.contains(region))
 }

@@ -90,7 +90,7 @@ pub async fn resolve_event<C: ConnectionTrait>(
                         ),
                         item_name: t.category_name,
                         hall_id: Some(t.hall.get()),
-                        window_id: t.window.map(|w| w.get()),
+                        window_id: t.window.map(yiwang_appointments::model::ResourceId::get),
                         served_by: None,
                     })
                 })
@@ -254,9 +254,13 @@ impl Ratings {
         source: &str,
     ) -> Result<RatingView, RatingError> {
         let staff = staff_of(principal)?;
-        if ![Role::WindowStaff, Role::HotlineOperator, Role::DepartmentAdmin]
-            .into_iter()
-            .any(|r| staff.has(r))
+        if ![
+            Role::WindowStaff,
+            Role::HotlineOperator,
+            Role::DepartmentAdmin,
+        ]
+        .into_iter()
+        .any(|r| staff.has(r))
         {
             return Err(IdentityError::Forbidden.into());
         }
@@ -559,7 +563,8 @@ mod tests {
     #[test]
     fn checks_level_tags_and_text() {
         let tags = |t: &[&str]| t.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let (level, codes) = checked(5, &tags(&["超时办理", "poor_attitude", "态度差"]), "").unwrap();
+        let (level, codes) =
+            checked(5, &tags(&["超时办理", "poor_attitude", "态度差"]), "").unwrap();
         assert_eq!(level, Level::VERY_DISSATISFIED);
         assert_eq!(codes, vec!["overdue", "poor_attitude"]);
         assert_eq!(

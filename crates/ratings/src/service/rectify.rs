@@ -14,14 +14,14 @@ use super::{HANDLING_ROLES, Ratings, actor, note, record_in, staff_of, supervise
 use crate::RatingError;
 use crate::machine::{self, Action, Facts, Relation};
 use crate::model::{
-    Appeal, AppealGround, AppealState, FollowUpResult, HandlerView, RectStatus, Rectification,
-    RectificationId,
+    Appeal, AppealGround, FollowUpResult, HandlerView, RectStatus, Rectification, RectificationId,
 };
 use crate::repo::{self, TaskScope};
 
 /// Staff of the task's department with a handling role.
 fn handles(staff: &StaffPrincipal, task: &Rectification) -> bool {
-    staff.department == task.rating.department_id && HANDLING_ROLES.into_iter().any(|r| staff.has(r))
+    staff.department == task.rating.department_id
+        && HANDLING_ROLES.into_iter().any(|r| staff.has(r))
 }
 
 fn region_of(task: &Rectification) -> Result<RegionCode, RatingError> {
@@ -50,7 +50,10 @@ impl Ratings {
 
     /// Runs one action of the machine on a task and writes its effects, history line, audit entry
     /// and outbox rows.
-    #[expect(clippy::too_many_arguments, reason = "the action with its actor, task and note")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the action with its actor, task and note"
+    )]
     async fn act_in(
         &self,
         tx: &DatabaseTransaction,
@@ -126,7 +129,9 @@ impl Ratings {
         let tx = self.db.begin().await?;
         let task = self.visible_task(&tx, staff, id).await?;
         let effects = self
-            .act_in(&tx, principal, staff, &task, action, false, text, source, now)
+            .act_in(
+                &tx, principal, staff, &task, action, false, text, source, now,
+            )
             .await?;
         let message = match effects.to {
             RectStatus::Rectifying => None,
@@ -300,7 +305,10 @@ impl Ratings {
                     .map_or_else(String::new, |m| m.as_str().to_owned());
             (person.name, mobile)
         } else {
-            (task.rating.rater_name.clone(), task.rating.rater_mobile.clone())
+            (
+                task.rating.rater_name.clone(),
+                task.rating.rater_mobile.clone(),
+            )
         };
         let history = repo::task_events(&tx, id).await?;
         let appeal = repo::appeal_of(&tx, id).await?;
@@ -418,9 +426,4 @@ impl Ratings {
         tx.commit().await?;
         Ok(warned)
     }
-}
-
-/// Whether an appeal is still open (pages).
-pub fn appeal_open(task: &Rectification) -> bool {
-    task.appeal == AppealState::Pending
 }

@@ -93,7 +93,15 @@ mod tests {
     #[test]
     fn months_are_bounded() {
         assert_eq!(parse_month("2026-02").unwrap(), "2026-02");
-        for bad in ["2026-13", "2026-2", "26-02", "1999-12", "2026-02-01", "", "二〇二六"] {
+        for bad in [
+            "2026-13",
+            "2026-2",
+            "26-02",
+            "1999-12",
+            "2026-02-01",
+            "",
+            "二〇二六",
+        ] {
             assert!(parse_month(bad).is_err(), "{bad}");
         }
     }

@@ -36,8 +36,8 @@ use yiwang_kernel::{
     ErrorCode, PageRequest, RegionCode, SharedClock, TestClock, WorkCalendar, china_local_to_utc,
 };
 use yiwang_ratings::model::{
-    AppealGround, AppealState, Channel, EventKind, EventRef, FollowUpResult, NewRating,
-    RectStatus, SubjectKind,
+    AppealGround, AppealState, Channel, EventKind, EventRef, FollowUpResult, NewRating, RectStatus,
+    SubjectKind,
 };
 use yiwang_ratings::service::LinkRating;
 use yiwang_ratings::{Ratings, RatingsConfig};
@@ -213,8 +213,26 @@ async fn world(t: &TestDb, start: DateTime<Utc>) -> World {
     let mut rng = StdRng::seed_from_u64(15);
     let r = &mut rng;
     let a = &accounts;
-    let clerk = staff(a, "hf-mzj", "MZ0101", "周海燕", &["window_staff"], &["window"], r).await;
-    let admin = staff(a, "hf-mzj", "MZ0001", "吴志强", &["department_admin"], &[], r).await;
+    let clerk = staff(
+        a,
+        "hf-mzj",
+        "MZ0101",
+        "周海燕",
+        &["window_staff"],
+        &["window"],
+        r,
+    )
+    .await;
+    let admin = staff(
+        a,
+        "hf-mzj",
+        "MZ0001",
+        "吴志强",
+        &["department_admin"],
+        &[],
+        r,
+    )
+    .await;
     let stranger = staff(a, "hf-scjgj", "SC0101", "王芳", &["window_staff"], &[], r).await;
     let supervisor = staff(a, "hf-sjzyj", "SV0001", "何雪梅", &["supervisor"], &[], r).await;
     let admin_supervisor = staff(
@@ -527,7 +545,12 @@ async fn one_rating_per_event_only_by_the_person_served(t: &TestDb) {
     assert_eq!(
         code(
             w.ratings
-                .rate(&w.clerk, &rating(concluded, 1, &[], ""), Channel::Web, "test")
+                .rate(
+                    &w.clerk,
+                    &rating(concluded, 1, &[], ""),
+                    Channel::Web,
+                    "test"
+                )
                 .await
         ),
         "forbidden"
@@ -559,7 +582,12 @@ async fn one_rating_per_event_only_by_the_person_served(t: &TestDb) {
     assert_eq!(
         code(
             w.ratings
-                .rate(&w.applicant, &rating(concluded, 2, &[], ""), Channel::Web, "test")
+                .rate(
+                    &w.applicant,
+                    &rating(concluded, 2, &[], ""),
+                    Channel::Web,
+                    "test"
+                )
                 .await
         ),
         "already_rated"
@@ -572,14 +600,24 @@ async fn one_rating_per_event_only_by_the_person_served(t: &TestDb) {
     assert_eq!(
         code(
             w.ratings
-                .rate(&w.applicant, &rating(served, 2, &[], ""), Channel::Tablet, "test")
+                .rate(
+                    &w.applicant,
+                    &rating(served, 2, &[], ""),
+                    Channel::Tablet,
+                    "test"
+                )
                 .await
         ),
         "event_not_found"
     );
     let r = w
         .ratings
-        .rate(&w.other, &rating(served, 2, &["高效便捷"], ""), Channel::Tablet, "test")
+        .rate(
+            &w.other,
+            &rating(served, 2, &["高效便捷"], ""),
+            Channel::Tablet,
+            "test",
+        )
         .await
         .unwrap();
     assert!(r.event_label.contains("1号窗口"), "{}", r.event_label);
@@ -644,7 +682,11 @@ async fn sms_links_are_single_use_and_tamper_proof(t: &TestDb) {
     let mut w = world(t, local(3, 2, 10)).await;
     let applicant = w.applicant.clone();
     let event = case(&mut w, &applicant, true).await;
-    let sms_before = count(t, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'notify.sms'").await;
+    let sms_before = count(
+        t,
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'notify.sms'",
+    )
+    .await;
     // Only the platform or the department's staff send invitations.
     assert_eq!(
         code(w.ratings.invite_by_sms(&w.stranger, event, "test").await),
@@ -656,7 +698,11 @@ async fn sms_links_are_single_use_and_tamper_proof(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        count(t, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'notify.sms'").await,
+        count(
+            t,
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'notify.sms'"
+        )
+        .await,
         sms_before + 1
     );
     let input = LinkRating {
@@ -727,7 +773,12 @@ async fn sms_links_are_single_use_and_tamper_proof(t: &TestDb) {
     );
     let by_phone = w
         .ratings
-        .rate_by_phone(&w.clerk, person, &rating(served, 2, &[], "电话回访"), "test")
+        .rate_by_phone(
+            &w.clerk,
+            person,
+            &rating(served, 2, &[], "电话回访"),
+            "test",
+        )
         .await
         .unwrap();
     assert_eq!(by_phone.channel, Channel::Phone);
@@ -748,9 +799,18 @@ async fn tags_fit_the_level_and_refusals_change_nothing(t: &TestDb) {
     let event = case(&mut w, &applicant, true).await;
     let before = written(t).await;
     for (input, expected) in [
-        (rating(event, 5, &["一次办好"], ""), "rating_tag_not_for_level"),
-        (rating(event, 1, &["态度差"], ""), "rating_tag_not_for_level"),
-        (rating(event, 2, &["违规收费"], ""), "rating_tag_not_for_level"),
+        (
+            rating(event, 5, &["一次办好"], ""),
+            "rating_tag_not_for_level",
+        ),
+        (
+            rating(event, 1, &["态度差"], ""),
+            "rating_tag_not_for_level",
+        ),
+        (
+            rating(event, 2, &["违规收费"], ""),
+            "rating_tag_not_for_level",
+        ),
         (rating(event, 4, &["很差"], ""), "rating_unknown_tag"),
         (rating(event, 0, &[], ""), "rating_bad_level"),
         (rating(event, 6, &[], ""), "rating_bad_level"),
@@ -772,7 +832,12 @@ async fn tags_fit_the_level_and_refusals_change_nothing(t: &TestDb) {
     assert_eq!(
         code(
             w.ratings
-                .rate(&w.applicant, &rating(event, 1, &[], ""), Channel::Sms, "test")
+                .rate(
+                    &w.applicant,
+                    &rating(event, 1, &[], ""),
+                    Channel::Sms,
+                    "test"
+                )
                 .await
         ),
         "forbidden"
@@ -826,9 +891,20 @@ async fn bad_rating_opens_a_task_on_the_working_day_calendar(t: &TestDb) {
     assert_eq!(task.rectify_due_on, day(2, 27));
     assert_eq!(task.rectify_due_at, local(2, 28, 0) - Duration::seconds(1));
     // The rater is told, the department's notice is in the outbox, the audit has both.
-    assert!(count(t, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'notify.sms'").await >= 1);
+    assert!(
+        count(
+            t,
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'notify.sms'"
+        )
+        .await
+            >= 1
+    );
     assert_eq!(
-        count(t, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'ratings.notify'").await,
+        count(
+            t,
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'ratings.notify'"
+        )
+        .await,
         2
     );
     assert_eq!(
@@ -852,7 +928,10 @@ async fn bad_rating_opens_a_task_on_the_working_day_calendar(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        (supervised.rater_name.as_str(), supervised.rater_mobile.as_str()),
+        (
+            supervised.rater_name.as_str(),
+            supervised.rater_mobile.as_str()
+        ),
         ("张*明", "138****8001")
     );
     assert_eq!(
@@ -879,7 +958,11 @@ async fn bad_rating_opens_a_task_on_the_working_day_calendar(t: &TestDb) {
         "rectification_not_found"
     );
     assert_eq!(
-        code(w.ratings.verify(&w.supervisor, task.id, "联系", "test").await),
+        code(
+            w.ratings
+                .verify(&w.supervisor, task.id, "联系", "test")
+                .await
+        ),
         "forbidden"
     );
     assert_eq!(
@@ -898,7 +981,12 @@ async fn bad_rating_opens_a_task_on_the_working_day_calendar(t: &TestDb) {
     w.clock.set(local(2, 26, 15));
     let v = w
         .ratings
-        .rectify(&w.admin, task.id, "对窗口人员批评教育，优化取证流程", "test")
+        .rectify(
+            &w.admin,
+            task.id,
+            "对窗口人员批评教育，优化取证流程",
+            "test",
+        )
         .await
         .unwrap();
     assert_eq!(v.status, RectStatus::Rectified);
@@ -943,7 +1031,12 @@ async fn bad_rating_opens_a_task_on_the_working_day_calendar(t: &TestDb) {
     w.clock.set(local(3, 2, 10));
     let late = w
         .ratings
-        .rate(&w.other, &rating(late_event, 4, &[], ""), Channel::Web, "test")
+        .rate(
+            &w.other,
+            &rating(late_event, 4, &[], ""),
+            Channel::Web,
+            "test",
+        )
         .await
         .unwrap();
     assert!(w.ratings.overdue(&w.supervisor).await.unwrap().is_empty());
@@ -952,11 +1045,19 @@ async fn bad_rating_opens_a_task_on_the_working_day_calendar(t: &TestDb) {
     let overdue = w.ratings.overdue(&w.supervisor).await.unwrap();
     assert_eq!(overdue.len(), 1);
     assert_eq!(overdue[0].rating.public_id, late.public_id);
-    let notices = count(t, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'ratings.notify'").await;
+    let notices = count(
+        t,
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'ratings.notify'",
+    )
+    .await;
     assert_eq!(w.ratings.sweep_overdue().await.unwrap(), 1);
     assert_eq!(w.ratings.sweep_overdue().await.unwrap(), 0);
     assert_eq!(
-        count(t, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'ratings.notify'").await,
+        count(
+            t,
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'ratings.notify'"
+        )
+        .await,
         notices + 1
     );
     assert_eq!(
@@ -982,7 +1083,12 @@ async fn appeals_and_disclosure_figures(t: &TestDb) {
         let tags: &[&str] = if level >= 4 { &["long_wait"] } else { &[] };
         rated.push(
             w.ratings
-                .rate(who, &rating(event, level, tags, ""), Channel::Tablet, "test")
+                .rate(
+                    who,
+                    &rating(event, level, tags, ""),
+                    Channel::Tablet,
+                    "test",
+                )
                 .await
                 .unwrap(),
         );
@@ -1004,7 +1110,10 @@ async fn appeals_and_disclosure_figures(t: &TestDb) {
     let four = task_of(&rated[4].public_id);
     let five = task_of(&rated[5].public_id);
     // The 4 is rectified on time, the 5 is appealed.
-    w.ratings.verify(&w.clerk, four, "已联系", "test").await.unwrap();
+    w.ratings
+        .verify(&w.clerk, four, "已联系", "test")
+        .await
+        .unwrap();
     w.ratings
         .rectify(&w.clerk, four, "增开窗口", "test")
         .await
@@ -1029,11 +1138,20 @@ async fn appeals_and_disclosure_figures(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(list.total, 2);
-    assert!(list.items.iter().any(|b| b.rater_name == "周*" && b.on_time));
+    assert!(
+        list.items
+            .iter()
+            .any(|b| b.rater_name == "周*" && b.on_time)
+    );
     assert!(list.items.iter().any(|b| b.rater_name == "吴*"));
     // Another month and bad months.
     assert_eq!(
-        w.ratings.disclosure(&hefei, "2026-02").await.unwrap().total.total,
+        w.ratings
+            .disclosure(&hefei, "2026-02")
+            .await
+            .unwrap()
+            .total
+            .total,
         0
     );
     assert_eq!(
@@ -1080,7 +1198,11 @@ async fn appeals_and_disclosure_figures(t: &TestDb) {
         "appeal_same_person"
     );
     assert_eq!(
-        code(w.ratings.decide_appeal(&w.admin, five, true, "成立", "test").await),
+        code(
+            w.ratings
+                .decide_appeal(&w.admin, five, true, "成立", "test")
+                .await
+        ),
         "forbidden"
     );
     assert_eq!(written(t).await, before);
@@ -1143,7 +1265,11 @@ async fn appeals_and_disclosure_figures(t: &TestDb) {
         .unwrap();
     assert_eq!(rejected.status, AppealState::Rejected);
     assert_eq!(
-        code(w.ratings.decide_appeal(&w.supervisor, four, true, "再议", "test").await),
+        code(
+            w.ratings
+                .decide_appeal(&w.supervisor, four, true, "再议", "test")
+                .await
+        ),
         "appeal_not_pending"
     );
     let after = w.ratings.disclosure(&hefei, "2026-03").await.unwrap();
@@ -1152,7 +1278,12 @@ async fn appeals_and_disclosure_figures(t: &TestDb) {
     // A region outside: nothing.
     let kangbashi = RegionCode::parse("150603").unwrap();
     assert_eq!(
-        w.ratings.disclosure(&kangbashi, "2026-03").await.unwrap().total.total,
+        w.ratings
+            .disclosure(&kangbashi, "2026-03")
+            .await
+            .unwrap()
+            .total
+            .total,
         0
     );
 }
@@ -1162,7 +1293,12 @@ async fn urging_and_replies(t: &TestDb) {
     let applicant = w.applicant.clone();
     let event = case(&mut w, &applicant, true).await;
     w.ratings
-        .rate(&w.applicant, &rating(event, 4, &["多次跑动"], ""), Channel::Web, "test")
+        .rate(
+            &w.applicant,
+            &rating(event, 4, &["多次跑动"], ""),
+            Channel::Web,
+            "test",
+        )
         .await
         .unwrap();
     let task = w
@@ -1176,7 +1312,14 @@ async fn urging_and_replies(t: &TestDb) {
     assert_eq!(
         code(
             w.ratings
-                .urge(&w.clerk, SubjectKind::Rectification, task.get(), "快办", 2, "test")
+                .urge(
+                    &w.clerk,
+                    SubjectKind::Rectification,
+                    task.get(),
+                    "快办",
+                    2,
+                    "test"
+                )
                 .await
         ),
         "forbidden"
@@ -1184,7 +1327,14 @@ async fn urging_and_replies(t: &TestDb) {
     assert_eq!(
         code(
             w.ratings
-                .urge(&w.supervisor, SubjectKind::Rectification, task.get(), "快办", 0, "test")
+                .urge(
+                    &w.supervisor,
+                    SubjectKind::Rectification,
+                    task.get(),
+                    "快办",
+                    0,
+                    "test"
+                )
                 .await
         ),
         "urging_bad_reply_days"
@@ -1214,12 +1364,23 @@ async fn urging_and_replies(t: &TestDb) {
     // A case can be urged too.
     let case_urging = w
         .ratings
-        .urge(&w.supervisor, SubjectKind::Case, event.id, "请说明办理情况", 1, "test")
+        .urge(
+            &w.supervisor,
+            SubjectKind::Case,
+            event.id,
+            "请说明办理情况",
+            1,
+            "test",
+        )
         .await
         .unwrap();
     assert_eq!(case_urging.reply_due_on, day(3, 3));
     assert_eq!(
-        code(w.ratings.reply_urging(&w.stranger, urging.id, "收到", "test").await),
+        code(
+            w.ratings
+                .reply_urging(&w.stranger, urging.id, "收到", "test")
+                .await
+        ),
         "urging_not_found"
     );
     let replied = w
@@ -1229,7 +1390,11 @@ async fn urging_and_replies(t: &TestDb) {
         .unwrap();
     assert!(replied.replied_at.is_some());
     assert_eq!(
-        code(w.ratings.reply_urging(&w.admin, urging.id, "再次回复", "test").await),
+        code(
+            w.ratings
+                .reply_urging(&w.admin, urging.id, "再次回复", "test")
+                .await
+        ),
         "urging_replied"
     );
     let Principal::Staff(clerk) = &w.clerk else {
