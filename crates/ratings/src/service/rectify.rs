@@ -134,7 +134,6 @@ impl Ratings {
             )
             .await?;
         let message = match effects.to {
-            RectStatus::Rectifying => None,
             RectStatus::Rectified => Some(format!(
                 "【一网通办】您对“{}”的评价已整改：{}",
                 task.rating.event_label, text
