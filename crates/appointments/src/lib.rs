@@ -15,6 +15,7 @@ pub mod ics;
 pub mod model;
 pub mod notify;
 pub mod queue;
+pub mod reads;
 pub mod repo;
 pub mod service;
 

@@ -16,6 +16,7 @@ pub mod files;
 pub mod form;
 pub mod machine;
 pub mod model;
+pub mod reads;
 pub mod repo;
 pub mod service;
 pub mod workflow;

@@ -107,6 +107,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    Migration {
+        version: 13,
+        name: "ratings",
+        shared: include_str!("../migrations/0013_ratings.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Arbitrary constant identifying Yiwang's migration lock among PostgreSQL advisory locks.

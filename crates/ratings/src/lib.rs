@@ -1,0 +1,37 @@
+//! Yiwang ratings (好差评): one rating per service event and person (一次一评) — a concluded case, a
+//! served hall ticket, a kept appointment, and (through the same interface, once that module
+//! lands) a closed citizen request — with levels GB/T 39046 A.8, reason tags per level, free text
+//! and one 追评; channels web, mobile, window tablet, one-use SMS links and staff phone entry.
+//! Every 差评 (levels 4–5) opens a rectification task on the working-day calendar (待核实 → 整改中 →
+//! 已整改 → 回访 → 办结) with appeals (申诉) decided by a supervisor; supervisors urge (督办)
+//! departments; the monthly figures and the 差评 list are public, raters masked.
+//!
+//! - [`model`]: ids, events, levels, tags, channels, states and views.
+//! - [`machine`]: the rectification rules as one pure function.
+//! - [`token`]: SMS rating links (HMAC-SM3, one use).
+//! - [`service`]: the use cases ([`Ratings`]); [`repo`]: all SQL.
+//!
+//! Other domains are read through their `reads` modules inside this crate's transactions:
+//! `yiwang_cases::reads` (who applied, department, item), `yiwang_appointments::reads` (ticket and
+//! booking, hall, window), `yiwang_identity::reads` (names and mobiles).
+
+pub mod error;
+pub mod machine;
+pub mod model;
+pub mod repo;
+pub mod service;
+pub mod token;
+
+pub use error::RatingError;
+pub use model::{EventKind, EventRef, Level, NewRating, RatingView, Rectification};
+pub use service::{NOTIFY_JOB, Ratings, RatingsConfig};
+
+/// Registers the handler of [`NOTIFY_JOB`]: department-facing notices (a task opened or overdue,
+/// an urging, an appeal) are written to the log as 电子监察 lines; the pages read the tasks
+/// themselves. Messages to raters go through `notify.sms`.
+pub fn register_handlers(worker: &mut yiwang_db::jobs::Worker) {
+    worker.register(NOTIFY_JOB, |job| async move {
+        tracing::info!(target: "yiwang::ratings", payload = %job.payload, "rating notice");
+        Ok(())
+    });
+}
