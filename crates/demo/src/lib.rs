@@ -10,6 +10,7 @@ pub mod cases;
 pub mod catalog;
 pub mod licenses;
 pub mod org;
+pub mod ratings;
 pub mod register;
 
 use std::sync::Arc;

@@ -265,7 +265,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let setup = yiwang_server::demo_setup(&config, &db, &clock)?;
             let report = demo::load(&setup).await?;
             println!(
-                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated, {} halls and clinics created, {} windows and doctors created, {} slots created, {} booking staff created, {} bookings made, {} queue tickets taken, {} case workflows published, {} demo cases created",
+                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated, {} halls and clinics created, {} windows and doctors created, {} slots created, {} booking staff created, {} bookings made, {} queue tickets taken, {} case workflows published, {} demo cases created, {} ratings ({} 差评 with their rectifications)",
                 yiwang_db::redact_url(&config.database_url()),
                 report.org.regions_changed,
                 report.org.departments_created,
@@ -285,7 +285,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.appointments.bookings_created,
                 report.appointments.tickets_taken,
                 report.cases.workflows_published,
-                report.cases.cases_created
+                report.cases.cases_created,
+                report.cases.ratings.ratings,
+                report.cases.ratings.bad
             );
             if no_serve {
                 db.close().await?;

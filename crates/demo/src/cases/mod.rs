@@ -254,6 +254,8 @@ pub struct DemoCasesReport {
     pub staff_created: usize,
     pub applicants_registered: usize,
     pub cases_created: usize,
+    /// 好差评 on the concluded cases and their rectifications.
+    pub ratings: crate::ratings::RatingsReport,
 }
 
 /// The departments with demo items, in the order of the catalog file.
@@ -472,6 +474,7 @@ pub async fn load(setup: &DemoSetup) -> anyhow::Result<DemoCasesReport> {
         rng: rand::make_rng(),
     };
     report.cases_created = runner.run(&plans, &planner).await?;
+    report.ratings = crate::ratings::load(setup, &runner.case_ids, &runner.staff.posts).await?;
     Ok(report)
 }
 

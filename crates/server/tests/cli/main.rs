@@ -308,6 +308,13 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
     assert_eq!(second.catalog.life_events, 0);
     assert!(first.cases.cases_created >= 250, "{:?}", first.cases);
     assert_eq!(second.cases.cases_created, 0, "a second load adds no cases");
+    // Most concluded cases are rated, with a few 差评 in every rectification state.
+    assert!(first.cases.ratings.ratings >= 60, "{:?}", first.cases);
+    assert!(first.cases.ratings.bad >= 7, "{:?}", first.cases);
+    assert_eq!(
+        second.cases.ratings.ratings, 0,
+        "a second load rates nothing"
+    );
     assert_eq!(second.cases.workflows_published, 0);
     assert_eq!(second.cases.staff_created, 0);
     assert_eq!(
