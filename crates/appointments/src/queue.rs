@@ -433,12 +433,17 @@ impl Appointments {
             .await?
             .ok_or(AppointmentError::TicketNotFound)?;
         let group = self.group(ticket.group_id).await?;
+        // A ticket is someone's place in the queue: staff of another department learn nothing
+        // of it, as for a missing ticket.
         authorize(
             principal,
             &Action::OperateWindow {
                 department: group.department_id,
             },
-        )?;
+        )
+        .map_err(|e| {
+            crate::service::hidden(AppointmentError::from(e), AppointmentError::TicketNotFound)
+        })?;
         Ok((group, ticket))
     }
 

@@ -274,7 +274,9 @@ impl Appointments {
         let details = repo::booking_details(self.db.conn(), id)
             .await?
             .ok_or(AppointmentError::BookingNotFound)?;
-        Self::may_see_booking(principal, &details.booking)?;
+        // Staff of another department learn nothing of it, as for a missing booking.
+        Self::may_see_booking(principal, &details.booking)
+            .map_err(|e| crate::service::hidden(e, AppointmentError::BookingNotFound))?;
         Ok(details)
     }
 

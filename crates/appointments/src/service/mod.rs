@@ -243,6 +243,15 @@ pub(crate) fn person_of(principal: &Principal) -> Result<PersonId> {
 }
 
 /// Staff who work or set up the department's halls may read its bookings, slots and statistics.
+/// A refusal for lack of rights becomes `missing`: whoever may not see a record learns nothing of
+/// it, not even that it exists (other refusals — not logged in — stay as they are).
+pub(crate) fn hidden(error: AppointmentError, missing: AppointmentError) -> AppointmentError {
+    match error {
+        AppointmentError::Identity(IdentityError::Forbidden) => missing,
+        other => other,
+    }
+}
+
 pub(crate) fn staff_may_see(principal: &Principal, department: DepartmentId) -> Result<()> {
     authorize(principal, &Action::OperateWindow { department })
         .or_else(|_| authorize(principal, &Action::ManageSchedules { department }))?;

@@ -10,6 +10,7 @@ use yiwang_catalog::CatalogError;
 use yiwang_db::DatabaseTransaction;
 use yiwang_db::audit::{self, AuditEvent};
 use yiwang_db::jobs::{self, NewJob};
+use yiwang_identity::model::{DepartmentId, Role};
 use yiwang_identity::policy::{Action, Principal, StaffPrincipal, authorize};
 use yiwang_identity::reads as id_reads;
 
@@ -253,12 +254,11 @@ impl Cases {
             .await?
             .ok_or(CaseError::TaskNotFound)?;
         let posts = self.posts_of(staff.id).await?;
-        authorize(
-            principal,
-            &Action::WorkOnCase {
-                holds_post: posts.contains(&found.post_id),
-            },
-        )?;
+        let holds_post = posts.contains(&found.post_id);
+        if outside(staff, holds_post, found.department_id) {
+            return Err(CaseError::TaskNotFound);
+        }
+        authorize(principal, &Action::WorkOnCase { holds_post })?;
         if repo::claim_task(self.db.conn(), task, staff.id, self.clock.now()).await? {
             Ok(())
         } else if found.status == TaskStatus::Open {
@@ -278,6 +278,8 @@ impl Cases {
         }
     }
 
+    /// Staff outside the task's department who do not hold its post learn nothing of it: the task
+    /// answers as a missing one would (a wrong post inside the department is still `forbidden`).
     async fn load_task(
         &self,
         tx: &DatabaseTransaction,
@@ -288,6 +290,9 @@ impl Cases {
             .await?
             .ok_or(CaseError::TaskNotFound)?;
         let posts = posts_of_staff(tx, staff.id).await?;
+        if outside(staff, posts.contains(&task.post_id), task.department_id) {
+            return Err(CaseError::TaskNotFound);
+        }
         let case = repo::case_by_id(tx, task.case_id)
             .await?
             .ok_or(CaseError::CaseNotFound)?;
@@ -845,4 +850,10 @@ impl Cases {
         }
         Ok(())
     }
+}
+
+/// A task of another department whose post the staff member does not hold (platform
+/// administrators see every department): to them it does not exist.
+fn outside(staff: &StaffPrincipal, holds_post: bool, department: DepartmentId) -> bool {
+    !holds_post && department != staff.department && !staff.has(Role::PlatformAdmin)
 }
