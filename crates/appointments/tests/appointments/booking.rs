@@ -629,6 +629,7 @@ async fn calendar_file_of_a_booking(t: &TestDb) {
         .booking_ics(&hospital_staff, b.booking.id)
         .await
         .unwrap();
+    // Staff of another department learn nothing of it, as for a missing booking.
     let hall_staff = staff(&f.hall_dept, &[Role::WindowStaff], 4);
     assert_eq!(
         f.svc
@@ -636,7 +637,7 @@ async fn calendar_file_of_a_booking(t: &TestDb) {
             .await
             .unwrap_err()
             .code(),
-        "forbidden"
+        "booking_not_found"
     );
     cancel(&mut f, &p, &b).await.unwrap();
     let ics = f.svc.booking_ics(&p, b.booking.id).await.unwrap();
