@@ -892,7 +892,13 @@ async fn the_form_asks_no_upload_for_a_material_a_licence_replaces(t: &TestDb) {
         .iter()
         .filter(|m| m.mandatory && m.name != material)
     {
-        let up = crate::cases::upload(&app, &holder_token, &format!("{}.pdf", m.name), b"%PDF-1.7 test").await;
+        let up = crate::cases::upload(
+            &app,
+            &holder_token,
+            &format!("{}.pdf", m.name),
+            b"%PDF-1.7 test",
+        )
+        .await;
         assert_status(&up, StatusCode::CREATED, "upload");
         materials.push(serde_json::json!({ "material": m.name, "file": up.json()["id"] }));
     }
@@ -921,16 +927,27 @@ async fn the_form_asks_no_upload_for_a_material_a_licence_replaces(t: &TestDb) {
     read.assert_has("#back-to-case", "the way back to the case");
     assert!(read.body.contains(licence.identifier.as_str()));
     let reads = holder.get(&app, "/my/licences/reads").await;
-    assert!(reads.body.contains(&case_no), "the read names the case: {}", reads.body);
+    assert!(
+        reads.body.contains(&case_no),
+        "the read names the case: {}",
+        reads.body
+    );
     // A material the case has no licence for, or an empty or oversized one, is refused.
     let none = window
-        .get(&app, &format!("/staff/cases/{case_no}/licence?material=%E6%97%A0"))
+        .get(
+            &app,
+            &format!("/staff/cases/{case_no}/licence?material=%E6%97%A0"),
+        )
         .await;
     assert_status(&none, StatusCode::NOT_FOUND, "no licence for that material");
     let empty = window
         .get(&app, &format!("/staff/cases/{case_no}/licence"))
         .await;
-    assert_status(&empty, StatusCode::UNPROCESSABLE_ENTITY, "material required");
+    assert_status(
+        &empty,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "material required",
+    );
 }
 
 /// The form fields the platform already holds, as the demo workflows name them.

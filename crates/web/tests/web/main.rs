@@ -16,6 +16,8 @@ mod licence_pages;
 mod licences_api;
 mod limits;
 mod openapi;
+mod rating_pages;
+mod ratings_api;
 mod recovery;
 mod staff;
 mod support;
