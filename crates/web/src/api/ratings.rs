@@ -1066,15 +1066,14 @@ pub async fn urging_subject(
     kind: &str,
     id: &str,
 ) -> Result<(SubjectKind, i64), AppError> {
-    let kind = match SubjectKind::from_code(kind.trim()) {
-        Some(kind @ (SubjectKind::Rectification | SubjectKind::Case)) => kind,
-        _ => {
-            return Err(invalid(
-                "subject_kind",
-                "urging_bad_subject",
-                "subject_kind is rectification or case",
-            ));
-        }
+    let Some(kind @ (SubjectKind::Rectification | SubjectKind::Case)) =
+        SubjectKind::from_code(kind.trim())
+    else {
+        return Err(invalid(
+            "subject_kind",
+            "urging_bad_subject",
+            "subject_kind is rectification or case",
+        ));
     };
     if id.chars().nth(MAX_EVENT_ID_CHARS).is_some() {
         return Err(AppError::NotFound);

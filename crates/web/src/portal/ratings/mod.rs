@@ -124,11 +124,11 @@ fn tag_choices(tr: Tr, chosen: &[String]) -> Vec<Choice> {
                 &[
                     (
                         "from",
-                        &level_name(tr, Level::new(t.levels.0).unwrap_or(Level::BASIC)).to_owned(),
+                        level_name(tr, Level::new(t.levels.0).unwrap_or(Level::BASIC)),
                     ),
                     (
                         "to",
-                        &level_name(tr, Level::new(t.levels.1).unwrap_or(Level::BASIC)).to_owned(),
+                        level_name(tr, Level::new(t.levels.1).unwrap_or(Level::BASIC)),
                     ),
                 ],
             ),

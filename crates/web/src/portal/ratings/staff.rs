@@ -148,6 +148,10 @@ pub struct HistoryRow {
 
 #[derive(Template)]
 #[template(path = "ratings/staff_task.html")]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "what the template shows: who the viewer is and which forms the task's state offers"
+)]
 pub(super) struct TaskPage {
     page: PageCtx,
     csrf: String,
@@ -522,7 +526,7 @@ pub(super) async fn appeals(
             )
         })
         .collect();
-    render(&AppealsPage { rows, page })
+    render(&AppealsPage { page, rows })
 }
 
 // ------------------------------------------------------------------------------- urgings
@@ -565,6 +569,10 @@ pub(super) struct UrgingsPage {
     max_days: u32,
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the page's parts, each from the request or the service"
+)]
 async fn urgings_page(
     state: &AppState,
     page: PageCtx,
