@@ -8,6 +8,7 @@ mod browser;
 mod browser_appointments;
 mod browser_cases;
 mod browser_licences;
+mod browser_ratings;
 mod case_pages;
 mod cases;
 mod catalog;
