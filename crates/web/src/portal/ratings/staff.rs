@@ -3,7 +3,7 @@
 //! department's replies.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -757,10 +757,9 @@ pub(super) async fn reply_urging(
     page: PageCtx,
     caller: PageStaff,
     Client(meta): Client,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<i64>,
     CsrfForm(form): CsrfForm<UrgeForm>,
 ) -> Result<Response, AppError> {
-    let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
     let result = state
         .ratings()
         .reply_urging(
