@@ -93,6 +93,8 @@ pub struct Config {
     pub materials: MaterialSettings,
     /// E-licences (`[licenses]`): the key sealing the departments' SM2 private keys.
     pub licenses: LicenseSettings,
+    /// Ratings (`[ratings]`): the SMS link key and the rectification periods.
+    pub ratings: RatingSettings,
     /// Where claims to represent an enterprise are checked: the `http://` URL of an enterprise register
     /// service (see `docs/api.md`), or `demo` for the demo's register extract. Unset: every claim is held
     /// for a clerk's check.
@@ -140,6 +142,46 @@ pub struct LicenseSettings {
     pub seal_key: Secret,
     /// Seal keys of earlier rotations of this setting, still accepted for opening private keys.
     pub previous_seal_keys: Vec<Secret>,
+}
+
+/// The `[ratings]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingSettings {
+    /// HMAC-SM3 key (at least 32 hex digits) signing SMS rating links; empty: derived from the PII
+    /// key.
+    pub link_key: Secret,
+    /// Working days to verify a 差评 and contact the rater (1–5).
+    pub contact_days: u32,
+    /// Working days to rectify a 差评 (1–15; 5 by default).
+    pub rectify_days: u32,
+    /// Natural days after rating during which one 追评 may be added (1–180).
+    pub follow_up_days: u32,
+    /// Natural days an SMS rating link stays valid (1–30).
+    pub link_days: u32,
+}
+
+impl Default for RatingSettings {
+    fn default() -> Self {
+        let defaults = yiwang_ratings::RatingsConfig::new(Vec::new());
+        Self {
+            link_key: Secret::default(),
+            contact_days: defaults.contact_days,
+            rectify_days: defaults.rectify_days,
+            follow_up_days: defaults.follow_up_days,
+            link_days: defaults.link_days,
+        }
+    }
+}
+
+/// `[ratings]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRatings {
+    link_key: Option<String>,
+    contact_days: Option<u32>,
+    rectify_days: Option<u32>,
+    follow_up_days: Option<u32>,
+    link_days: Option<u32>,
 }
 
 /// `[licenses]` in the file.
@@ -261,6 +303,7 @@ impl Default for Config {
             limits: yiwang_web::throttle::LimitRules::default(),
             materials: MaterialSettings::default(),
             licenses: LicenseSettings::default(),
+            ratings: RatingSettings::default(),
             enterprise_register: None,
             enterprise_register_token: Secret::default(),
             metrics_token: Secret::default(),
@@ -296,6 +339,7 @@ struct FileConfig {
     limits: Option<yiwang_web::throttle::LimitRules>,
     materials: Option<FileMaterials>,
     licenses: Option<FileLicenses>,
+    ratings: Option<FileRatings>,
     enterprise_register: Option<String>,
     enterprise_register_token: Option<String>,
     metrics_token: Option<String>,
@@ -464,6 +508,24 @@ impl Config {
                 self.licenses.previous_seal_keys = v.into_iter().map(Secret::new).collect();
             }
         }
+        if let Some(r) = file.ratings {
+            let ratings = &mut self.ratings;
+            if let Some(v) = r.link_key {
+                ratings.link_key = Secret::new(v);
+            }
+            if let Some(v) = r.contact_days {
+                ratings.contact_days = v;
+            }
+            if let Some(v) = r.rectify_days {
+                ratings.rectify_days = v;
+            }
+            if let Some(v) = r.follow_up_days {
+                ratings.follow_up_days = v;
+            }
+            if let Some(v) = r.link_days {
+                ratings.link_days = v;
+            }
+        }
         if let Some(file) = file.smtp {
             // An `[smtp]` section, even an empty one, asks for SMTP; validation names what it lacks.
             let smtp = self.smtp.get_or_insert_with(SmtpSettings::default);
@@ -549,6 +611,14 @@ impl Config {
         }
         if let Some(v) = get("YIWANG_LICENSES_SEAL_KEY") {
             self.licenses.seal_key = Secret::new(v);
+        }
+        if let Some(v) = get("YIWANG_RATINGS_LINK_KEY") {
+            self.ratings.link_key = Secret::new(v);
+        }
+        if let Some(v) = get("YIWANG_RATINGS_RECTIFY_DAYS") {
+            self.ratings.rectify_days = v.trim().parse().with_context(|| {
+                format!("YIWANG_RATINGS_RECTIFY_DAYS must be a number of working days, got {v:?}")
+            })?;
         }
         if let Some(v) = get("YIWANG_LOG_MESSAGE_TEXT") {
             self.log_message_text = parse_bool(&v, "YIWANG_LOG_MESSAGE_TEXT")?;
@@ -703,6 +773,24 @@ impl Config {
             if !key.is_empty() && yiwang_kernel::crypto::Sm4Key::from_hex(key).is_err() {
                 bail!("{name} must be 32 hexadecimal digits (an SM4 key)");
             }
+        }
+        let ratings = &self.ratings;
+        let link_key = ratings.link_key.expose();
+        if !link_key.is_empty() && hex::decode(link_key.trim()).map_or(true, |k| k.len() < 16) {
+            bail!("ratings.link_key must be at least 32 hexadecimal digits");
+        }
+        for (name, value, max) in [
+            ("ratings.contact_days", ratings.contact_days, 5),
+            ("ratings.rectify_days", ratings.rectify_days, 15),
+            ("ratings.follow_up_days", ratings.follow_up_days, 180),
+            ("ratings.link_days", ratings.link_days, 30),
+        ] {
+            if !(1..=max).contains(&value) {
+                bail!("{name} must be between 1 and {max}, got {value}");
+            }
+        }
+        if ratings.contact_days > ratings.rectify_days {
+            bail!("ratings.contact_days must not exceed ratings.rectify_days");
         }
         for (scope, rule) in [
             ("login", self.limits.login),

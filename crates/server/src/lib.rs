@@ -156,6 +156,7 @@ pub async fn serve(
         Arc::clone(&calendar),
         AppointmentsConfig::default(),
     );
+    let ratings = ratings(config, &db, &clock, &calendar)?;
     let state = AppState::new(
         db.clone(),
         clock.clone(),
@@ -168,6 +169,7 @@ pub async fn serve(
             cases: cases.clone(),
             appointments: appointments.clone(),
             licenses: licence_service.clone(),
+            ratings: ratings.clone(),
         },
         WebConfig {
             region_code: config.region_code.clone(),
@@ -190,6 +192,7 @@ pub async fn serve(
         let mut worker = Worker::new(queue);
         register_notify_handlers(&mut worker, Arc::clone(&sender), Arc::clone(&message_pii));
         register_index_handler(&mut worker, catalog.clone());
+        yiwang_ratings::register_handlers(&mut worker);
         yiwang_cases::service::register_handlers(&mut worker, cases.clone(), Arc::clone(&sender));
         yiwang_appointments::register_handlers(
             &mut worker,
@@ -229,6 +232,7 @@ pub async fn serve(
     // sweep; each change is one conditional update, so nothing is recorded twice.
     let sweep = {
         let cases = cases.clone();
+        let ratings = ratings.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(CASE_SWEEP_SECS));
@@ -237,6 +241,12 @@ pub async fn serve(
                     _ = tick.tick() => {
                         if let Err(error) = cases.sweep().await {
                             tracing::warn!(%error, "case deadline sweep failed");
+                        }
+                        // 电子监察: rectifications past a deadline get their warning once.
+                        match ratings.sweep_overdue().await {
+                            Ok(0) => {}
+                            Ok(warned) => tracing::info!(warned, "overdue rectifications warned"),
+                            Err(error) => tracing::warn!(%error, "rating overdue sweep failed"),
                         }
                     }
                     () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
@@ -448,6 +458,42 @@ pub fn licenses(
         seal_cipher(config)?,
         calendar.clone(),
         Arc::new(PiiProtector::from_hex(&pii_key(config)?)?),
+    ))
+}
+
+/// The HMAC-SM3 key of SMS rating links: `[ratings] link_key`, else derived from the PII key (so
+/// every node of an installation signs and checks the same links without another secret to keep).
+pub fn rating_link_key(config: &Config) -> anyhow::Result<Vec<u8>> {
+    match config.ratings.link_key.expose().trim() {
+        "" => {
+            let master =
+                hex::decode(pii_key(config)?.trim()).context("the PII key is not hexadecimal")?;
+            Ok(yiwang_kernel::hmac_sm3(&master, b"yiwang-ratings-link-key/1").to_vec())
+        }
+        hex_key => hex::decode(hex_key).context("ratings.link_key is not hexadecimal"),
+    }
+}
+
+/// Ratings (好差评): the link key of [`rating_link_key`], the configured periods, deadlines on the
+/// platform's calendar.
+pub fn ratings(
+    config: &Config,
+    db: &Db,
+    clock: &SharedClock,
+    calendar: &Arc<yiwang_kernel::WorkCalendar>,
+) -> anyhow::Result<yiwang_ratings::Ratings> {
+    let settings = &config.ratings;
+    let mut rating_config = yiwang_ratings::RatingsConfig::new(rating_link_key(config)?);
+    rating_config.contact_days = settings.contact_days;
+    rating_config.rectify_days = settings.rectify_days;
+    rating_config.follow_up_days = settings.follow_up_days;
+    rating_config.link_days = settings.link_days;
+    Ok(yiwang_ratings::Ratings::new(
+        db.clone(),
+        clock.clone(),
+        Arc::clone(calendar),
+        Arc::new(PiiProtector::from_hex(&pii_key(config)?)?),
+        rating_config,
     ))
 }
 

@@ -298,6 +298,45 @@ impl From<yiwang_licenses::LicenseError> for AppError {
     }
 }
 
+impl From<yiwang_ratings::RatingError> for AppError {
+    fn from(error: yiwang_ratings::RatingError) -> Self {
+        use yiwang_ratings::RatingError as E;
+        let code = error.code().to_owned();
+        let invalid = |field: &str, message: String| AppError::Invalid {
+            field: field.to_owned(),
+            code: code.clone(),
+            message,
+        };
+        let conflict = |field: &str| AppError::Conflict {
+            field: field.to_owned(),
+            code: code.clone(),
+        };
+        match error {
+            E::EventNotFound | E::RatingNotFound | E::RectificationNotFound | E::UrgingNotFound => {
+                AppError::NotFound
+            }
+            E::AlreadyRated => conflict("event"),
+            E::BadLevel => invalid("level", error.to_string()),
+            E::UnknownTag(_) | E::TagNotForLevel { .. } | E::TooManyTags(_) => {
+                invalid("tags", error.to_string())
+            }
+            E::TooLong(field) | E::NoteRequired(field) | E::BadRange(field) => {
+                invalid(field, error.to_string())
+            }
+            E::TokenInvalid | E::TokenExpired | E::TokenUsed => invalid("token", error.to_string()),
+            E::BadReplyDays(_) => invalid("reply_days", error.to_string()),
+            E::FollowUpClosed | E::FollowUpGiven => conflict("follow_up"),
+            E::WrongState { .. } | E::FollowUpRequired | E::Conflict => conflict("status"),
+            E::AppealExists | E::AppealNotPending => conflict("appeal"),
+            E::UrgingReplied => conflict("reply"),
+            E::AppealSamePerson => AppError::Forbidden { code },
+            E::Paging(e) => invalid("page", e.to_string()),
+            E::Identity(e) => e.into(),
+            other => AppError::internal(&other),
+        }
+    }
+}
+
 impl From<yiwang_db::DbError> for AppError {
     fn from(error: yiwang_db::DbError) -> Self {
         AppError::internal(&error)

@@ -114,6 +114,7 @@ const AREAS: &[[&str; 3]] = &[
     area!("workbench/"),
     area!("appointments/"),
     area!("licences/"),
+    area!("ratings/"),
 ];
 
 /// The files of one locale, one per area.

@@ -12,6 +12,7 @@ use yiwang_identity::service::recovery::Recovery;
 use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_kernel::{SharedClock, WorkCalendar};
 use yiwang_licenses::Licenses;
+use yiwang_ratings::Ratings;
 
 use crate::metrics::Metrics;
 
@@ -54,6 +55,7 @@ pub struct Services {
     pub cases: Cases,
     pub appointments: Appointments,
     pub licenses: Licenses,
+    pub ratings: Ratings,
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +79,7 @@ struct Inner {
     cases: Cases,
     appointments: Appointments,
     licenses: Licenses,
+    ratings: Ratings,
     metrics: Metrics,
     /// The platform region's name, looked up once (every page shows it).
     region_name: std::sync::OnceLock<String>,
@@ -101,6 +104,7 @@ impl AppState {
             cases,
             appointments,
             licenses,
+            ratings,
         } = services;
         Self {
             inner: Arc::new(Inner {
@@ -115,6 +119,7 @@ impl AppState {
                 cases,
                 appointments,
                 licenses,
+                ratings,
                 metrics: Metrics::default(),
                 region_name: std::sync::OnceLock::new(),
                 stopping: tokio::sync::watch::Sender::new(false),
@@ -161,6 +166,11 @@ impl AppState {
 
     pub fn licenses(&self) -> &Licenses {
         &self.inner.licenses
+    }
+
+    /// Ratings (好差评): rating, rectification, appeals, urging and disclosure.
+    pub fn ratings(&self) -> &Ratings {
+        &self.inner.ratings
     }
 
     pub fn config(&self) -> &WebConfig {

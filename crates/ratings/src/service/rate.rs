@@ -489,6 +489,20 @@ impl Ratings {
         repo::rating_of(self.db.conn(), event, person).await
     }
 
+    /// The event a person may rate, for the rating form: its facts when it has ended and the person
+    /// was served in it; anything else is `event_not_found`.
+    pub async fn rateable(
+        &self,
+        principal: &Principal,
+        event: EventRef,
+    ) -> Result<EventFacts, RatingError> {
+        let person = person_of(principal)?;
+        resolve_event(self.db.conn(), event)
+            .await?
+            .filter(|f| f.served == person)
+            .ok_or(RatingError::EventNotFound)
+    }
+
     /// The tags that fit a level, for the form.
     pub fn tags_for(level: u8) -> Result<Vec<&'static Tag>, RatingError> {
         Ok(Tag::for_level(

@@ -376,3 +376,67 @@ fn smtp_is_layered_validated_and_its_password_hidden() {
     .unwrap_err();
     assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
 }
+
+#[test]
+fn ratings_come_from_file_and_env_and_are_checked() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("yiwang.toml");
+    std::fs::write(
+        &file,
+        "[ratings]\nrectify_days = 10\nfollow_up_days = 30\nlink_days = 3\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let overrides = Overrides {
+        config_file: Some(file),
+        data_dir: Some(dir.path().to_path_buf()),
+        addr: None,
+    };
+    let key = "00112233445566778899aabbccddeeff";
+    let config = Config::load(
+        &overrides,
+        &env_of(&[
+            ("YIWANG_RATINGS_LINK_KEY", key),
+            ("YIWANG_RATINGS_RECTIFY_DAYS", "7"),
+        ]),
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(config.ratings.rectify_days, 7, "the environment wins");
+    assert_eq!(config.ratings.follow_up_days, 30);
+    assert_eq!(config.ratings.link_days, 3);
+    assert_eq!(config.ratings.contact_days, 1);
+    assert_eq!(config.ratings.link_key.expose(), key);
+    assert!(!format!("{config:?}").contains(key), "the key never prints");
+    assert_eq!(
+        crate::rating_link_key(&config).unwrap_or_else(|e| panic!("{e:#}")),
+        hex::decode(key).unwrap_or_else(|e| panic!("{e}"))
+    );
+    // Without a key: derived from the PII key, the same on every call (every node).
+    let derived = Config::load(
+        &overrides,
+        &env_of(&[("YIWANG_PII_KEY", "ffeeddccbbaa99887766554433221100")]),
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let first = crate::rating_link_key(&derived).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(first.len(), 32);
+    assert_eq!(
+        first,
+        crate::rating_link_key(&derived).unwrap_or_else(|e| panic!("{e:#}"))
+    );
+    for (name, value) in [
+        ("YIWANG_RATINGS_RECTIFY_DAYS", "0"),
+        ("YIWANG_RATINGS_RECTIFY_DAYS", "16"),
+        ("YIWANG_RATINGS_RECTIFY_DAYS", "five"),
+        ("YIWANG_RATINGS_LINK_KEY", "short"),
+        (
+            "YIWANG_RATINGS_LINK_KEY",
+            "zz112233445566778899aabbccddeeff",
+        ),
+    ] {
+        let err = Config::load(&Overrides::default(), &env_of(&[(name, value)])).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("ratings") || text.contains("RATINGS"),
+            "{name}={value}: {text}"
+        );
+    }
+}

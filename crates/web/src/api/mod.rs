@@ -20,6 +20,7 @@ pub mod credentials;
 pub mod enterprises;
 pub mod licences;
 pub mod openapi;
+pub mod ratings;
 pub mod staff;
 
 use crate::error::AppError;
@@ -161,7 +162,25 @@ use crate::state::AppState;
         licences::cancel,
         licences::renew,
         licences::import,
-        licences::pending
+        licences::pending,
+        ratings::rate,
+        ratings::rate_by_link,
+        ratings::follow_up_comment,
+        ratings::my_ratings,
+        ratings::tags,
+        ratings::disclosure,
+        ratings::department_tasks,
+        ratings::rectification,
+        ratings::verify,
+        ratings::rectify,
+        ratings::follow_up,
+        ratings::close,
+        ratings::appeal,
+        ratings::decide_appeal,
+        ratings::pending_appeals,
+        ratings::urge,
+        ratings::my_urgings,
+        ratings::reply_urging
     ),
     components(schemas(
         Health,
@@ -294,7 +313,29 @@ use crate::state::AppState;
         licences::ImportedOut,
         licences::ImportRow,
         licences::ImportRefused,
-        licences::PendingOut
+        licences::PendingOut,
+        ratings::EventIn,
+        ratings::RateBody,
+        ratings::LinkRateBody,
+        ratings::TextBody,
+        ratings::FollowUpBody,
+        ratings::AppealBody,
+        ratings::DecisionBody,
+        ratings::UrgeBody,
+        ratings::EventOut,
+        ratings::RatingOut,
+        ratings::RatingList,
+        ratings::TagOut,
+        ratings::FiguresOut,
+        ratings::BadOut,
+        ratings::DisclosureOut,
+        ratings::RectificationOut,
+        ratings::RectificationList,
+        ratings::HistoryOut,
+        ratings::AppealOut,
+        ratings::RectificationDetail,
+        ratings::PendingAppealOut,
+        ratings::UrgingOut
     ))
 )]
 #[derive(Debug)]
@@ -321,6 +362,7 @@ pub fn routes() -> Router<AppState> {
         .merge(cases::routes())
         .merge(appointments::routes())
         .merge(licences::routes())
+        .merge(ratings::routes())
 }
 
 /// A query string parsed into `T`. One that does not parse — a word where a number goes, a number

@@ -81,6 +81,10 @@ pub const PUBLIC: &[(&str, &str)] = &[
     ("get", "/api/v1/licences/revocations"),
     ("get", "/api/v1/licences/types"),
     ("post", "/api/v1/licences/verify"),
+    // Ratings: the SMS link (the token is the credential), the tags of a level, the disclosure.
+    ("post", "/api/v1/ratings/link"),
+    ("get", "/api/v1/ratings/tags"),
+    ("get", "/api/v1/ratings/disclosure"),
 ];
 
 /// Operations open to anonymous callers that act differently for a logged-in one.
@@ -165,6 +169,10 @@ pub fn query_bound(path: &str, name: &str) -> Option<Bound> {
         }),
         "case_no" | "code" if path == "/api/v1/progress" => Some(Bound::Chars {
             max: yiwang_cases::service::MAX_KEY_CHARS,
+        }),
+        "level" if path == "/api/v1/ratings/tags" => Some(Bound::Int { min: 1, max: 5 }),
+        "month" if path == "/api/v1/ratings/disclosure" => Some(Bound::Chars {
+            max: super::ratings::MONTH_CHARS,
         }),
         "region" => Some(Bound::Chars {
             max: super::MAX_REGION_FILTER_DIGITS,

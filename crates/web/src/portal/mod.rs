@@ -10,6 +10,7 @@ pub mod licence_pdf;
 pub mod licences;
 pub mod notices;
 pub mod queue;
+pub mod ratings;
 pub mod recovery;
 pub mod staff;
 pub mod verify;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(appointments::routes())
         .merge(queue::routes())
         .merge(licences::routes())
+        .merge(ratings::routes())
         .merge(verify::routes())
         .merge(licence_pdf::routes())
 }

@@ -129,6 +129,13 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
     .expect("accounts")
     .with_register(test_register());
     let case_pii = pii.clone();
+    let ratings = yiwang_ratings::Ratings::new(
+        t.db.clone(),
+        clock.clone(),
+        Arc::new(WorkCalendar::builtin()),
+        pii.clone(),
+        yiwang_ratings::RatingsConfig::new(RATING_LINK_KEY.to_vec()),
+    );
     let licenses = yiwang_licenses::Licenses::new(
         t.db.clone(),
         clock.clone(),
@@ -177,10 +184,14 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
             cases,
             appointments,
             licenses,
+            ratings,
         },
         config,
     )
 }
+
+/// The HMAC key of SMS rating links in the tests' state.
+pub const RATING_LINK_KEY: &[u8] = b"yiwang-test-rating-link-key-0001";
 
 /// Ask for a registration code for `mobile` over the API and read it from the SMS job it wrote.
 pub async fn registration_code(db: &yiwang_db::Db, app: &Router, mobile: &str) -> String {
