@@ -146,3 +146,173 @@ pub async fn booking_facts_in<C: ConnectionTrait>(
     )
     .await
 }
+
+// ---------------------------------------------------------------------------------------------
+// Aggregates for the performance indicators (绩效)
+
+/// How booking and ticket aggregates are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggregateBy {
+    /// By the department's code.
+    Department,
+    /// By the department's region code.
+    Region,
+    /// By the booked item's code (bookings only: tickets name no item).
+    Item,
+}
+
+/// The days `[from, to]` (China dates, inclusive) and departments whose region code starts with
+/// `region_prefix` (a `LIKE` pattern), optionally one department.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayScope {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub region_prefix: String,
+    pub department: Option<DepartmentId>,
+}
+
+/// Bookings of one group whose day is in the range.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookingAggregate {
+    pub key: String,
+    pub name: String,
+    /// Due: the day has come and the booking was not cancelled — served, checked in or no-show.
+    pub due: u64,
+    pub no_show: u64,
+}
+
+/// The queue waits of one group: whole seconds from taking a ticket to its first call, ascending.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketWaits {
+    pub key: String,
+    pub name: String,
+    pub waits: Vec<i64>,
+}
+
+/// Most waits one call reads (a year of a large city's halls fits).
+pub const MAX_WAIT_ROWS: u64 = 5_000_000;
+
+fn key_columns(by: AggregateBy, table: &str) -> (String, String) {
+    match by {
+        AggregateBy::Department => ("d.code".to_owned(), "d.name".to_owned()),
+        AggregateBy::Region => (
+            "d.region_code".to_owned(),
+            "COALESCE(rg.name, d.region_code)".to_owned(),
+        ),
+        AggregateBy::Item => (
+            format!("COALESCE({table}.item_code, '')"),
+            format!("COALESCE({table}.item_code, '')"),
+        ),
+    }
+}
+
+fn count_of(row: &QueryResult, column: &str) -> Result<u64, DbError> {
+    Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0).max(0) as u64)
+}
+
+/// Bookings per group whose day is in the range: due (served, checked in, no-show) and no-shows.
+/// One grouped query.
+pub async fn booking_aggregates_in<C: ConnectionTrait>(
+    conn: &C,
+    by: AggregateBy,
+    scope: &DayScope,
+) -> Result<Vec<BookingAggregate>, DbError> {
+    let (key, name) = key_columns(by, "b");
+    yiwang_db::fetch_all(
+        conn,
+        &format!(
+            "SELECT {key} AS key, MAX({name}) AS name,
+                 SUM(CASE WHEN b.status IN ('served', 'checked_in', 'no_show') THEN 1 ELSE 0 END)
+                     AS due,
+                 SUM(CASE WHEN b.status = 'no_show' THEN 1 ELSE 0 END) AS no_show
+             FROM appt_bookings b
+             JOIN departments d ON d.id = b.department_id
+             LEFT JOIN regions rg ON rg.code = d.region_code
+             WHERE b.day >= $1 AND b.day <= $2 AND d.region_code LIKE $3
+                 AND ($4 = 0 OR b.department_id = $4)
+                 AND b.status IN ('served', 'checked_in', 'no_show')
+             GROUP BY {key} ORDER BY {key}"
+        ),
+        [
+            yiwang_db::date(scope.from).into(),
+            yiwang_db::date(scope.to).into(),
+            scope.region_prefix.clone().into(),
+            scope.department.map_or(0, DepartmentId::get).into(),
+        ],
+        |row| {
+            Ok::<_, DbError>(BookingAggregate {
+                key: row.try_get("", "key")?,
+                name: row.try_get("", "name")?,
+                due: count_of(row, "due")?,
+                no_show: count_of(row, "no_show")?,
+            })
+        },
+    )
+    .await
+}
+
+/// The waits of called tickets per group whose day is in the range, each group's ascending:
+/// whole seconds from `taken_at` to `called_at` of every ticket called at least once, except
+/// the copies a transfer makes (`transferred_from`), so a person's wait counts once. Grouping by
+/// item gives nothing (tickets name no item). One ordered query, at most [`MAX_WAIT_ROWS`] rows.
+pub async fn ticket_waits_in<C: ConnectionTrait>(
+    conn: &C,
+    by: AggregateBy,
+    scope: &DayScope,
+) -> Result<Vec<TicketWaits>, DbError> {
+    if by == AggregateBy::Item {
+        return Ok(Vec::new());
+    }
+    let (key, name) = key_columns(by, "t");
+    let wait = match yiwang_db::backend_of(conn) {
+        yiwang_db::Backend::Sqlite => {
+            "CAST(ROUND((julianday(t.called_at) - julianday(t.taken_at)) * 86400) AS BIGINT)"
+        }
+        yiwang_db::Backend::Postgres => {
+            "CAST(ROUND(EXTRACT(EPOCH FROM (CAST(t.called_at AS TIMESTAMPTZ)
+                 - CAST(t.taken_at AS TIMESTAMPTZ)))) AS BIGINT)"
+        }
+    };
+    let rows = yiwang_db::fetch_all(
+        conn,
+        &format!(
+            "SELECT {key} AS key, {name} AS name, {wait} AS wait
+             FROM appt_tickets t
+             JOIN appt_groups gr ON gr.id = t.group_id
+             JOIN departments d ON d.id = gr.department_id
+             LEFT JOIN regions rg ON rg.code = d.region_code
+             WHERE t.day >= $1 AND t.day <= $2 AND d.region_code LIKE $3
+                 AND ($4 = 0 OR gr.department_id = $4)
+                 AND t.called_at IS NOT NULL AND t.transferred_from IS NULL
+             ORDER BY {key}, wait
+             LIMIT $5"
+        ),
+        [
+            yiwang_db::date(scope.from).into(),
+            yiwang_db::date(scope.to).into(),
+            scope.region_prefix.clone().into(),
+            scope.department.map_or(0, DepartmentId::get).into(),
+            i64::try_from(MAX_WAIT_ROWS).unwrap_or(i64::MAX).into(),
+        ],
+        |row| {
+            Ok::<_, DbError>((
+                row.try_get::<String>("", "key")?,
+                row.try_get::<String>("", "name")?,
+                row.try_get::<i64>("", "wait")?,
+            ))
+        },
+    )
+    .await?;
+    let mut groups: Vec<TicketWaits> = Vec::new();
+    for (key, name, wait) in rows {
+        match groups.last_mut() {
+            Some(g) if g.key == key => g.waits.push(wait.max(0)),
+            _ => groups.push(TicketWaits {
+                key,
+                name,
+                waits: vec![wait.max(0)],
+            }),
+        }
+    }
+    Ok(groups)
+}

@@ -9,6 +9,7 @@
 //! - [`model`]: ids, events, levels, tags, channels, states and views.
 //! - [`machine`]: the rectification rules as one pure function.
 //! - [`token`]: SMS rating links (HMAC-SM3, one use).
+//! - [`indicators`]: performance indicators (绩效) and the scoreboard as pure values.
 //! - [`service`]: the use cases ([`Ratings`]); [`repo`]: all SQL.
 //!
 //! Other domains are read through their `reads` modules inside this crate's transactions:
@@ -16,6 +17,7 @@
 //! booking, hall, window), `yiwang_identity::reads` (names and mobiles).
 
 pub mod error;
+pub mod indicators;
 pub mod machine;
 pub mod model;
 pub mod repo;

@@ -2,8 +2,10 @@
 //! connection so it runs on the pool or inside the caller's transaction. This file: ratings,
 //! rectifications, appeals and used links; `stats.rs`: urgings and the disclosure figures.
 
+mod indicators;
 mod stats;
 
+pub use indicators::*;
 pub use stats::*;
 
 use chrono::{DateTime, NaiveDate, Utc};

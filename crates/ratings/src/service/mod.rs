@@ -7,6 +7,7 @@
 //! - `rectify.rs`: the rectification of 差评, appeals, the overdue sweep and lists.
 //! - `urge.rs`: 督办 and replies.
 //! - `stats.rs`: disclosure figures and the list of 差评.
+//! - `indicators.rs`: performance indicators (绩效) and the scoreboard for staff.
 
 use std::sync::Arc;
 
@@ -23,11 +24,13 @@ use yiwang_kernel::{SharedClock, WorkCalendar};
 
 use crate::RatingError;
 
+mod indicators;
 mod rate;
 mod rectify;
 mod stats;
 mod urge;
 
+pub use indicators::IndicatorScope;
 pub use rate::{EventFacts, LinkRating, resolve_event};
 pub use stats::{Disclosure, parse_month};
 

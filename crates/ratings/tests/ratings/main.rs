@@ -5,6 +5,7 @@
 //! never decided by the one who filed), urging, disclosure figures against a hand count, masking.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
+mod indicators;
 mod support;
 
 use chrono::Duration;
