@@ -483,9 +483,26 @@ async fn workbench_case_through_the_pages(t: &TestDb) {
     let shown = both.get(&app, taken.header("location")).await;
     assert!(shown.body.contains("该任务已由其他工作人员签收"));
 
-    // Refusals shown in the page and nothing changed: an opinion missing, a post not held.
+    // Refusals shown in the page and nothing changed: no action chosen, an opinion missing, a post
+    // not held. Nothing is preselected for the clerk.
     let case_url = format!("/staff/cases/{case_no}");
     let act_url = format!("{case_url}/tasks/{intake}/act");
+    let page = window.get(&app, &case_url).await;
+    assert!(
+        !page
+            .body
+            .contains(r#"name="action" value="accept" checked"#),
+        "no action is preselected"
+    );
+    let unchosen = window
+        .post(&app, &act_url, &[("opinion", "材料齐全")])
+        .await;
+    assert_eq!(unchosen.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unchosen.body.contains("请选择办理操作"),
+        "{}",
+        unchosen.body
+    );
     let refused = window
         .post(&app, &act_url, &[("action", "decline"), ("opinion", "")])
         .await;

@@ -479,11 +479,12 @@ async fn show(
                     special: offered.contains(&"special"),
                     actions: offered
                         .iter()
-                        .enumerate()
-                        .map(|(i, code)| ActionChoice {
+                        .map(|code| ActionChoice {
                             code,
                             label: action_label(tr, code),
-                            checked: if this { kept.action == *code } else { i == 0 },
+                            // Nothing is chosen for the clerk: a consequential action is
+                            // always a deliberate choice.
+                            checked: this && kept.action == *code,
                         })
                         .collect(),
                     materials: material_names
@@ -719,6 +720,7 @@ fn act_form(pairs: Vec<(String, String)>) -> Kept {
 /// The engine's act from the form, or the refusal message of an unreadable field.
 fn parse_act(tr: Tr, kept: &Kept) -> Result<(Act, ActInput), String> {
     let act = match kept.action.as_str() {
+        "" => return Err(tr.t("errors.action_required").to_owned()),
         "conclude" => Act::Conclude,
         "verify_confirmed" => Act::Verify { confirmed: true },
         "verify_failed" => Act::Verify { confirmed: false },
