@@ -13,6 +13,7 @@ mod case_pages;
 mod cases;
 mod catalog;
 mod catalog_staff;
+mod indicator_pages;
 mod licence_pages;
 mod licences_api;
 mod limits;

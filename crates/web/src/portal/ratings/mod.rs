@@ -1,10 +1,13 @@
 //! Rating pages (好差评): the person rates what they were served in (from the case page, their
 //! ratings list, or an SMS link without logging in) and adds one 追评; the department's handlers
 //! work their rectification inbox (核实 → 整改 → 回访 → 办结, 申诉); supervisors decide appeals and
-//! urge (督办) departments; everyone reads the monthly disclosure (`/ratings`). Every form works
-//! without JavaScript.
+//! urge (督办) departments; everyone reads the monthly disclosure (`/ratings`); staff read the
+//! performance indicators and the scoreboard (`/staff/indicators`). Every form works without
+//! JavaScript.
 
+mod charts;
 mod citizen;
+mod indicators;
 mod public;
 mod staff;
 
@@ -32,6 +35,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/rate/link",
             get(citizen::link_form).post(citizen::link_rate),
+        )
+        .route("/staff/indicators", get(indicators::page))
+        .route(
+            "/staff/indicators/scoreboard.csv",
+            get(indicators::scoreboard_csv),
         )
         .route("/staff/ratings", get(staff::inbox))
         .route("/staff/ratings/appeals", get(staff::appeals))
