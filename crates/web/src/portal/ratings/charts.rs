@@ -102,7 +102,8 @@ impl BarChart<'_> {
             escape(self.description),
         );
         if legend > 0.0 {
-            let mut x = BAR_X;
+            // From the left edge: the legend may be wider than the bars' column.
+            let mut x = 0.0;
             for s in &self.series {
                 let _ = write!(
                     out,
@@ -112,7 +113,7 @@ impl BarChart<'_> {
                     TOP + 11.0,
                     escape(&s.name),
                 );
-                x += 16.0 + 14.0 * s.name.chars().count() as f64 + 12.0;
+                x += 16.0 + text_width(&s.name) + 12.0;
             }
         }
         // The axis at zero.
@@ -155,6 +156,14 @@ impl BarChart<'_> {
         out.push_str("</svg>");
         out
     }
+}
+
+/// The width of `text` at 12 units: a CJK character is about as wide as the font size, Latin
+/// letters and digits about 0.6 of it.
+fn text_width(text: &str) -> f64 {
+    text.chars()
+        .map(|c| if c.is_ascii() { 7.0 } else { 12.5 })
+        .sum()
 }
 
 #[cfg(test)]
