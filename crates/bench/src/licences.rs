@@ -122,6 +122,15 @@ fn meta() -> ClientMeta {
     }
 }
 
+/// `n` written with the Chinese digits 〇 … 九 (12 → 一二).
+fn chinese_number(n: usize) -> String {
+    const DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+    n.to_string()
+        .bytes()
+        .map(|b| DIGITS[usize::from(b - b'0')])
+        .collect()
+}
+
 fn field(name: &str, label: &str, public: bool) -> FieldDef {
     FieldDef {
         name: name.to_owned(),
@@ -187,7 +196,8 @@ async fn set_up(
             100 + n
         ))?;
         let raw = RawRegistration {
-            name: format!("持证人{n}"),
+            // Names take no digits: the holder's number in Chinese numerals.
+            name: format!("持证人{}", chinese_number(n)),
             resident_id: resident_id.as_str().to_owned(),
             mobile: format!("1370551{n:04}"),
             password: PASSWORD.to_owned(),
