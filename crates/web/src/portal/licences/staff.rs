@@ -134,10 +134,10 @@ fn licence_page(
     types: &[LicenseType],
     redeemed: bool,
     done: Option<&'static str>,
-) -> Result<Response, AppError> {
+) -> LicencePage {
     let t = types.iter().find(|t| t.code == licence.type_code);
     let actions = own_department(caller, licence);
-    render(&LicencePage {
+    LicencePage {
         row: licence_row(page.tr, "/staff/licences", licence, today(state)),
         valid_from: day(licence.valid_from),
         holder_id: licence.holder_id.clone(),
@@ -158,11 +158,22 @@ fn licence_page(
         done,
         case_href: None,
         page,
-    })
+    }
+}
+
+impl LicencePage {
+    /// Opened from a case: no actions, and the way back leads to the case.
+    fn opened_from_case(mut self, case_href: String) -> Self {
+        self.actions = false;
+        self.can_change = false;
+        self.case_href = Some(case_href);
+        self
+    }
 }
 
 /// A licence a reviewer opened from a case it fulfils a material of (read through the
-/// application's grant, logged by the caller); no actions, the way back leads to the case.
+/// application's grant, logged by the caller): the licence page without actions, the way back
+/// leading to the case.
 pub(crate) async fn case_licence_page(
     page: PageCtx,
     state: &AppState,
@@ -171,25 +182,10 @@ pub(crate) async fn case_licence_page(
     case_href: String,
 ) -> Result<Response, AppError> {
     let types = state.licenses().types().await?;
-    let t = types.iter().find(|t| t.code == licence.type_code);
-    render(&LicencePage {
-        row: licence_row(page.tr, "/staff/licences", licence, today(state)),
-        valid_from: day(licence.valid_from),
-        holder_id: licence.holder_id.clone(),
-        data: data_rows(licence, t),
-        version: licence.version,
-        status_reason: licence.status_reason.clone(),
-        case_no: licence.case_no.clone(),
-        source: page
-            .tr
-            .t(&format!("licence.page.source.{}", licence.source.code())),
-        redeemed: false,
-        actions: false,
-        can_change: false,
-        done: None,
-        case_href: Some(case_href).filter(|_| caller.staff().is_some()),
-        page,
-    })
+    render(
+        &licence_page(page, state, caller, licence, &types, false, None)
+            .opened_from_case(case_href),
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -224,7 +220,9 @@ pub(super) async fn detail(
         Some("renewed") => Some("licence.page.staff.done_renewed"),
         _ => None,
     };
-    licence_page(page, &state, &caller, &licence, &types, false, done)
+    render(&licence_page(
+        page, &state, &caller, &licence, &types, false, done,
+    ))
 }
 
 // ------------------------------------------------------------------------------- revoke / cancel
@@ -1140,7 +1138,9 @@ pub(super) async fn redeem(
         .redeem_show_code(&caller.principal, &form.code, &source(&meta))
         .await
     {
-        Ok(licence) => licence_page(page, &state, &caller, &licence, &types, true, None),
+        Ok(licence) => render(&licence_page(
+            page, &state, &caller, &licence, &types, true, None,
+        )),
         Err(e @ LicenseError::ShowCodeInvalid) => {
             let errors = FormErrors::one("code", licence_message(page.tr, &e));
             let mut response = render(&RedeemPage {
