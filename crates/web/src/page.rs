@@ -208,3 +208,22 @@ pub async fn page_ctx(parts: &Parts, state: &AppState, prefs: Prefs) -> PageCtx 
         user,
     }
 }
+
+/// A CSV file download (`text/csv`, UTF-8; the body brings its byte-order mark), never cached,
+/// saved as `filename` (ASCII).
+pub fn csv_download(body: String, filename: &str) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+    use axum::response::IntoResponse as _;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(CONTENT_DISPOSITION, v);
+    }
+    response
+}

@@ -18,6 +18,7 @@ pub mod cases;
 pub mod catalog;
 pub mod credentials;
 pub mod enterprises;
+pub mod indicators;
 pub mod licences;
 pub mod openapi;
 pub mod ratings;
@@ -180,7 +181,9 @@ use crate::state::AppState;
         ratings::pending_appeals,
         ratings::urge,
         ratings::my_urgings,
-        ratings::reply_urging
+        ratings::reply_urging,
+        indicators::indicators,
+        indicators::scoreboard
     ),
     components(schemas(
         Health,
@@ -335,7 +338,11 @@ use crate::state::AppState;
         ratings::AppealOut,
         ratings::RectificationDetail,
         ratings::PendingAppealOut,
-        ratings::UrgingOut
+        ratings::UrgingOut,
+        indicators::IndicatorsOut,
+        indicators::IndicatorReportOut,
+        indicators::ScoreLineOut,
+        indicators::ScoreboardOut
     ))
 )]
 #[derive(Debug)]
@@ -363,6 +370,7 @@ pub fn routes() -> Router<AppState> {
         .merge(appointments::routes())
         .merge(licences::routes())
         .merge(ratings::routes())
+        .merge(indicators::routes())
 }
 
 /// A query string parsed into `T`. One that does not parse — a word where a number goes, a number

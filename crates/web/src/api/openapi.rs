@@ -174,6 +174,18 @@ pub fn query_bound(path: &str, name: &str) -> Option<Bound> {
         "month" if path == "/api/v1/ratings/disclosure" => Some(Bound::Chars {
             max: super::ratings::MONTH_CHARS,
         }),
+        "month" if path.starts_with("/api/v1/indicators") => Some(Bound::Chars {
+            max: super::ratings::MONTH_CHARS,
+        }),
+        "from" | "to" if path == "/api/v1/indicators" => Some(Bound::Chars {
+            max: super::indicators::DAY_CHARS,
+        }),
+        "department" if path == "/api/v1/indicators" => Some(Bound::Chars {
+            max: super::indicators::DEPARTMENT_CHARS,
+        }),
+        "by" | "format" if path.starts_with("/api/v1/indicators") => Some(Bound::Chars {
+            max: super::indicators::WORD_CHARS,
+        }),
         "region" => Some(Bound::Chars {
             max: super::MAX_REGION_FILTER_DIGITS,
         }),

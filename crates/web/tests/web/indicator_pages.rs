@@ -3,6 +3,7 @@
 //! satisfaction rates; its window staff see the figures, the scoreboard and the SVG charts; a
 //! supervisor sees the region's departments and downloads the scoreboard as CSV; refused periods
 //! answer 422 on their field and show nothing else; citizens get 403, visitors the log-in page.
+//! The same figures over `/api/v1/indicators` and `/api/v1/indicators/scoreboard` (JSON and CSV).
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -64,7 +65,8 @@ db_test!(
     staff_see_indicators_scoreboard_and_charts,
     refused_periods_answer_on_their_field,
     scoreboard_csv_has_one_row_per_department,
-    only_staff_see_indicators
+    only_staff_see_indicators,
+    indicators_over_the_api
 );
 
 async fn staff_see_indicators_scoreboard_and_charts(t: &TestDb) {
@@ -331,5 +333,138 @@ async fn only_staff_see_indicators(t: &TestDb) {
         let visitor = get(&w.app, uri).await;
         assert_status(&visitor, StatusCode::SEE_OTHER, uri);
         assert!(visitor.header("location").starts_with("/login"), "{uri}");
+    }
+}
+
+async fn indicators_over_the_api(t: &TestDb) {
+    let w = world(t).await;
+    rated_case(&w).await;
+    let json_of =
+        |reply: &Reply| -> serde_json::Value { serde_json::from_str(&reply.body).unwrap() };
+
+    // The window staff's own department, this month by default, counts and rates.
+    let mine = call(&w.app, "GET", "/api/v1/indicators", Some(&w.window), None).await;
+    assert_status(&mine, StatusCode::OK, "indicators");
+    let mine = json_of(&mine);
+    assert_eq!(mine["from"], "2026-02-01");
+    assert_eq!(mine["to"], "2026-02-28");
+    assert_eq!(mine["by"], "department");
+    let rows = mine["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "only the own department: {rows:?}");
+    let line = &rows[0];
+    assert_eq!(line["key"], "hf-scjgj");
+    assert_eq!(line["name"], "合肥市市场监督管理局");
+    for (field, value) in [
+        ("received", json!(1)),
+        ("concluded", json!(1)),
+        ("on_time", json!(1)),
+        ("ratings", json!(1)),
+        ("satisfied", json!(1)),
+        ("bad", json!(0)),
+        ("on_time_rate", json!(1.0)),
+        ("first_time_rate", json!(1.0)),
+        ("online_share", json!(1.0)),
+        ("satisfaction_rate", json!(1.0)),
+        ("bad_on_time_rate", json!(null)),
+        ("no_show_rate", json!(null)),
+        ("wait_p90_secs", json!(null)),
+        ("score", json!(100.0)),
+    ] {
+        assert_eq!(line[field], value, "{field}");
+    }
+    assert_eq!(mine["total"]["received"], 1);
+
+    // A range by region; another month is empty.
+    let range = call(
+        &w.app,
+        "GET",
+        "/api/v1/indicators?by=region&from=2026-01-01&to=2026-03-31",
+        Some(&w.window),
+        None,
+    )
+    .await;
+    assert_status(&range, StatusCode::OK, "range");
+    let range = json_of(&range);
+    assert_eq!(range["by"], "region");
+    assert_eq!(range["rows"][0]["key"], "340100");
+    assert_eq!(range["rows"][0]["concluded"], 1);
+    let january = call(
+        &w.app,
+        "GET",
+        "/api/v1/indicators?month=2026-01",
+        Some(&w.window),
+        None,
+    )
+    .await;
+    let january = json_of(&january);
+    assert_eq!(january["rows"][0]["received"], 0);
+    assert_eq!(january["rows"][0]["on_time_rate"], json!(null));
+
+    // The supervisor's scoreboard: the region's two departments ranked, as JSON and as CSV.
+    let board = call(
+        &w.app,
+        "GET",
+        "/api/v1/indicators/scoreboard?month=2026-02",
+        Some(&w.supervisor),
+        None,
+    )
+    .await;
+    assert_status(&board, StatusCode::OK, "scoreboard");
+    let board = json_of(&board);
+    assert_eq!(board["month"], "2026-02");
+    assert_eq!(board["previous_month"], "2026-01");
+    let lines = board["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["rank"], 1);
+    assert_eq!(lines[0]["indicators"]["key"], "hf-scjgj");
+    assert_eq!(lines[0]["score"], json!(100.0));
+    assert_eq!(lines[0]["trend"], "level");
+    assert_eq!(lines[1]["score"], json!(null));
+    let csv = call(
+        &w.app,
+        "GET",
+        "/api/v1/indicators/scoreboard?month=2026-02&format=csv",
+        Some(&w.supervisor),
+        None,
+    )
+    .await;
+    assert_status(&csv, StatusCode::OK, "CSV");
+    assert_eq!(csv.header("content-type"), "text/csv; charset=utf-8");
+    assert!(
+        csv.body
+            .contains("1,hf-scjgj,合肥市市场监督管理局,100.0,,→,1,1,100.0%")
+    );
+
+    // Bad input answers 422 on its field; a department outside the scope 403; citizens 403.
+    for (uri, field) in [
+        ("/api/v1/indicators?by=street", "by"),
+        ("/api/v1/indicators?month=2026-13", "month"),
+        ("/api/v1/indicators?from=2026-03-01&to=2026-02-01", "to"),
+        ("/api/v1/indicators?from=2020-01-01&to=2026-01-01", "range"),
+        ("/api/v1/indicators?from=2026-01-01", "to"),
+        (
+            "/api/v1/indicators?department=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "department",
+        ),
+        ("/api/v1/indicators/scoreboard?format=pdf", "format"),
+    ] {
+        let bad = call(&w.app, "GET", uri, Some(&w.supervisor), None).await;
+        assert_status(&bad, StatusCode::UNPROCESSABLE_ENTITY, uri);
+        assert_eq!(json_of(&bad)["error"]["field"], field, "{uri}");
+    }
+    let other = call(
+        &w.app,
+        "GET",
+        "/api/v1/indicators?department=hf-mzj",
+        Some(&w.window),
+        None,
+    )
+    .await;
+    assert_status(&other, StatusCode::FORBIDDEN, "another department");
+    for uri in ["/api/v1/indicators", "/api/v1/indicators/scoreboard"] {
+        let citizen = call(&w.app, "GET", uri, Some(&w.applicant), None).await;
+        assert_status(&citizen, StatusCode::FORBIDDEN, uri);
+        let visitor = call(&w.app, "GET", uri, None, None).await;
+        assert_status(&visitor, StatusCode::UNAUTHORIZED, uri);
     }
 }

@@ -6,9 +6,8 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 use yiwang_ratings::RatingError;
 use yiwang_ratings::indicators::{Dimension, Indicators, Period, Scoreboard, Trend};
@@ -487,18 +486,8 @@ pub(super) async fn scoreboard_csv(
         .ratings()
         .scoreboard(&caller.principal, &month)
         .await?;
-    let mut response = board.to_csv().into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"scoreboard-{}.csv\"",
-        board.month
-    )) {
-        headers.insert(CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(crate::page::csv_download(
+        board.to_csv(),
+        &format!("scoreboard-{}.csv", board.month),
+    ))
 }
