@@ -2,8 +2,10 @@
 //! database, prints progress on stderr and exactly one JSON summary line on stdout.
 //!
 //! - [`booking`]: the `booking` scenario (a flash crowd booking released places over HTTP).
+//! - [`client`]: the HTTP client of the scenarios that drive the in-process server.
 //! - [`cases`]: the `cases` scenario (complete cases through HTTP with real sessions).
 //! - [`database`]: a fresh SQLite or PostgreSQL database per run, removed at the end.
+//! - [`indicators`]: the `indicators` scenario (indicators and scoreboard over a year of cases).
 //! - [`licences`]: the `licences` scenario (SM2 sealing in process, public verification over HTTP).
 //! - [`items`]: a large, valid catalog made from the demo items.
 //! - [`search`]: the `search` scenario (catalog search in process and over HTTP).
@@ -12,7 +14,9 @@
 
 pub mod booking;
 pub mod cases;
+pub mod client;
 pub mod database;
+pub mod indicators;
 pub mod items;
 pub mod licences;
 pub mod search;

@@ -13,15 +13,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail};
-use bytes::Bytes;
-use http::{Method, Request};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::Method;
 use serde::Serialize;
 use serde_json::{Value, json};
 use yiwang_identity::model::{ClientMeta, RawRegistration, Registration};
@@ -32,6 +27,7 @@ use yiwang_licenses::model::{FieldDef, FieldKind, HolderKind, LicenseType, Valid
 use yiwang_licenses::service::{HolderRef, IssueRequest};
 use yiwang_server::config::{Config, Secret};
 
+use crate::client::{Http, excerpt};
 use crate::database::{BenchDb, random_hex64};
 use crate::progress;
 use crate::server::InProcessServer;
@@ -40,8 +36,6 @@ use crate::stats::{per_second, percentile_ms};
 const DEPARTMENT: &str = "hf-gaj";
 const TYPE_CODE: &str = "JZZ";
 const PASSWORD: &str = "Bench#2026lic";
-/// How long the server may take to answer its health check after start.
-const READY_TIMEOUT: Duration = Duration::from_mins(2);
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -301,13 +295,7 @@ async fn measure(args: &Args, bench: &BenchDb, start: Instant) -> anyhow::Result
     );
 
     let server = InProcessServer::start(bench, clock, pii_key, false).await?;
-    let client: HttpClient = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(args.concurrency * 2)
-        .build_http();
-    let http = Http {
-        client,
-        base: server.base.clone(),
-    };
+    let http = Http::new(&server.base, args.concurrency * 2);
     let result = drive(args, &http, Arc::new(texts), &server.task, start).await;
     server.stop().await?;
     let (http_verify_per_s, p50_ms, p99_ms, errors) = result?;
@@ -326,59 +314,24 @@ async fn measure(args: &Args, bench: &BenchDb, start: Instant) -> anyhow::Result
     })
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-#[derive(Debug, Clone)]
-struct Http {
-    client: HttpClient,
-    base: String,
-}
-
-impl Http {
-    /// One request; the status and the body.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> anyhow::Result<(u16, Bytes)> {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        let bytes = match body {
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                Bytes::from(serde_json::to_vec(json)?)
-            }
-            None => Bytes::new(),
-        };
-        let response = self.client.request(request.body(Full::new(bytes))?).await?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok((status, body))
+/// One public verification; `Ok` only for 200 with the outcome `valid`.
+async fn verify(http: &Http, text: &str) -> anyhow::Result<()> {
+    let (status, body) = http
+        .call(
+            Method::POST,
+            "/api/v1/licences/verify",
+            None,
+            Some(&json!({ "text": text })),
+        )
+        .await?;
+    if status != 200 {
+        bail!("HTTP {status}: {}", excerpt(&body));
     }
-
-    /// One public verification; `Ok` only for 200 with the outcome `valid`.
-    async fn verify(&self, text: &str) -> anyhow::Result<()> {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/licences/verify",
-                Some(&json!({ "text": text })),
-            )
-            .await?;
-        if status != 200 {
-            bail!(
-                "HTTP {status}: {}",
-                String::from_utf8_lossy(&body[..body.len().min(300)])
-            );
-        }
-        let verdict: Value = serde_json::from_slice(&body)?;
-        if verdict["outcome"] != "valid" {
-            bail!("not valid: {verdict}");
-        }
-        Ok(())
+    let verdict: Value = serde_json::from_slice(&body)?;
+    if verdict["outcome"] != "valid" {
+        bail!("not valid: {verdict}");
     }
+    Ok(())
 }
 
 async fn drive(
@@ -388,22 +341,10 @@ async fn drive(
     server: &tokio::task::JoinHandle<anyhow::Result<()>>,
     start: Instant,
 ) -> anyhow::Result<(f64, f64, f64, usize)> {
-    let began = Instant::now();
-    loop {
-        if server.is_finished() {
-            bail!("the server stopped before it was ready");
-        }
-        match http.call(Method::GET, "/healthz", None).await {
-            Ok((200, _)) => break,
-            _ if began.elapsed() < READY_TIMEOUT => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            _ => bail!("the server did not become ready"),
-        }
-    }
+    http.wait_ready(server).await?;
     // Warm-up: every text once (the first also proves the server verifies), not counted.
     for text in texts.iter() {
-        http.verify(text).await.context("warm-up verification")?;
+        verify(http, text).await.context("warm-up verification")?;
     }
     progress(
         start,
@@ -432,7 +373,7 @@ async fn drive(
                     break;
                 }
                 let sent = Instant::now();
-                match http.verify(&texts[n % texts.len()]).await {
+                match verify(&http, &texts[n % texts.len()]).await {
                     Ok(()) => latencies.push(sent.elapsed()),
                     Err(error) => {
                         if errors == 0 {

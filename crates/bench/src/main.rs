@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use yiwang_bench::{booking, cases, licences, search};
+use yiwang_bench::{booking, cases, indicators, licences, search};
 
 #[derive(Debug, Parser)]
 #[command(name = "yiwang-bench", version, about = "Yiwang benchmark scenarios")]
@@ -24,6 +24,8 @@ enum Scenario {
     Cases(cases::Args),
     /// E-licences: SM2 sign and verify rates in process, public verifications over HTTP.
     Licences(licences::Args),
+    /// Indicators: the indicators and the scoreboard over a year of generated cases and ratings.
+    Indicators(indicators::Args),
 }
 
 impl Scenario {
@@ -34,6 +36,7 @@ impl Scenario {
             Self::Booking(args) => Ok(serde_json::to_string(&booking::run(args).await?)?),
             Self::Cases(args) => Ok(serde_json::to_string(&cases::run(args).await?)?),
             Self::Licences(args) => Ok(serde_json::to_string(&licences::run(args).await?)?),
+            Self::Indicators(args) => Ok(serde_json::to_string(&indicators::run(args).await?)?),
         }
     }
 }
