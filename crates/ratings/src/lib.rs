@@ -37,3 +37,34 @@ pub fn register_handlers(worker: &mut yiwang_db::jobs::Worker) {
         Ok(())
     });
 }
+
+/// Registers the handler of [`yiwang_cases::service::CONCLUDED_JOB`]: the applicant of a concluded
+/// case is invited by SMS to rate it (a one-use link). A case already rated, one that is gone or no
+/// longer concluded, or an applicant without a mobile number is nothing to do; any other failure
+/// is retried like every job. With `invite` off the job is completed without a message.
+pub fn register_invitations(worker: &mut yiwang_db::jobs::Worker, ratings: Ratings, invite: bool) {
+    worker.register(yiwang_cases::service::CONCLUDED_JOB, move |job| {
+        let ratings = ratings.clone();
+        async move {
+            if !invite {
+                return Ok(());
+            }
+            let case = job
+                .payload
+                .get("case")
+                .and_then(serde_json::Value::as_i64)
+                .ok_or_else(|| format!("job {} has no case id", job.id))?;
+            let event = EventRef {
+                kind: EventKind::Case,
+                id: case,
+            };
+            match ratings
+                .invite_by_sms(&yiwang_identity::policy::Principal::System, event, "worker")
+                .await
+            {
+                Ok(_) | Err(RatingError::AlreadyRated | RatingError::EventNotFound) => Ok(()),
+                Err(error) => Err(error.to_string()),
+            }
+        }
+    });
+}

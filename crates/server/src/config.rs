@@ -158,6 +158,8 @@ pub struct RatingSettings {
     pub follow_up_days: u32,
     /// Natural days an SMS rating link stays valid (1–30).
     pub link_days: u32,
+    /// Invite the applicant to rate by SMS (a one-use link) when their case is concluded.
+    pub invite_on_conclusion: bool,
 }
 
 impl Default for RatingSettings {
@@ -169,6 +171,7 @@ impl Default for RatingSettings {
             rectify_days: defaults.rectify_days,
             follow_up_days: defaults.follow_up_days,
             link_days: defaults.link_days,
+            invite_on_conclusion: true,
         }
     }
 }
@@ -182,6 +185,7 @@ struct FileRatings {
     rectify_days: Option<u32>,
     follow_up_days: Option<u32>,
     link_days: Option<u32>,
+    invite_on_conclusion: Option<bool>,
 }
 
 /// `[licenses]` in the file.
@@ -525,6 +529,9 @@ impl Config {
             if let Some(v) = r.link_days {
                 ratings.link_days = v;
             }
+            if let Some(v) = r.invite_on_conclusion {
+                ratings.invite_on_conclusion = v;
+            }
         }
         if let Some(file) = file.smtp {
             // An `[smtp]` section, even an empty one, asks for SMTP; validation names what it lacks.
@@ -619,6 +626,10 @@ impl Config {
             self.ratings.rectify_days = v.trim().parse().with_context(|| {
                 format!("YIWANG_RATINGS_RECTIFY_DAYS must be a number of working days, got {v:?}")
             })?;
+        }
+        if let Some(v) = get("YIWANG_RATINGS_INVITE_ON_CONCLUSION") {
+            self.ratings.invite_on_conclusion =
+                parse_bool(&v, "YIWANG_RATINGS_INVITE_ON_CONCLUSION")?;
         }
         if let Some(v) = get("YIWANG_LOG_MESSAGE_TEXT") {
             self.log_message_text = parse_bool(&v, "YIWANG_LOG_MESSAGE_TEXT")?;

@@ -193,6 +193,11 @@ pub async fn serve(
         register_notify_handlers(&mut worker, Arc::clone(&sender), Arc::clone(&message_pii));
         register_index_handler(&mut worker, catalog.clone());
         yiwang_ratings::register_handlers(&mut worker);
+        yiwang_ratings::register_invitations(
+            &mut worker,
+            ratings.clone(),
+            config.ratings.invite_on_conclusion,
+        );
         yiwang_cases::service::register_handlers(&mut worker, cases.clone(), Arc::clone(&sender));
         yiwang_appointments::register_handlers(
             &mut worker,

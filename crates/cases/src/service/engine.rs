@@ -15,8 +15,8 @@ use yiwang_identity::policy::{Action, Principal, StaffPrincipal, authorize};
 use yiwang_identity::reads as id_reads;
 
 use super::{
-    Cases, Change, DELIVER_STEP, NOTIFY_JOB, Origin, VERIFY_STEP, actor, person_of, posts_of_staff,
-    resolve_post, staff_of,
+    CONCLUDED_JOB, Cases, Change, DELIVER_STEP, NOTIFY_JOB, Origin, VERIFY_STEP, actor, person_of,
+    posts_of_staff, resolve_post, staff_of,
 };
 use crate::CaseError;
 use crate::deadline::Deadlines;
@@ -227,6 +227,14 @@ impl Cases {
         .await?;
         if change.public && case.case_no.is_some() {
             jobs::enqueue(tx, now, &NewJob::new(NOTIFY_JOB, json!({ "event": event }))).await?;
+        }
+        if case.status == CaseStatus::Concluded && change.from != Some(CaseStatus::Concluded) {
+            jobs::enqueue(
+                tx,
+                now,
+                &NewJob::new(CONCLUDED_JOB, json!({ "case": case.id.get() })),
+            )
+            .await?;
         }
         Ok(())
     }

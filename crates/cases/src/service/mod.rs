@@ -32,6 +32,9 @@ use crate::workflow::{PostRef, ResolvedPost, WorkflowDef};
 
 /// The outbox job that tells the applicant about a change of their case.
 pub const NOTIFY_JOB: &str = "cases.notify";
+/// The outbox job written when a case is concluded (办结), `{"case": <id>}`: other domains act on
+/// it (the ratings module invites the applicant to rate the service).
+pub const CONCLUDED_JOB: &str = "cases.concluded";
 /// The step id and name of the window's delivery of the result (一窗出件).
 pub const DELIVER_STEP: (&str, &str) = ("deliver", "办结送达");
 /// The step id and name of the verification of a commitment.

@@ -29,6 +29,7 @@ db_test!(
     bad_rating_opens_a_task_on_the_working_day_calendar,
     appeals_and_disclosure_figures,
     urging_and_replies,
+    a_concluded_case_brings_an_invitation,
 );
 
 async fn one_rating_per_event_only_by_the_person_served(t: &TestDb) {
@@ -947,5 +948,86 @@ async fn urging_and_replies(t: &TestDb) {
             .unwrap()
             .len(),
         1
+    );
+}
+
+/// Concluding a case writes its `cases.concluded` job; the worker's invitation handler turns it
+/// into one SMS with a rating link to the applicant, and does nothing once the case is rated or
+/// when invitations are switched off.
+async fn a_concluded_case_brings_an_invitation(t: &TestDb) {
+    let mut w = world(t, local(3, 2, 10)).await;
+    let applicant = w.applicant.clone();
+    let sms = "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'notify.sms'";
+    let concluded_jobs = "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'cases.concluded'";
+    case(&mut w, &applicant, false).await;
+    assert_eq!(count(t, concluded_jobs).await, 0, "an open case has none");
+    let event = case(&mut w, &applicant, true).await;
+    assert_eq!(count(t, concluded_jobs).await, 1, "one per concluded case");
+    let Principal::Person(person) = applicant else {
+        panic!("the applicant is a person")
+    };
+
+    let worker = |invite: bool| {
+        let queue = yiwang_db::jobs::JobQueue::new(
+            t.db.clone(),
+            std::sync::Arc::new(w.clock.clone()),
+            "test",
+        );
+        let mut worker = yiwang_db::jobs::Worker::new(queue);
+        yiwang_ratings::register_invitations(&mut worker, w.ratings.clone(), invite);
+        worker
+    };
+    let before = count(t, sms).await;
+    // The job runs (other kinds in the batch have no handler here and wait for a retry): one SMS
+    // with a link that rates the case.
+    worker(true).run_once().await.unwrap();
+    assert_eq!(count(t, sms).await, before + 1);
+    assert_eq!(
+        count(
+            t,
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'cases.concluded' AND status = 'done'"
+        )
+        .await,
+        1
+    );
+    let link = w.ratings.link_token(event, person);
+    let rated = w
+        .ratings
+        .rate_by_link(
+            &link,
+            &LinkRating {
+                level: 1,
+                tags: Vec::new(),
+                text: String::new(),
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    assert_eq!(rated.channel, Channel::Sms);
+
+    // Once rated, another conclusion job of the same case is done without a message; so is any job
+    // when invitations are off.
+    for invite in [true, false] {
+        yiwang_db::jobs::enqueue(
+            t.db.conn(),
+            yiwang_kernel::Clock::now(&w.clock),
+            &yiwang_db::jobs::NewJob::new(
+                "cases.concluded",
+                serde_json::json!({ "case": event.id }),
+            ),
+        )
+        .await
+        .unwrap();
+        worker(invite).run_once().await.unwrap();
+        assert_eq!(count(t, sms).await, before + 1, "no second message");
+    }
+    assert_eq!(
+        count(
+            t,
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'cases.concluded' AND status <> 'done'"
+        )
+        .await,
+        0
     );
 }
