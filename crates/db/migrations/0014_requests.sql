@@ -1,6 +1,6 @@
 -- Citizen requests (诉求) from every channel: the category tree (派单目录) and its routing rules
 -- (category × region → department), the request record with its 12345 closed loop, assignments
--- (主办/协办, returned or reassigned), history lines, three-level mediation (三级调处) with its
+-- (主办/协办, returned or reassigned), history lines, grids (网格) with their members, three-level mediation (三级调处) with its
 -- agreements (调解协议), and petitions (信访) with their deadlines and written documents.
 
 CREATE TABLE request_categories (
@@ -21,6 +21,30 @@ CREATE TABLE request_routes (
     UNIQUE (category_code, region_code)
 );
 
+-- Grids (网格): areas inside a community as a GeoJSON polygon, with a leader and members. The
+-- bounding box (integer microdegrees) narrows the point-in-polygon test to a few candidates.
+CREATE TABLE request_grids (
+    id {{id}},
+    code TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    community_code TEXT NOT NULL REFERENCES regions (code),
+    polygon TEXT NOT NULL,
+    min_lon BIGINT NOT NULL,
+    min_lat BIGINT NOT NULL,
+    max_lon BIGINT NOT NULL,
+    max_lat BIGINT NOT NULL,
+    leader_id BIGINT REFERENCES staff (id),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX request_grids_box ON request_grids (min_lon, max_lon);
+
+CREATE TABLE request_grid_members (
+    grid_id BIGINT NOT NULL REFERENCES request_grids (id),
+    staff_id BIGINT NOT NULL REFERENCES staff (id),
+    PRIMARY KEY (grid_id, staff_id)
+);
+CREATE INDEX request_grid_members_staff ON request_grid_members (staff_id);
+
 CREATE TABLE requests (
     id {{id}},
     public_id TEXT NOT NULL UNIQUE,
@@ -33,6 +57,10 @@ CREATE TABLE requests (
     title TEXT NOT NULL,
     body TEXT NOT NULL,
     location TEXT NOT NULL DEFAULT '',
+    -- Where exactly (microdegrees), and the grid that point lies in.
+    lon_micro BIGINT,
+    lat_micro BIGINT,
+    grid_id BIGINT REFERENCES request_grids (id),
     -- The submitter: a logged-in person, or a name and mobile (SM4-sealed) given on the phone or web.
     person_id BIGINT REFERENCES persons (id),
     contact_name TEXT NOT NULL DEFAULT '',

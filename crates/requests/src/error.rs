@@ -81,6 +81,15 @@ pub enum RequestError {
     /// 复查 / 复核 must be asked for within its period.
     #[error("the period for asking a review has ended")]
     ReviewWindowClosed,
+    #[error("the coordinates are not valid")]
+    BadCoordinates,
+    #[error("the grid polygon is not valid: {0}")]
+    BadPolygon(String),
+    #[error("a grid with this code exists")]
+    GridCodeTaken,
+    /// A grid worker reports from the grids they lead or belong to.
+    #[error("the place is not in one of your grids")]
+    OutsideMyGrid,
     #[error("the request was changed meanwhile")]
     Conflict,
     #[error(transparent)]
@@ -131,6 +140,10 @@ impl ErrorCode for RequestError {
             RequestError::PetitionWrongStage { .. } => "petition_wrong_stage",
             RequestError::AlreadyExtended => "petition_already_extended",
             RequestError::ReviewWindowClosed => "petition_review_window_closed",
+            RequestError::BadCoordinates => "request_bad_coordinates",
+            RequestError::BadPolygon(_) => "grid_bad_polygon",
+            RequestError::GridCodeTaken => "grid_code_taken",
+            RequestError::OutsideMyGrid => "request_outside_my_grid",
             RequestError::Conflict => "request_conflict",
             RequestError::Paging(e) => e.code(),
             RequestError::Identity(e) => e.code(),

@@ -16,10 +16,12 @@
 //! - [`petition`]: the petition rules as one pure function.
 //! - [`mediation`]: the levels of mediation and their limits.
 //! - [`similar`]: character-bigram similarity for duplicates.
+//! - [`grid`]: grids as GeoJSON polygons and the point-in-polygon test.
 //! - [`service`]: the use cases ([`Requests`]); [`repo`]: all SQL.
 //! - [`reads`]: what other domains (ratings, supervision) read.
 
 pub mod error;
+pub mod grid;
 pub mod machine;
 pub mod mediation;
 pub mod model;

@@ -13,6 +13,10 @@ yiwang_kernel::define_id!(
     pub RequestId
 );
 yiwang_kernel::define_id!(
+    /// A grid (网格) inside a community.
+    pub GridId
+);
+yiwang_kernel::define_id!(
     /// One level of a mediation (调处).
     pub MediationId
 );
@@ -209,6 +213,9 @@ pub struct NewRequest {
     pub title: String,
     pub body: String,
     pub location: String,
+    /// Longitude and latitude (WGS-84 degrees) of the place, when known; required from grid
+    /// workers, whose report must lie in one of their grids.
+    pub coordinates: Option<(f64, f64)>,
     /// A name given on the phone or the web form (anonymous submitters may leave it empty).
     pub contact_name: String,
     /// A mobile, required when the submitter is not logged in.
@@ -229,6 +236,10 @@ pub struct Request {
     pub title: String,
     pub body: String,
     pub location: String,
+    /// The place in microdegrees (longitude, latitude).
+    pub coordinates: Option<(i64, i64)>,
+    /// The grid the place lies in.
+    pub grid: Option<GridId>,
     pub person: Option<PersonId>,
     pub contact_name: String,
     pub contact_mobile_masked: String,
@@ -301,6 +312,7 @@ pub struct DepartmentView {
     pub title: String,
     pub body: String,
     pub location: String,
+    pub grid: Option<GridId>,
     pub status: Status,
     pub due_at: Option<DateTime<Utc>>,
     pub return_until: Option<DateTime<Utc>>,
@@ -364,4 +376,17 @@ pub struct Letter {
     pub kind: LetterKind,
     pub body: String,
     pub issued_at: DateTime<Utc>,
+}
+
+/// A grid (网格): an area inside a community with its leader and members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grid {
+    pub id: GridId,
+    pub code: String,
+    pub name: String,
+    pub community_code: String,
+    /// The GeoJSON polygon as given.
+    pub polygon: String,
+    pub leader: Option<StaffId>,
+    pub members: Vec<StaffId>,
 }

@@ -4,10 +4,12 @@
 //! `mediation.rs`: mediations and agreements; `petition.rs`: petitions and their letters.
 
 mod catalog;
+mod grid;
 mod mediation;
 mod petition;
 
 pub use catalog::*;
+pub use grid::*;
 pub use mediation::*;
 pub use petition::*;
 
@@ -22,8 +24,8 @@ use yiwang_kernel::{TimeLimit, TimeUnit};
 use crate::RequestError;
 use crate::machine::Effects;
 use crate::model::{
-    Assignment, AssignmentRole, Channel, Request, RequestEvent, RequestId, RequestKind, Status,
-    Urgency, VisitResult,
+    Assignment, AssignmentRole, Channel, GridId, Request, RequestEvent, RequestId, RequestKind,
+    Status, Urgency, VisitResult,
 };
 
 pub(crate) fn corrupt(what: &'static str) -> impl Fn(String) -> RequestError {
@@ -65,6 +67,9 @@ pub struct NewRequestRow<'a> {
     pub title: &'a str,
     pub body: &'a str,
     pub location: &'a str,
+    /// (longitude, latitude) in microdegrees.
+    pub coordinates: Option<(i64, i64)>,
+    pub grid: Option<GridId>,
     pub person: Option<PersonId>,
     pub contact_name: &'a str,
     pub contact_mobile_enc: Option<String>,
@@ -81,8 +86,9 @@ pub async fn insert_request<C: ConnectionTrait>(
         conn,
         "INSERT INTO requests (public_id, channel, kind, category_code, region_code, urgency, title,
              body, location, person_id, contact_name, contact_mobile_enc, contact_mobile_masked,
-             received_by, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'received', $15, $15)
+             received_by, status, created_at, updated_at, lon_micro, lat_micro, grid_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'received', $15, $15,
+             $16, $17, $18)
          RETURNING id",
         [
             r.public_id.into(),
@@ -100,6 +106,9 @@ pub async fn insert_request<C: ConnectionTrait>(
             r.contact_mobile_masked.into(),
             r.received_by.map(StaffId::get).into(),
             ts(r.now).into(),
+            r.coordinates.map(|c| c.0).into(),
+            r.coordinates.map(|c| c.1).into(),
+            r.grid.map(GridId::get).into(),
         ],
         |row| Ok::<_, RequestError>(RequestId::new(row.try_get("", "id")?)),
     )
@@ -107,7 +116,7 @@ pub async fn insert_request<C: ConnectionTrait>(
 }
 
 const REQUEST_COLUMNS: &str = "id, public_id, channel, kind, category_code, region_code, urgency,
-    title, body, location, person_id, contact_name, contact_mobile_masked, received_by, status,
+    title, body, location, lon_micro, lat_micro, grid_id, person_id, contact_name, contact_mobile_masked, received_by, status,
     lead_department_id, due_at, return_until, extension_pending, extension_amount, extension_unit,
     reply, replied_at, concluded_at, visit_result, rating, merged_into, warned_at, overdue_at,
     revision, created_at, updated_at";
@@ -137,6 +146,14 @@ fn request_from_row(row: &QueryResult) -> Result<Request, RequestError> {
         title: row.try_get("", "title")?,
         body: row.try_get("", "body")?,
         location: row.try_get("", "location")?,
+        coordinates: match (
+            row.try_get::<Option<i64>>("", "lon_micro")?,
+            row.try_get::<Option<i64>>("", "lat_micro")?,
+        ) {
+            (Some(lon), Some(lat)) => Some((lon, lat)),
+            _ => None,
+        },
+        grid: row.try_get::<Option<i64>>("", "grid_id")?.map(GridId::new),
         person: row
             .try_get::<Option<i64>>("", "person_id")?
             .map(PersonId::new),

@@ -687,6 +687,7 @@ impl Requests {
             title: request.title,
             body: request.body,
             location: request.location,
+            grid: request.grid,
             status: request.status,
             due_at: request.due_at,
             return_until: request.return_until,

@@ -8,6 +8,7 @@
 //! - `mediate.rs`: three-level mediation (三级调处).
 //! - `petition.rs`: petitions (信访).
 //! - `catalog.rs`: the category tree and routing rules.
+//! - `grids.rs`: grids (网格) inside communities, their members, and finding a place's grid.
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use crate::model::Urgency;
 use crate::petition::PetitionLimits;
 
 mod catalog;
+mod grids;
 mod handle;
 mod mediate;
 mod petition;

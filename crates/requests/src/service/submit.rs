@@ -2,7 +2,7 @@
 //!
 //! - web, 小微企业专区: a logged-in person, or anyone leaving a mobile to be called back;
 //! - 12345 hotline: a hotline operator entering the caller's mobile;
-//! - grid report: a grid worker, inside their own region, with the location;
+//! - grid report: a grid worker, with the location and coordinates inside one of their grids;
 //! - online petition (信访): a logged-in person (petitions are signed); it opens the petition's
 //!   deadlines at once, routed to the responsible department;
 //! - API: the system (a partner system's client), with the caller's mobile.
@@ -17,11 +17,13 @@ use yiwang_identity::policy::Principal;
 use yiwang_kernel::{Mobile, new_public_id};
 
 use super::catalog::route_in;
+use super::grids::grid_at_in;
 use super::{
     MAX_NOTE_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, Requests, actor, bounded, fresh_rng,
     record_in, required, within,
 };
 use crate::RequestError;
+use crate::grid::Point;
 use crate::model::{Channel, NewRequest, Request, RequestId, RequestKind, Status, Urgency};
 use crate::petition::PetitionFacts;
 use crate::repo::{self, NewRequestRow};
@@ -119,6 +121,13 @@ impl Requests {
         }
         let contact_name = new.contact_name.trim();
         bounded("contact_name", contact_name, MAX_NOTE_CHARS)?;
+        let point = new
+            .coordinates
+            .map(|(lon, lat)| Point::parse(lon, lat))
+            .transpose()?;
+        if channel == Channel::Grid && point.is_none() {
+            return Err(RequestError::Required("coordinates"));
+        }
         let mobile = match new.contact_mobile.trim() {
             "" if who.mobile_required => return Err(RequestError::MobileRequired),
             "" => None,
@@ -131,6 +140,19 @@ impl Requests {
         }
         if repo::region(&tx, region).await?.is_none() {
             return Err(RequestError::UnknownRegion(region.to_owned()));
+        }
+        let grid = match point {
+            Some(point) => grid_at_in(&tx, point).await?,
+            None => None,
+        };
+        if channel == Channel::Grid {
+            let mine = match (&grid, who.staff) {
+                (Some(g), Some(staff)) => repo::works_in(&tx, g.id, staff).await?,
+                _ => false,
+            };
+            if !mine {
+                return Err(RequestError::OutsideMyGrid);
+            }
         }
         let petition_office = if channel == Channel::Petition {
             Some(route_in(&tx, &new.category, region).await?.ok_or_else(|| {
@@ -156,6 +178,8 @@ impl Requests {
                 title,
                 body,
                 location,
+                coordinates: point.map(Point::micro),
+                grid: grid.as_ref().map(|g| g.id),
                 person: who.person,
                 contact_name,
                 contact_mobile_enc: mobile

@@ -35,6 +35,7 @@ db_test!(
     duplicates_are_detected_and_merged,
     reporter_confidentiality_in_the_department_view,
     bad_input_gives_a_named_error_and_changes_nothing,
+    grids_locate_reports,
 );
 
 async fn closed_loop_end_to_end_with_an_audit_entry_per_change(t: &TestDb) {
@@ -935,4 +936,144 @@ async fn bad_input_gives_a_named_error_and_changes_nothing(t: &TestDb) {
     );
     assert_eq!(written(t).await, before);
     assert_eq!(revision(t, req.id).await, rev);
+}
+
+async fn grids_locate_reports(t: &TestDb) {
+    let w = world(t, local(3, 2, 10)).await;
+    let r = &w.requests;
+    let sys = &Principal::System;
+    let before = written(t).await;
+    assert_eq!(
+        code(
+            r.define_grid(
+                sys,
+                "TQ-09",
+                "坏网格",
+                COMMUNITY,
+                "{\"type\":\"Polygon\"}",
+                None,
+                &[],
+                "test"
+            )
+            .await
+        ),
+        "grid_bad_polygon"
+    );
+    assert_eq!(
+        code(
+            r.define_grid(
+                sys,
+                "TQ-09",
+                "街道网格",
+                STREET,
+                GRID_TWO,
+                None,
+                &[],
+                "test"
+            )
+            .await
+        ),
+        "request_unknown_region"
+    );
+    assert_eq!(
+        code(
+            r.define_grid(
+                &w.operator,
+                "TQ-09",
+                "网格",
+                COMMUNITY,
+                GRID_TWO,
+                None,
+                &[],
+                "test"
+            )
+            .await
+        ),
+        "forbidden"
+    );
+    assert_eq!(
+        code(
+            r.define_grid(sys, "TQ-01", "重复", COMMUNITY, GRID_TWO, None, &[], "test")
+                .await
+        ),
+        "grid_code_taken"
+    );
+    assert_eq!(written(t).await, before);
+    // Grid 2 has another member (the street's clerk), not our grid worker.
+    let two = r
+        .define_grid(
+            sys,
+            "TQ-02",
+            "唐桥社区第二网格",
+            COMMUNITY,
+            GRID_TWO,
+            None,
+            &[staff_id(&w.street)],
+            "test",
+        )
+        .await
+        .unwrap();
+    assert_eq!(two.members, vec![staff_id(&w.street)]);
+    let one = r.grid_at(IN_GRID.0, IN_GRID.1).await.unwrap().unwrap();
+    assert_eq!(
+        (one.code.as_str(), one.leader),
+        ("TQ-01", Some(staff_id(&w.grid)))
+    );
+    assert_eq!(
+        r.grid_at(IN_GRID_TWO.0, IN_GRID_TWO.1)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        two.id
+    );
+    assert_eq!(r.grid_at(NO_GRID.0, NO_GRID.1).await.unwrap(), None);
+    assert_eq!(code(r.grid_at(200.0, 0.0).await), "request_bad_coordinates");
+    // A grid worker reports only from their own grid, with the coordinates.
+    let report = new_request(
+        RequestKind::Help,
+        "city.sanitation",
+        "井盖缺失",
+        "唐桥路口井盖缺失，存在安全隐患",
+    );
+    let before = written(t).await;
+    for (coordinates, expected) in [
+        (Some(IN_GRID_TWO), "request_outside_my_grid"),
+        (Some(NO_GRID), "request_outside_my_grid"),
+        (None, "request_field_required"),
+        (Some((117.31, 95.0)), "request_bad_coordinates"),
+    ] {
+        let new = NewRequest {
+            coordinates,
+            ..report.clone()
+        };
+        assert_eq!(
+            code(r.submit(&w.grid, Channel::Grid, &new, "test").await),
+            expected
+        );
+    }
+    assert_eq!(written(t).await, before);
+    let mine = submit(&w, &w.grid, Channel::Grid, &report).await;
+    assert_eq!(mine.grid, Some(one.id));
+    assert_eq!(mine.coordinates, Some((117_310_000, 31_890_000)));
+    // A citizen's report is placed in whatever grid holds the point.
+    let citizen = w.citizen.clone();
+    let theirs = submit(
+        &w,
+        &citizen,
+        Channel::Web,
+        &NewRequest {
+            coordinates: Some(IN_GRID_TWO),
+            ..report.clone()
+        },
+    )
+    .await;
+    assert_eq!(theirs.grid, Some(two.id));
+    r.dispatch(&w.operator, theirs.id, None, &[], "", "test")
+        .await
+        .unwrap();
+    assert_eq!(
+        r.department_view(&w.cgj, theirs.id).await.unwrap().grid,
+        Some(two.id)
+    );
 }

@@ -10,7 +10,7 @@ use rand::rngs::StdRng;
 use yiwang_db::testing::TestDb;
 use yiwang_identity::model::{
     ClientMeta, DepartmentId, NewStaff, RawDepartment, RawNewStaff, RawRegion, RawRegistration,
-    Registration,
+    Registration, StaffId,
 };
 use yiwang_identity::password::PasswordCost;
 use yiwang_identity::pii::PiiProtector;
@@ -92,6 +92,21 @@ pub struct World {
     pub citizen: Principal,
     pub other_citizen: Principal,
     pub next_person: u32,
+}
+
+/// 唐桥社区 grid 1: a square whose centre is [`IN_GRID`]; grid 2 lies east of it.
+pub const GRID_ONE: &str = r#"{"type":"Polygon","coordinates":[[[117.30,31.88],[117.32,31.88],[117.32,31.90],[117.30,31.90],[117.30,31.88]]]}"#;
+pub const GRID_TWO: &str = r#"{"type":"Polygon","coordinates":[[[117.32,31.88],[117.34,31.88],[117.34,31.90],[117.32,31.90],[117.32,31.88]]]}"#;
+pub const IN_GRID: (f64, f64) = (117.31, 31.89);
+pub const IN_GRID_TWO: (f64, f64) = (117.33, 31.89);
+pub const NO_GRID: (f64, f64) = (117.40, 31.89);
+
+/// A staff member's id.
+pub fn staff_id(who: &Principal) -> StaffId {
+    match who {
+        Principal::Staff(s) => s.id,
+        _ => panic!("not staff"),
+    }
 }
 
 /// A staff member's department.
@@ -241,6 +256,19 @@ pub async fn world(t: &TestDb, start: DateTime<Utc>) -> World {
     w.citizen = register(&mut w, "张晓明").await;
     w.other_citizen = register(&mut w, "李红").await;
     catalog(&w).await;
+    w.requests
+        .define_grid(
+            &Principal::System,
+            "TQ-01",
+            "唐桥社区第一网格",
+            COMMUNITY,
+            GRID_ONE,
+            Some(staff_id(&w.grid)),
+            &[],
+            "test",
+        )
+        .await
+        .unwrap();
     w
 }
 
@@ -291,6 +319,7 @@ pub fn new_request(kind: RequestKind, category: &str, title: &str, body: &str) -
         title: title.to_owned(),
         body: body.to_owned(),
         location: "唐桥路12号".to_owned(),
+        coordinates: Some(IN_GRID),
         contact_name: String::new(),
         contact_mobile: String::new(),
     }
