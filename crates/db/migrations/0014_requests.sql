@@ -1,7 +1,8 @@
 -- Citizen requests (诉求) from every channel: the category tree (派单目录) and its routing rules
 -- (category × region → department), the request record with its 12345 closed loop, assignments
 -- (主办/协办, returned or reassigned), history lines, grids (网格) with their members, three-level mediation (三级调处) with its
--- agreements (调解协议), and petitions (信访) with their deadlines and written documents.
+-- agreements (调解协议), petitions (信访) with their deadlines and written documents, and the
+-- knowledge base (知识库) of questions and answers by category.
 
 CREATE TABLE request_categories (
     code TEXT PRIMARY KEY,
@@ -173,3 +174,16 @@ CREATE TABLE request_petition_letters (
     actor TEXT NOT NULL
 );
 CREATE INDEX request_petition_letters_request ON request_petition_letters (request_id, id);
+
+-- 知识库: answers by category, for operators answering calls and citizens looking first.
+CREATE TABLE request_knowledge (
+    id {{id}},
+    category_code TEXT NOT NULL REFERENCES request_categories (code),
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    author TEXT NOT NULL,
+    revision BIGINT NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX request_knowledge_category ON request_knowledge (category_code, id);

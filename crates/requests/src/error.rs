@@ -90,6 +90,8 @@ pub enum RequestError {
     /// A grid worker reports from the grids they lead or belong to.
     #[error("the place is not in one of your grids")]
     OutsideMyGrid,
+    #[error("no such knowledge-base entry")]
+    KnowledgeNotFound,
     #[error("the request was changed meanwhile")]
     Conflict,
     #[error(transparent)]
@@ -144,6 +146,7 @@ impl ErrorCode for RequestError {
             RequestError::BadPolygon(_) => "grid_bad_polygon",
             RequestError::GridCodeTaken => "grid_code_taken",
             RequestError::OutsideMyGrid => "request_outside_my_grid",
+            RequestError::KnowledgeNotFound => "knowledge_not_found",
             RequestError::Conflict => "request_conflict",
             RequestError::Paging(e) => e.code(),
             RequestError::Identity(e) => e.code(),

@@ -9,7 +9,8 @@
 //! calendar), 延期 with approval, near-due and overdue marks, duplicate detection and merging, and
 //! whistle-blower confidentiality: a department's [`DepartmentView`] has no field for the
 //! submitter. Disputes go through three-level mediation (三级调处); petitions follow their
-//! statutory periods (受理 15 days, 办结 60 + 30, 复查 and 复核 30 each).
+//! statutory periods (受理 15 days, 办结 60 + 30, 复查 and 复核 30 each). Grids (网格) inside
+//! communities place reports by point-in-polygon; a knowledge base (知识库) answers by category.
 //!
 //! - [`model`]: ids, code lists, records and views.
 //! - [`machine`]: the closed loop as one pure function.

@@ -13,6 +13,10 @@ yiwang_kernel::define_id!(
     pub RequestId
 );
 yiwang_kernel::define_id!(
+    /// A knowledge-base entry (知识库).
+    pub KnowledgeId
+);
+yiwang_kernel::define_id!(
     /// A grid (网格) inside a community.
     pub GridId
 );
@@ -389,4 +393,15 @@ pub struct Grid {
     pub polygon: String,
     pub leader: Option<StaffId>,
     pub members: Vec<StaffId>,
+}
+
+/// A knowledge-base entry: a question and its answer under a category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KnowledgeEntry {
+    pub id: KnowledgeId,
+    pub category: String,
+    pub question: String,
+    pub answer: String,
+    pub revision: i64,
+    pub updated_at: DateTime<Utc>,
 }

@@ -5,11 +5,13 @@
 
 mod catalog;
 mod grid;
+mod knowledge;
 mod mediation;
 mod petition;
 
 pub use catalog::*;
 pub use grid::*;
+pub use knowledge::*;
 pub use mediation::*;
 pub use petition::*;
 

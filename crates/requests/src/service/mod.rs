@@ -9,6 +9,7 @@
 //! - `petition.rs`: petitions (信访).
 //! - `catalog.rs`: the category tree and routing rules.
 //! - `grids.rs`: grids (网格) inside communities, their members, and finding a place's grid.
+//! - `knowledge.rs`: the knowledge base (知识库) of answers by category.
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ use crate::petition::PetitionLimits;
 mod catalog;
 mod grids;
 mod handle;
+mod knowledge;
 mod mediate;
 mod petition;
 mod submit;

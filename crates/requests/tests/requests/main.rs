@@ -36,6 +36,7 @@ db_test!(
     reporter_confidentiality_in_the_department_view,
     bad_input_gives_a_named_error_and_changes_nothing,
     grids_locate_reports,
+    knowledge_base_by_category,
 );
 
 async fn closed_loop_end_to_end_with_an_audit_entry_per_change(t: &TestDb) {
@@ -1076,4 +1077,119 @@ async fn grids_locate_reports(t: &TestDb) {
         r.department_view(&w.cgj, theirs.id).await.unwrap().grid,
         Some(two.id)
     );
+}
+
+async fn knowledge_base_by_category(t: &TestDb) {
+    let w = world(t, local(3, 2, 10)).await;
+    let r = &w.requests;
+    let general = r
+        .add_answer(
+            &w.operator,
+            "city",
+            "城市管理问题找谁",
+            "拨打12345或通过网站反映，由城管局受理",
+            "test",
+        )
+        .await
+        .unwrap();
+    let rubbish = r
+        .add_answer(
+            &w.operator,
+            "city.sanitation",
+            "生活垃圾多久清运一次",
+            "居民区生活垃圾每日清运",
+            "test",
+        )
+        .await
+        .unwrap();
+    let night = r
+        .add_answer(
+            &Principal::System,
+            "city.sanitation",
+            "夜间施工噪音如何投诉",
+            "夜间施工需办理许可，无许可可投诉",
+            "test",
+        )
+        .await
+        .unwrap();
+    r.add_answer(
+        &w.operator,
+        "market.food",
+        "食品过期如何举报",
+        "拨打12315或12345举报",
+        "test",
+    )
+    .await
+    .unwrap();
+    // A sub-category's answers come first, then its parent's; other branches stay out.
+    let ids: Vec<_> = r
+        .answers("city.sanitation")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, vec![rubbish.id, night.id, general.id]);
+    assert_eq!(r.answers("city").await.unwrap().len(), 1);
+    let suggested = r
+        .suggest_answers("city.sanitation", "小区垃圾多久清运", 2)
+        .await
+        .unwrap();
+    assert_eq!(suggested[0].id, rubbish.id);
+    assert!(suggested.len() <= 2);
+    let before = written(t).await;
+    let citizen = w.citizen.clone();
+    assert_eq!(
+        code(r.add_answer(&citizen, "city", "问题", "答案", "test").await),
+        "forbidden"
+    );
+    assert_eq!(
+        code(r.add_answer(&w.cgj, "city", "问题", "答案", "test").await),
+        "forbidden"
+    );
+    assert_eq!(
+        code(
+            r.add_answer(&w.operator, "city", "问题", "  ", "test")
+                .await
+        ),
+        "request_field_required"
+    );
+    assert_eq!(
+        code(
+            r.add_answer(&w.operator, "nope", "问题", "答案", "test")
+                .await
+        ),
+        "request_unknown_category"
+    );
+    assert_eq!(code(r.answers("nope").await), "request_unknown_category");
+    assert_eq!(
+        code(
+            r.update_answer(
+                &w.operator,
+                rubbish.id,
+                rubbish.revision + 1,
+                "问",
+                "答",
+                "test"
+            )
+            .await
+        ),
+        "request_conflict"
+    );
+    assert_eq!(written(t).await, before);
+    let before = audits(t).await;
+    let updated = r
+        .update_answer(
+            &w.operator,
+            rubbish.id,
+            rubbish.revision,
+            "生活垃圾多久清运一次",
+            "居民区生活垃圾每日清运两次",
+            "test",
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.answer, "居民区生活垃圾每日清运两次");
+    assert_eq!(updated.revision, rubbish.revision + 1);
+    assert_eq!(audits(t).await, before + 1);
 }

@@ -370,7 +370,9 @@ pub async fn written(t: &TestDb) -> i64 {
              + (SELECT COUNT(*) FROM request_assignments) + (SELECT COUNT(*) FROM audit_log)
              + (SELECT COUNT(*) FROM jobs) + (SELECT COUNT(*) FROM request_mediations)
              + (SELECT COUNT(*) FROM request_petitions)
-             + (SELECT COUNT(*) FROM request_petition_letters) AS n",
+             + (SELECT COUNT(*) FROM request_petition_letters)
+             + (SELECT COUNT(*) FROM request_grids) + (SELECT COUNT(*) FROM request_knowledge)
+             + (SELECT COUNT(*) FROM request_agreements) AS n",
     )
     .await
 }
