@@ -159,6 +159,8 @@ CREATE TABLE request_petitions (
     -- Until when the petitioner may ask for the next review; when the pending review is due.
     request_until TEXT,
     review_due_at TEXT,
+    -- The stage whose deadline the sweep last marked as passed (once per stage).
+    overdue_stage TEXT,
     revision BIGINT NOT NULL DEFAULT 0,
     updated_at TEXT NOT NULL
 );

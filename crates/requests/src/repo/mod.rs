@@ -493,6 +493,24 @@ pub async fn is_assigned<C: ConnectionTrait>(
     .is_some())
 }
 
+/// A person's own requests, newest first.
+pub async fn requests_of_person<C: ConnectionTrait>(
+    conn: &C,
+    person: PersonId,
+    limit: u64,
+) -> Result<Vec<Request>, RequestError> {
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests WHERE person_id = $1
+             ORDER BY created_at DESC, id DESC LIMIT {limit}"
+        ),
+        [person.get().into()],
+        request_from_row,
+    )
+    .await
+}
+
 /// Open requests of a department as 主办, by deadline.
 pub async fn department_inbox<C: ConnectionTrait>(
     conn: &C,

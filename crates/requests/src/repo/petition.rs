@@ -134,3 +134,43 @@ pub async fn letters<C: ConnectionTrait>(
     )
     .await
 }
+
+/// Petitions whose current stage's deadline passed before `now` and that the sweep has not yet
+/// marked in this stage: not decided on acceptance, not concluded, a review not decided.
+pub async fn overdue_petitions<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Petition>, RequestError> {
+    fetch_all(
+        conn,
+        &format!(
+            "SELECT request_id, stage, department_id, decide_due_at, conclude_due_at, extended,
+                 request_until, review_due_at, revision
+             FROM request_petitions
+             WHERE (overdue_stage IS NULL OR overdue_stage <> stage)
+               AND ((stage = 'submitted' AND decide_due_at < $1)
+                 OR (stage = 'accepted' AND conclude_due_at < $1)
+                 OR (stage IN ('under_review', 'under_rereview') AND review_due_at < $1))
+             ORDER BY request_id LIMIT {limit}"
+        ),
+        [ts(now).into()],
+        petition_from_row,
+    )
+    .await
+}
+
+/// Marks the petition overdue in its current stage; false when already marked.
+pub async fn mark_petition_overdue<C: ConnectionTrait>(
+    conn: &C,
+    petition: &Petition,
+) -> Result<bool, RequestError> {
+    Ok(exec(
+        conn,
+        "UPDATE request_petitions SET overdue_stage = stage
+         WHERE request_id = $1 AND stage = $2 AND (overdue_stage IS NULL OR overdue_stage <> stage)",
+        [petition.request.get().into(), petition.stage.code().into()],
+    )
+    .await?
+        == 1)
+}

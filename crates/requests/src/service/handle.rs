@@ -43,6 +43,8 @@ pub struct SweepReport {
     pub overdue: u32,
     /// Mediation levels sent up (or ended at the district) for being overdue.
     pub escalated: u32,
+    /// Petitions past the deadline of their current stage (marked once per stage).
+    pub petitions_overdue: u32,
 }
 
 /// What happens to the lead (主办) department.
@@ -762,6 +764,15 @@ impl Requests {
         Ok(request)
     }
 
+    /// A person's own requests, newest first (at most 200).
+    pub async fn mine(&self, principal: &Principal) -> Result<Vec<Request>, RequestError> {
+        match principal {
+            Principal::Person(p) => repo::requests_of_person(self.db.conn(), *p, 200).await,
+            Principal::Anonymous => Err(IdentityError::Unauthenticated.into()),
+            _ => Err(IdentityError::Forbidden.into()),
+        }
+    }
+
     /// The open requests the staff member's department leads, by deadline.
     pub async fn inbox(&self, principal: &Principal) -> Result<Vec<DepartmentView>, RequestError> {
         let staff: &StaffPrincipal = super::staff_of(principal)?;
@@ -827,6 +838,7 @@ impl Requests {
             }
         }
         report.escalated = self.escalate_overdue_in(&tx, now).await?;
+        report.petitions_overdue = self.mark_overdue_petitions_in(&tx, now).await?;
         tx.commit().await?;
         Ok(report)
     }

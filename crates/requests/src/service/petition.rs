@@ -4,11 +4,15 @@
 //! ([`crate::petition`]); the request record follows (accepted → 办理中, not accepted or replied
 //! → 已办结).
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
+use yiwang_db::DatabaseTransaction;
 use yiwang_identity::IdentityError;
 use yiwang_identity::policy::Principal;
 
-use super::{MAX_TEXT_CHARS, Requests, actor, handles_for, record_in, required, supervises};
+use super::{
+    MAX_TEXT_CHARS, Requests, SWEEP_BATCH, actor, handles_for, record_in, required, supervises,
+};
 use crate::RequestError;
 use crate::model::{Letter, LetterKind, Petition, RequestId, Status};
 use crate::petition::{self, PetitionAction, PetitionFacts};
@@ -124,6 +128,47 @@ impl Requests {
             .ok_or(RequestError::PetitionNotFound)?;
         tx.commit().await?;
         Ok(stored)
+    }
+
+    /// The sweep's part: petitions past their current stage's deadline are marked once per
+    /// stage, with a history line, an audit entry and a notice (电子监察).
+    pub(crate) async fn mark_overdue_petitions_in(
+        &self,
+        tx: &DatabaseTransaction,
+        now: DateTime<Utc>,
+    ) -> Result<u32, RequestError> {
+        let mut marked = 0;
+        for petition in repo::overdue_petitions(tx, now, SWEEP_BATCH).await? {
+            if !repo::mark_petition_overdue(tx, &petition).await? {
+                continue;
+            }
+            let Some(request) = repo::request(tx, petition.request).await? else {
+                continue;
+            };
+            repo::insert_event(
+                tx,
+                request.id,
+                now,
+                "system",
+                "petition_overdue",
+                request.status,
+                request.status,
+                petition.stage.zh(),
+            )
+            .await?;
+            record_in(
+                tx,
+                now,
+                "system",
+                "request.petition_overdue",
+                format!("request:{}", request.public_id),
+                "system:sweep",
+                json!({ "stage": petition.stage.code(), "department": petition.department.get() }),
+            )
+            .await?;
+            marked += 1;
+        }
+        Ok(marked)
     }
 
     /// A petition with its documents, for the petitioner, the office or a supervisor.

@@ -123,6 +123,15 @@ async fn closed_loop_end_to_end_with_an_audit_entry_per_change(t: &TestDb) {
         "request_not_found"
     );
     let closed = r.rate(&citizen, id, 5, "处理及时", "test").await.unwrap();
+    let mine: Vec<_> = r
+        .mine(&citizen)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(mine, vec![id]);
+    assert!(r.mine(&w.other_citizen).await.unwrap().is_empty());
     step(t, &mut counts, Status::Closed, closed.status).await;
     assert_eq!(closed.rating, Some(5));
     assert_eq!(
@@ -482,6 +491,9 @@ async fn petition_limits_on_the_working_day_calendar(t: &TestDb) {
         "unauthenticated"
     );
     let req = submit(&w, &citizen, Channel::Petition, &letter).await;
+    // A second petition nobody decides on: the sweep marks it once its 15 days have passed.
+    let other_citizen = w.other_citizen.clone();
+    let forgotten = submit(&w, &other_citizen, Channel::Petition, &letter).await;
     let (p, _) = r.petition(&citizen, req.id).await.unwrap();
     assert_eq!(p.stage, PetitionStage::Submitted);
     assert_eq!(p.department, dept(&w.sfj));
@@ -553,7 +565,21 @@ async fn petition_limits_on_the_working_day_calendar(t: &TestDb) {
     );
     assert_eq!(written(t).await, before);
     // Written reply 10/9: the review may be asked until 11/8 (a Sunday) → 11/9.
+    w.clock.set(local(10, 8, 23));
+    assert_eq!(r.sweep().await.unwrap().petitions_overdue, 0);
     w.clock.set(local(10, 9, 15));
+    let before = audits(t).await;
+    assert_eq!(r.sweep().await.unwrap().petitions_overdue, 1);
+    assert_eq!(audits(t).await, before + 1);
+    assert_eq!(r.sweep().await.unwrap().petitions_overdue, 0, "marked once");
+    assert_eq!(
+        r.petition(&other_citizen, forgotten.id)
+            .await
+            .unwrap()
+            .0
+            .stage,
+        PetitionStage::Submitted
+    );
     let p = r
         .petition_step(
             &w.sfj,
@@ -875,8 +901,12 @@ async fn bad_input_gives_a_named_error_and_changes_nothing(t: &TestDb) {
         );
     }
     assert_eq!(written(t).await, before);
-    // The API channel is for the system (a partner's client).
-    submit(&w, &Principal::System, Channel::Api, &ok).await;
+    // The API channel is for the system (a partner's client); the small-business channel takes
+    // anyone who leaves a mobile.
+    let api = submit(&w, &Principal::System, Channel::Api, &ok).await;
+    assert_eq!(api.channel, Channel::Api);
+    let firm = submit(&w, &Principal::Anonymous, Channel::SmallBusiness, &ok).await;
+    assert_eq!((firm.channel, firm.person), (Channel::SmallBusiness, None));
     // Refused steps leave the request untouched.
     let req = submit(&w, &w.operator, Channel::Hotline, &ok).await;
     let before = written(t).await;
