@@ -66,6 +66,16 @@ impl BookingFacts {
     }
 }
 
+/// The columns and joins of [`TicketFacts`], before the `WHERE`.
+const TICKET_FACTS: &str = "SELECT t.id, t.number, t.day, t.person_id, t.group_id,
+        g.name AS group_name, g.department_id, d.region_code, t.window_id,
+        w.name AS window_name, c.name AS category_name, t.status, t.finished_at
+     FROM appt_tickets t
+     JOIN appt_groups g ON g.id = t.group_id
+     JOIN departments d ON d.id = g.department_id
+     JOIN appt_categories c ON c.id = t.category_id
+     LEFT JOIN appt_resources w ON w.id = t.window_id";
+
 fn ticket_from_row(row: &QueryResult) -> Result<TicketFacts, DbError> {
     Ok(TicketFacts {
         id: TicketId::new(row.try_get("", "id")?),
@@ -95,16 +105,27 @@ pub async fn ticket_facts_in<C: ConnectionTrait>(
 ) -> Result<Option<TicketFacts>, DbError> {
     fetch_one(
         conn,
-        "SELECT t.id, t.number, t.day, t.person_id, t.group_id, g.name AS group_name,
-                g.department_id, d.region_code, t.window_id, w.name AS window_name,
-                c.name AS category_name, t.status, t.finished_at
-         FROM appt_tickets t
-         JOIN appt_groups g ON g.id = t.group_id
-         JOIN departments d ON d.id = g.department_id
-         JOIN appt_categories c ON c.id = t.category_id
-         LEFT JOIN appt_resources w ON w.id = t.window_id
-         WHERE t.id = $1",
+        &format!("{TICKET_FACTS} WHERE t.id = $1"),
         [id.get().into()],
+        ticket_from_row,
+    )
+    .await
+}
+
+/// The ticket served to the end at `window` most recently, finished at or after `since` (the
+/// one a window's rating tablet offers), or `None`.
+pub async fn last_served_at_window_in<C: ConnectionTrait>(
+    conn: &C,
+    window: ResourceId,
+    since: DateTime<Utc>,
+) -> Result<Option<TicketFacts>, DbError> {
+    fetch_one(
+        conn,
+        &format!(
+            "{TICKET_FACTS} WHERE t.window_id = $1 AND t.status = 'done' AND t.finished_at >= $2
+             ORDER BY t.finished_at DESC, t.id DESC LIMIT 1"
+        ),
+        [window.get().into(), yiwang_db::ts(since).into()],
         ticket_from_row,
     )
     .await

@@ -45,6 +45,8 @@ pub const MAX_NOTE_CHARS: usize = 1_000;
 pub const MAX_TAGS: usize = 8;
 /// Longest reply period of an urging, in working days.
 pub const MAX_REPLY_DAYS: u32 = 30;
+/// How long after a ticket is served the window's rating tablet offers it, in minutes.
+pub const TABLET_MINUTES: i64 = 15;
 /// Most tasks the overdue sweep handles per run, and most rows of an overdue list.
 pub const OVERDUE_BATCH: u64 = 500;
 

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use yiwang_appointments::model::{BookingId, TicketId};
+use yiwang_appointments::model::{BookingId, ResourceId, TicketId};
 use yiwang_cases::model::CaseId;
 use yiwang_db::{ConnectionTrait, DatabaseTransaction};
 use yiwang_identity::IdentityError;
@@ -15,7 +15,8 @@ use yiwang_kernel::{Page, PageRequest, china_date, end_of_china_day, new_public_
 use yiwang_notify::{NOTICE_TEMPLATE, OutboxMessage, Recipient};
 
 use super::{
-    MAX_TAGS, MAX_TEXT_CHARS, Ratings, actor, bounded, fresh_rng, person_of, record_in, staff_of,
+    MAX_TAGS, MAX_TEXT_CHARS, Ratings, TABLET_MINUTES, actor, bounded, fresh_rng, person_of,
+    record_in, staff_of,
 };
 use crate::RatingError;
 use crate::model::{
@@ -90,7 +91,7 @@ pub async fn resolve_event<C: ConnectionTrait>(
                         ),
                         item_name: t.category_name,
                         hall_id: Some(t.hall.get()),
-                        window_id: t.window.map(yiwang_appointments::model::ResourceId::get),
+                        window_id: t.window.map(ResourceId::get),
                         served_by: None,
                     })
                 })
@@ -241,6 +242,77 @@ impl Ratings {
             .await?
             .filter(|f| f.served == claims.person)
             .ok_or(RatingError::EventNotFound)
+    }
+
+    /// What a window's rating tablet (评价器) offers: the ticket served to the end at the window
+    /// most recently, within [`TABLET_MINUTES`], taken under an account and not yet rated; `None`
+    /// when there is none. The tablet runs on the session of a staff member of the hall's
+    /// department; the person just served taps their rating on it.
+    pub async fn tablet_offer(
+        &self,
+        principal: &Principal,
+        window: ResourceId,
+    ) -> Result<Option<EventFacts>, RatingError> {
+        let staff = staff_of(principal)?;
+        let conn = self.db.conn();
+        let since = self.clock.now() - Duration::minutes(TABLET_MINUTES);
+        let Some(ticket) =
+            yiwang_appointments::reads::last_served_at_window_in(conn, window, since).await?
+        else {
+            return Ok(None);
+        };
+        if ticket.department != staff.department {
+            return Err(IdentityError::Forbidden.into());
+        }
+        let event = EventRef {
+            kind: EventKind::Ticket,
+            id: ticket.id.get(),
+        };
+        let Some(facts) = resolve_event(conn, event).await? else {
+            // Taken without an account: nobody to record the rating for.
+            return Ok(None);
+        };
+        if repo::rating_of(conn, event, facts.served).await?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(facts))
+    }
+
+    /// Records the rating tapped on a window's tablet for the ticket it offered (channel
+    /// `tablet`). Only the ticket [`tablet_offer`](Self::tablet_offer) offers now may be rated:
+    /// another ticket, or one served longer ago, is `event_not_found`.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn rate_at_tablet(
+        &self,
+        principal: &Principal,
+        window: ResourceId,
+        input: &NewRating,
+        source: &str,
+    ) -> Result<RatingView, RatingError> {
+        let offered = self
+            .tablet_offer(principal, window)
+            .await?
+            .ok_or(RatingError::EventNotFound)?;
+        if offered.event != input.event {
+            return Err(RatingError::EventNotFound);
+        }
+        let who = format!("{}:tablet", actor(principal));
+        let tx = self.db.begin().await?;
+        let view = self
+            .create_in(
+                &tx,
+                input,
+                &Entry {
+                    person: offered.served,
+                    channel: Channel::Tablet,
+                    entered_by: None,
+                    actor: &who,
+                    source,
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(view)
     }
 
     /// Staff enter a rating given on the phone, on behalf of the person served (window staff,

@@ -2,7 +2,8 @@
 //! its page (非常不满意 with a tag), sees the rating and adds the 追评; the department's inbox shows
 //! the task; the handler verifies, rectifies, records the 回访 and closes it; the public disclosure
 //! counts it as rectified on time with the rater masked. Refused forms answer on their field and
-//! store nothing.
+//! store nothing. The window's rating tablet offers the ticket just served there for a quarter of an
+//! hour and records the tap for the person served.
 
 use axum::http::StatusCode;
 use yiwang_db::db_test;
@@ -47,7 +48,8 @@ async fn case_id(state: &yiwang_web::AppState, public_id: &str) -> i64 {
 
 db_test!(
     citizen_rates_and_staff_rectify_to_the_disclosure,
-    rating_forms_refuse_on_their_fields
+    rating_forms_refuse_on_their_fields,
+    the_window_tablet_offers_the_ticket_just_served
 );
 
 async fn citizen_rates_and_staff_rectify_to_the_disclosure(t: &TestDb) {
@@ -315,4 +317,119 @@ async fn rating_forms_refuse_on_their_fields(t: &TestDb) {
     )
     .await;
     assert!(reused.body.contains("该评价链接已使用"));
+}
+
+async fn the_window_tablet_offers_the_ticket_just_served(t: &TestDb) {
+    use crate::accounts::{MOBILE_A, RID_A};
+    use crate::appointment_pages::{fixture, value_of};
+    use crate::staff::{call, person_token};
+    let f = fixture(t).await;
+    let app = &f.app;
+    let token = person_token(f.state.db(), app, "张晓明", RID_A, MOBILE_A).await;
+    let ticket = call(
+        app,
+        "POST",
+        "/api/v1/queue/groups/test-hall/tickets",
+        Some(&token),
+        Some(serde_json::json!({ "category": "zonghe" })),
+    )
+    .await;
+    assert_status(&ticket, StatusCode::CREATED, "ticket");
+    let clerk = f
+        .staff("kbs-mzj", "WIN001", "13900000002", &["window_staff"])
+        .await;
+    let window = f.windows[0].id;
+    let tablet = format!("/staff/tablets/{window}");
+
+    // Nobody served yet: the waiting screen, reloading itself.
+    let waiting = clerk.get(app, &tablet).await;
+    assert_status(&waiting, StatusCode::OK, "waiting");
+    waiting.assert_has("p#tablet-waiting", "the waiting notice");
+    waiting.assert_has(r#"meta[http-equiv=refresh][content="10"]"#, "the reload");
+    waiting.assert_lacks("input[name=ticket]", "no rating form");
+
+    // The console links the tablet; the clerk serves A001 to the end.
+    let desk = format!("/staff/windows/{window}");
+    let console = clerk.get(app, &desk).await;
+    console.assert_has(&format!(r#"a#tablet-link[href="{tablet}"]"#), "the link");
+    let called = clerk.post(app, &format!("{desk}/call"), &[]).await;
+    let console = clerk.get(app, called.header("location")).await;
+    let id = value_of(
+        &console.body[console.body.find("/recall").unwrap()..],
+        "ticket",
+    )
+    .unwrap();
+    for action in ["start", "finish"] {
+        let done = clerk
+            .post(app, &format!("{desk}/{action}"), &[("ticket", &id)])
+            .await;
+        assert_status(&done, StatusCode::SEE_OTHER, action);
+    }
+
+    // Staff of another department may not run this window's tablet.
+    let outsider = f
+        .staff("hf-mzj", "MZ0801", "13900002801", &["window_staff"])
+        .await;
+    assert_status(
+        &outsider.get(app, &tablet).await,
+        StatusCode::FORBIDDEN,
+        "outsider",
+    );
+
+    // The tablet offers A001 with the rating form, and does not reload under the person's finger.
+    let offered = clerk.get(app, &tablet).await;
+    assert_status(&offered, StatusCode::OK, "offer");
+    assert!(offered.body.contains("A001"), "{}", offered.body);
+    offered.assert_has(
+        &format!(r#"input[name=ticket][value="{id}"]"#),
+        "the ticket",
+    );
+    offered.assert_has("input#level-5", "the levels");
+    offered.assert_lacks("meta[http-equiv=refresh]", "no reload");
+    let before = ratings_stored(&f.state).await;
+    let no_level = clerk.post(app, &tablet, &[("ticket", &id)]).await;
+    assert_status(&no_level, StatusCode::UNPROCESSABLE_ENTITY, "no level");
+    assert!(no_level.body.contains("level-error"));
+    let stale = clerk
+        .post(app, &tablet, &[("ticket", "999999"), ("level", "1")])
+        .await;
+    assert_status(&stale, StatusCode::NOT_FOUND, "another ticket");
+    assert_eq!(
+        ratings_stored(&f.state).await,
+        before,
+        "refusals store nothing"
+    );
+
+    let rated = clerk
+        .post(
+            app,
+            &tablet,
+            &[("ticket", &id), ("level", "2"), ("tags", "warm_patient")],
+        )
+        .await;
+    assert_status(&rated, StatusCode::SEE_OTHER, "rated");
+    assert_eq!(rated.header("location"), format!("{tablet}?done=1"));
+    let thanks = clerk.get(app, rated.header("location")).await;
+    thanks.assert_has("p#tablet-thanks", "thanks");
+    thanks.assert_has(
+        r#"meta[http-equiv=refresh][content="5"]"#,
+        "back to waiting",
+    );
+    assert_eq!(ratings_stored(&f.state).await, before + 1);
+
+    // The rating is the person's, given at the tablet; the tablet waits again and a second tap
+    // is refused.
+    let mine = call(app, "GET", "/api/v1/me/ratings", Some(&token), None).await;
+    let mine: serde_json::Value = serde_json::from_str(&mine.body).unwrap();
+    assert_eq!(mine["items"][0]["channel"], "tablet", "{mine}");
+    assert_eq!(mine["items"][0]["level"], 2);
+    clerk
+        .get(app, &tablet)
+        .await
+        .assert_has("p#tablet-waiting", "waiting again");
+    let again = clerk
+        .post(app, &tablet, &[("ticket", &id), ("level", "1")])
+        .await;
+    assert_status(&again, StatusCode::NOT_FOUND, "rated once");
+    assert_eq!(ratings_stored(&f.state).await, before + 1);
 }

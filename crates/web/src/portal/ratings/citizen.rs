@@ -103,10 +103,22 @@ pub(super) struct EventQuery {
 /// What the person typed, kept when the form comes back with errors.
 #[derive(Debug, Default)]
 pub(super) struct RateInput {
-    level: String,
-    tags: Vec<String>,
-    text: String,
-    follow_up: String,
+    pub(super) level: String,
+    pub(super) tags: Vec<String>,
+    pub(super) text: String,
+    pub(super) follow_up: String,
+}
+
+impl RateInput {
+    /// A rating form's fields as typed (no 追评).
+    pub(super) fn new(level: String, tags: Vec<String>, text: String) -> Self {
+        Self {
+            level,
+            tags,
+            text,
+            follow_up: String::new(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -207,7 +219,7 @@ pub(super) async fn rate_form(
 }
 
 /// The field a refused rating is shown on, and its answer's status.
-fn refusal(tr: Tr, error: &RatingError) -> Option<(FormErrors, StatusCode)> {
+pub(super) fn refusal(tr: Tr, error: &RatingError) -> Option<(FormErrors, StatusCode)> {
     let field = match error {
         RatingError::BadLevel => "level",
         RatingError::UnknownTag(_)

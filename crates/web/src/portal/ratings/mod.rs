@@ -10,6 +10,7 @@ mod citizen;
 mod indicators;
 mod public;
 mod staff;
+mod tablet;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
             "/staff/ratings/urgings/{id}/reply",
             post(staff::reply_urging),
         )
+        .route("/staff/tablets/{id}", get(tablet::show).post(tablet::rate))
         .route("/staff/ratings/{id}", get(staff::task))
         .route("/staff/ratings/{id}/{action}", post(staff::act))
 }
