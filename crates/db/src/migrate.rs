@@ -114,6 +114,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "",
         postgres: "",
     },
+    // 14 is reserved for another branch; versions are applied by number, gaps allowed.
+    Migration {
+        version: 15,
+        name: "surveys",
+        shared: include_str!("../migrations/0015_surveys.sql"),
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// Arbitrary constant identifying Yiwang's migration lock among PostgreSQL advisory locks.

@@ -22,6 +22,7 @@ pub mod licences;
 pub mod openapi;
 pub mod ratings;
 pub mod staff;
+pub mod surveys;
 
 use crate::error::AppError;
 use crate::metrics::Gauge;
@@ -180,7 +181,18 @@ use crate::state::AppState;
         ratings::pending_appeals,
         ratings::urge,
         ratings::my_urgings,
-        ratings::reply_urging
+        ratings::reply_urging,
+        surveys::open_surveys,
+        surveys::survey,
+        surveys::answer,
+        surveys::answer_by_invitation,
+        surveys::staff_surveys,
+        surveys::create,
+        surveys::staff_survey,
+        surveys::add_question,
+        surveys::publish,
+        surveys::close,
+        surveys::results
     ),
     components(schemas(
         Health,
@@ -335,7 +347,20 @@ use crate::state::AppState;
         ratings::AppealOut,
         ratings::RectificationDetail,
         ratings::PendingAppealOut,
-        ratings::UrgingOut
+        ratings::UrgingOut,
+        surveys::QuestionOut,
+        surveys::SectionOut,
+        surveys::SurveyOut,
+        surveys::SurveyList,
+        surveys::AnswerIn,
+        surveys::AnswersIn,
+        surveys::InvitationAnswersIn,
+        surveys::CreateBody,
+        surveys::QuestionIn,
+        surveys::PublishBody,
+        surveys::CountOut,
+        surveys::QuestionResultOut,
+        surveys::ResultsOut
     ))
 )]
 #[derive(Debug)]
@@ -363,6 +388,7 @@ pub fn routes() -> Router<AppState> {
         .merge(appointments::routes())
         .merge(licences::routes())
         .merge(ratings::routes())
+        .merge(surveys::routes())
 }
 
 /// A query string parsed into `T`. One that does not parse — a word where a number goes, a number
