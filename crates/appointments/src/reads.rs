@@ -337,3 +337,56 @@ pub async fn ticket_waits_in<C: ConnectionTrait>(
     }
     Ok(groups)
 }
+
+// ---------------------------------------------------------------------------------------------
+// The people served (survey invitations)
+
+/// A hall's name and department, or `None` when there is no such hall.
+pub async fn hall_in<C: ConnectionTrait>(
+    conn: &C,
+    hall: GroupId,
+) -> Result<Option<(String, DepartmentId)>, DbError> {
+    fetch_one(
+        conn,
+        "SELECT name, department_id FROM appt_groups WHERE id = $1 AND kind = 'hall'",
+        [hall.get().into()],
+        |row| {
+            Ok::<_, DbError>((
+                row.try_get("", "name")?,
+                DepartmentId::new(row.try_get("", "department_id")?),
+            ))
+        },
+    )
+    .await
+}
+
+/// The distinct people served at `hall` on the days `from..=until` (China dates): tickets served
+/// at a window under an account, and bookings kept; in id order, at most `limit` of them (the
+/// caller asks for one more than it accepts to tell "too many").
+pub async fn people_served_at_hall_in<C: ConnectionTrait>(
+    conn: &C,
+    hall: GroupId,
+    from: NaiveDate,
+    until: NaiveDate,
+    limit: u64,
+) -> Result<Vec<PersonId>, DbError> {
+    yiwang_db::fetch_all(
+        conn,
+        "SELECT person_id FROM (
+             SELECT person_id FROM appt_tickets
+             WHERE group_id = $1 AND status = 'done' AND person_id IS NOT NULL
+               AND day >= $2 AND day <= $3
+             UNION
+             SELECT person_id FROM appt_bookings
+             WHERE group_id = $1 AND status = 'served' AND day >= $2 AND day <= $3
+         ) served ORDER BY person_id LIMIT $4",
+        [
+            hall.get().into(),
+            yiwang_db::date(from).into(),
+            yiwang_db::date(until).into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        ],
+        |row| Ok::<_, DbError>(PersonId::new(row.try_get("", "person_id")?)),
+    )
+    .await
+}

@@ -261,3 +261,53 @@ pub async fn case_aggregates_in<C: ConnectionTrait>(
     }
     Ok(groups.into_values().collect())
 }
+
+// ---------------------------------------------------------------------------------------------
+// The people served (survey invitations)
+
+/// A service item as cases name it: the name in effect (its implementation code before any
+/// publication) and its department, or `None` when there is no such item.
+pub async fn item_department_in<C: ConnectionTrait>(
+    conn: &C,
+    item_id: i64,
+) -> Result<Option<(String, DepartmentId)>, DbError> {
+    fetch_one(
+        conn,
+        "SELECT COALESCE(v.name, i.impl_code) AS name, i.department_id
+         FROM catalog_items i LEFT JOIN catalog_item_versions v ON v.id = i.current_version_id
+         WHERE i.id = $1",
+        [item_id.into()],
+        |row| {
+            Ok::<_, DbError>((
+                row.try_get("", "name")?,
+                DepartmentId::new(row.try_get("", "department_id")?),
+            ))
+        },
+    )
+    .await
+}
+
+/// The distinct people whose cases of `item_id` concluded in `[from, until)`, in id order, at most
+/// `limit` of them (the caller asks for one more than it accepts to tell "too many").
+pub async fn people_served_by_item_in<C: ConnectionTrait>(
+    conn: &C,
+    item_id: i64,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<PersonId>, DbError> {
+    yiwang_db::fetch_all(
+        conn,
+        "SELECT DISTINCT applicant_person_id AS person_id FROM cases
+         WHERE item_id = $1 AND status = 'concluded' AND concluded_at >= $2 AND concluded_at < $3
+         ORDER BY applicant_person_id LIMIT $4",
+        [
+            item_id.into(),
+            yiwang_db::ts(from).into(),
+            yiwang_db::ts(until).into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        ],
+        |row| Ok::<_, DbError>(PersonId::new(row.try_get("", "person_id")?)),
+    )
+    .await
+}

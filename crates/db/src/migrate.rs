@@ -122,6 +122,13 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: "",
     },
     Migration {
+        version: 15,
+        name: "surveys",
+        shared: include_str!("../migrations/0015_surveys.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
         version: 17,
         name: "indicator indexes",
         shared: include_str!("../migrations/0017_indicator_indexes.sql"),

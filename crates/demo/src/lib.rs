@@ -12,6 +12,7 @@ pub mod licenses;
 pub mod org;
 pub mod ratings;
 pub mod register;
+pub mod surveys;
 
 use std::sync::Arc;
 
@@ -88,6 +89,7 @@ pub struct DemoReport {
     pub appointments: AppointmentsReport,
     pub licenses: licenses::LicensesReport,
     pub cases: DemoCasesReport,
+    pub surveys: surveys::SurveysReport,
 }
 
 /// Load (or refresh) every piece of demo data. Loading twice gives the same data.
@@ -110,6 +112,7 @@ pub async fn load(setup: &DemoSetup) -> anyhow::Result<DemoReport> {
     let types_defined = licenses::define_types(&licence_service).await?;
     let cases = cases::load(setup).await?;
     let licenses = licenses::load(&licence_service, types_defined).await?;
+    let surveys = surveys::load(setup).await?;
     Ok(DemoReport {
         org,
         catalog,
@@ -119,5 +122,6 @@ pub async fn load(setup: &DemoSetup) -> anyhow::Result<DemoReport> {
         appointments,
         licenses,
         cases,
+        surveys,
     })
 }

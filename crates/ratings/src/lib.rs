@@ -11,6 +11,7 @@
 //! - [`token`]: SMS rating links (HMAC-SM3, one use).
 //! - [`indicators`]: performance indicators (绩效) and the scoreboard as pure values.
 //! - [`service`]: the use cases ([`Ratings`]); [`repo`]: all SQL.
+//! - [`survey`]: surveys (测评), built, published, answered and counted ([`Ratings::surveys`]).
 //!
 //! Other domains are read through their `reads` modules inside this crate's transactions:
 //! `yiwang_cases::reads` (who applied, department, item), `yiwang_appointments::reads` (ticket and
@@ -22,6 +23,7 @@ pub mod machine;
 pub mod model;
 pub mod repo;
 pub mod service;
+pub mod survey;
 pub mod token;
 
 pub use error::RatingError;

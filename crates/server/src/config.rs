@@ -811,6 +811,7 @@ impl Config {
             ("upload_address", self.limits.upload_address),
             ("upload_account", self.limits.upload_account),
             ("verify", self.limits.verify),
+            ("survey", self.limits.survey),
         ] {
             if rule.limit == 0 || !(1..=86_400).contains(&rule.window_secs) {
                 bail!("limits.{scope} needs limit >= 1 and window_secs between 1 and 86400");

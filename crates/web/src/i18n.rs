@@ -115,6 +115,7 @@ const AREAS: &[[&str; 3]] = &[
     area!("appointments/"),
     area!("licences/"),
     area!("ratings/"),
+    area!("surveys/"),
 ];
 
 /// The files of one locale, one per area.

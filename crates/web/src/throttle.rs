@@ -37,6 +37,9 @@ pub enum Scope {
     /// Public licence verifications (page and API) per address: anonymous reads that each check a
     /// signature and query the revocations.
     Verify,
+    /// Answers to public surveys per address (one per browser is kept by a cookie; this bounds
+    /// how fast cookies can be thrown away).
+    Survey,
 }
 
 impl Scope {
@@ -50,6 +53,7 @@ impl Scope {
             Scope::UploadAddress => "upload_address",
             Scope::UploadAccount => "upload_account",
             Scope::Verify => "verify",
+            Scope::Survey => "survey",
         }
     }
 }
@@ -57,7 +61,7 @@ impl Scope {
 /// The rule of each scope. Defaults: 20 failed log-ins per address per 15 minutes; 10 registrations
 /// per address per hour and 10 registration codes (SMS) per address per hour; 30 tickets per address per 10 minutes; 20 failed progress queries per address
 /// per 15 minutes; 60 uploads per address and 30 per account per 10 minutes; 120 licence
-/// verifications per address per minute.
+/// verifications per address per minute; 30 public survey answers per address per 10 minutes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitRules {
@@ -69,6 +73,7 @@ pub struct LimitRules {
     pub upload_address: Rule,
     pub upload_account: Rule,
     pub verify: Rule,
+    pub survey: Rule,
 }
 
 impl Default for LimitRules {
@@ -82,6 +87,7 @@ impl Default for LimitRules {
             upload_address: Rule::new(60, 10 * 60),
             upload_account: Rule::new(30, 10 * 60),
             verify: Rule::new(120, 60),
+            survey: Rule::new(30, 10 * 60),
         }
     }
 }
@@ -97,6 +103,7 @@ impl LimitRules {
             Scope::UploadAddress => self.upload_address,
             Scope::UploadAccount => self.upload_account,
             Scope::Verify => self.verify,
+            Scope::Survey => self.survey,
         }
     }
 }
@@ -233,6 +240,14 @@ pub async fn guard_verify(state: &crate::state::AppState, address: &str) -> Resu
     state
         .throttles()
         .hit(Scope::Verify, address, state.clock().now())
+        .await
+}
+
+/// Count an answer to a public survey against the address.
+pub async fn guard_survey(state: &crate::state::AppState, address: &str) -> Result<(), AppError> {
+    state
+        .throttles()
+        .hit(Scope::Survey, address, state.clock().now())
         .await
 }
 

@@ -132,6 +132,18 @@ impl Ratings {
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
+
+    /// Surveys (测评) on the same database, clock and PII protection; browser ids are signed with
+    /// the link key (a statement of their own), invitations point to `/surveys/invitation?t=`.
+    pub fn surveys(&self) -> crate::survey::Surveys {
+        crate::survey::Surveys::new(
+            self.db.clone(),
+            self.clock.clone(),
+            self.pii.clone(),
+            self.config.link_key.clone(),
+            "/surveys/invitation?t=".to_owned(),
+        )
+    }
 }
 
 /// How audit entries and history lines name the actor.

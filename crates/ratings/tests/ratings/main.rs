@@ -7,6 +7,7 @@
 
 mod indicators;
 mod support;
+mod surveys;
 
 use chrono::Duration;
 use yiwang_db::db_test;

@@ -23,6 +23,7 @@ pub mod licences;
 pub mod openapi;
 pub mod ratings;
 pub mod staff;
+pub mod surveys;
 
 use crate::error::AppError;
 use crate::metrics::Gauge;
@@ -183,7 +184,18 @@ use crate::state::AppState;
         ratings::my_urgings,
         ratings::reply_urging,
         indicators::indicators,
-        indicators::scoreboard
+        indicators::scoreboard,
+        surveys::open_surveys,
+        surveys::survey,
+        surveys::answer,
+        surveys::answer_by_invitation,
+        surveys::staff_surveys,
+        surveys::create,
+        surveys::staff_survey,
+        surveys::add_question,
+        surveys::publish,
+        surveys::close,
+        surveys::results
     ),
     components(schemas(
         Health,
@@ -342,7 +354,20 @@ use crate::state::AppState;
         indicators::IndicatorsOut,
         indicators::IndicatorReportOut,
         indicators::ScoreLineOut,
-        indicators::ScoreboardOut
+        indicators::ScoreboardOut,
+        surveys::QuestionOut,
+        surveys::SectionOut,
+        surveys::SurveyOut,
+        surveys::SurveyList,
+        surveys::AnswerIn,
+        surveys::AnswersIn,
+        surveys::InvitationAnswersIn,
+        surveys::CreateBody,
+        surveys::QuestionIn,
+        surveys::PublishBody,
+        surveys::CountOut,
+        surveys::QuestionResultOut,
+        surveys::ResultsOut
     ))
 )]
 #[derive(Debug)]
@@ -371,6 +396,7 @@ pub fn routes() -> Router<AppState> {
         .merge(licences::routes())
         .merge(ratings::routes())
         .merge(indicators::routes())
+        .merge(surveys::routes())
 }
 
 /// A query string parsed into `T`. One that does not parse — a word where a number goes, a number

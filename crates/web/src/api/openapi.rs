@@ -85,6 +85,10 @@ pub const PUBLIC: &[(&str, &str)] = &[
     ("post", "/api/v1/ratings/link"),
     ("get", "/api/v1/ratings/tags"),
     ("get", "/api/v1/ratings/disclosure"),
+    // Surveys: the open public ones, a published one, and answering by invitation link.
+    ("get", "/api/v1/surveys"),
+    ("get", "/api/v1/surveys/{id}"),
+    ("post", "/api/v1/surveys/invitation"),
 ];
 
 /// Operations open to anonymous callers that act differently for a logged-in one.

@@ -13,6 +13,7 @@ pub mod queue;
 pub mod ratings;
 pub mod recovery;
 pub mod staff;
+pub mod surveys;
 pub mod verify;
 pub mod workbench;
 
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(queue::routes())
         .merge(licences::routes())
         .merge(ratings::routes())
+        .merge(surveys::routes())
         .merge(verify::routes())
         .merge(licence_pdf::routes())
 }

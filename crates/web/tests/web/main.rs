@@ -23,6 +23,7 @@ mod ratings_api;
 mod recovery;
 mod staff;
 mod support;
+mod survey_pages;
 mod throttles;
 mod workbench;
 

@@ -29,6 +29,7 @@ async fn strict(state: AppState, t: &TestDb) -> AppState {
         upload_address: Rule::new(2, 600),
         upload_account: one,
         verify: one,
+        survey: one,
     };
     let db = Db::connect(&t.url).await.unwrap();
     state.with_throttles(Throttles::new(Arc::new(DbLimiter::new(db)), rules))

@@ -5,7 +5,7 @@
 //! performance indicators and the scoreboard (`/staff/indicators`). Every form works without
 //! JavaScript.
 
-mod charts;
+pub(crate) mod charts;
 mod citizen;
 mod indicators;
 mod public;
