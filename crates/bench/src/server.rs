@@ -74,5 +74,6 @@ fn unlimited() -> yiwang_web::throttle::LimitRules {
         upload_address: rule,
         upload_account: rule,
         verify: rule,
+        survey: rule,
     }
 }
