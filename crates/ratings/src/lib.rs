@@ -60,13 +60,11 @@ pub fn register_invitations(worker: &mut yiwang_db::jobs::Worker, ratings: Ratin
                 kind: EventKind::Case,
                 id: case,
             };
-            match ratings
-                .invite_by_sms(&yiwang_identity::policy::Principal::System, event, "worker")
+            ratings
+                .invite_on_conclusion(event)
                 .await
-            {
-                Ok(_) | Err(RatingError::AlreadyRated | RatingError::EventNotFound) => Ok(()),
-                Err(error) => Err(error.to_string()),
-            }
+                .map(|_| ())
+                .map_err(|error| error.to_string())
         }
     });
 }

@@ -598,6 +598,26 @@ impl Ratings {
         event: EventRef,
         source: &str,
     ) -> Result<String, RatingError> {
+        self.invite(principal, event, source).await
+    }
+
+    /// The platform's invitation after a case is concluded (the `cases.concluded` job): `false`
+    /// when there is nothing to do — the event is already rated, or gone or no longer ended.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn invite_on_conclusion(&self, event: EventRef) -> Result<bool, RatingError> {
+        match self.invite(&Principal::System, event, "worker").await {
+            Ok(_) => Ok(true),
+            Err(RatingError::AlreadyRated | RatingError::EventNotFound) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn invite(
+        &self,
+        principal: &Principal,
+        event: EventRef,
+        source: &str,
+    ) -> Result<String, RatingError> {
         let now = self.clock.now();
         let tx = self.db.begin().await?;
         let facts = resolve_event(&tx, event)
