@@ -12,6 +12,7 @@ pub mod licenses;
 pub mod org;
 pub mod ratings;
 pub mod register;
+pub mod requests;
 
 use std::sync::Arc;
 
@@ -88,6 +89,7 @@ pub struct DemoReport {
     pub appointments: AppointmentsReport,
     pub licenses: licenses::LicensesReport,
     pub cases: DemoCasesReport,
+    pub requests: requests::RequestsReport,
 }
 
 /// Load (or refresh) every piece of demo data. Loading twice gives the same data.
@@ -110,6 +112,8 @@ pub async fn load(setup: &DemoSetup) -> anyhow::Result<DemoReport> {
     let types_defined = licenses::define_types(&licence_service).await?;
     let cases = cases::load(setup).await?;
     let licenses = licenses::load(&licence_service, types_defined).await?;
+    let request_service = requests::service(db, clock, &setup.calendar, &setup.pii);
+    let requests = requests::load(&request_service, accounts, &setup.pii, &mut rng).await?;
     Ok(DemoReport {
         org,
         catalog,
@@ -119,5 +123,6 @@ pub async fn load(setup: &DemoSetup) -> anyhow::Result<DemoReport> {
         appointments,
         licenses,
         cases,
+        requests,
     })
 }

@@ -20,8 +20,10 @@ pub mod credentials;
 pub mod enterprises;
 pub mod indicators;
 pub mod licences;
+pub mod open311;
 pub mod openapi;
 pub mod ratings;
+pub mod requests;
 pub mod staff;
 
 use crate::error::AppError;
@@ -183,7 +185,26 @@ use crate::state::AppState;
         ratings::my_urgings,
         ratings::reply_urging,
         indicators::indicators,
-        indicators::scoreboard
+        indicators::scoreboard,
+        requests::submit,
+        requests::categories,
+        requests::knowledge,
+        requests::answered,
+        requests::mine,
+        requests::one,
+        requests::rate,
+        requests::inbox,
+        requests::department_view,
+        requests::dispatch,
+        requests::reassign,
+        requests::sign,
+        requests::return_request,
+        requests::reply,
+        requests::conclude,
+        requests::visit,
+        requests::request_extension,
+        requests::decide_extension,
+        requests::merge
     ),
     components(schemas(
         Health,
@@ -342,7 +363,28 @@ use crate::state::AppState;
         indicators::IndicatorsOut,
         indicators::IndicatorReportOut,
         indicators::ScoreLineOut,
-        indicators::ScoreboardOut
+        indicators::ScoreboardOut,
+        requests::SubmitBody,
+        requests::DispatchBody,
+        requests::ReassignBody,
+        requests::ReasonBody,
+        requests::NoteBody,
+        requests::ReplyBody,
+        requests::VisitBody,
+        requests::RateBody,
+        requests::ExtensionBody,
+        requests::DecisionBody,
+        requests::MergeBody,
+        requests::RequestOut,
+        requests::SubmittedOut,
+        requests::StateOut,
+        requests::AssignmentOut,
+        requests::EventOut,
+        requests::DepartmentOut,
+        requests::CategoryOut,
+        requests::AnswerOut,
+        requests::PublicOut,
+        requests::PublicList
     ))
 )]
 #[derive(Debug)]
@@ -371,6 +413,8 @@ pub fn routes() -> Router<AppState> {
         .merge(licences::routes())
         .merge(ratings::routes())
         .merge(indicators::routes())
+        .merge(requests::routes())
+        .merge(open311::routes())
 }
 
 /// A query string parsed into `T`. One that does not parse — a word where a number goes, a number
