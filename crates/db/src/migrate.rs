@@ -129,6 +129,13 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: "",
     },
     Migration {
+        version: 16,
+        name: "open311",
+        shared: include_str!("../migrations/0016_open311.sql"),
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
         version: 17,
         name: "indicator indexes",
         shared: include_str!("../migrations/0017_indicator_indexes.sql"),

@@ -13,6 +13,7 @@ pub mod org;
 pub mod ratings;
 pub mod register;
 pub mod surveys;
+pub mod requests;
 
 use std::sync::Arc;
 
@@ -90,6 +91,7 @@ pub struct DemoReport {
     pub licenses: licenses::LicensesReport,
     pub cases: DemoCasesReport,
     pub surveys: surveys::SurveysReport,
+    pub requests: requests::RequestsReport,
 }
 
 /// Load (or refresh) every piece of demo data. Loading twice gives the same data.
@@ -113,6 +115,8 @@ pub async fn load(setup: &DemoSetup) -> anyhow::Result<DemoReport> {
     let cases = cases::load(setup).await?;
     let licenses = licenses::load(&licence_service, types_defined).await?;
     let surveys = surveys::load(setup).await?;
+    let request_service = requests::service(db, clock, &setup.calendar, &setup.pii);
+    let requests = requests::load(&request_service, accounts, &setup.pii, &mut rng).await?;
     Ok(DemoReport {
         org,
         catalog,
@@ -123,5 +127,6 @@ pub async fn load(setup: &DemoSetup) -> anyhow::Result<DemoReport> {
         licenses,
         cases,
         surveys,
+        requests,
     })
 }

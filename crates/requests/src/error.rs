@@ -94,6 +94,8 @@ pub enum RequestError {
     KnowledgeNotFound,
     #[error("the request was changed meanwhile")]
     Conflict,
+    #[error("an Open311 client with this name exists")]
+    ClientNameTaken,
     #[error(transparent)]
     Paging(#[from] PagingError),
     #[error(transparent)]
@@ -148,6 +150,7 @@ impl ErrorCode for RequestError {
             RequestError::OutsideMyGrid => "request_outside_my_grid",
             RequestError::KnowledgeNotFound => "knowledge_not_found",
             RequestError::Conflict => "request_conflict",
+            RequestError::ClientNameTaken => "open311_client_exists",
             RequestError::Paging(e) => e.code(),
             RequestError::Identity(e) => e.code(),
             RequestError::Db(e) => e.code(),

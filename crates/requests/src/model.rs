@@ -405,3 +405,38 @@ pub struct KnowledgeEntry {
     pub revision: i64,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A request as anyone may see it (the public list, Open311): no submitter's name, mobile or
+/// person, and never a 举报 or a petition (the reads leave them out).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublicRequest {
+    pub public_id: String,
+    pub channel: Channel,
+    pub kind: RequestKind,
+    pub category: String,
+    pub category_name: String,
+    pub region_code: String,
+    pub title: String,
+    pub body: String,
+    pub location: String,
+    /// Longitude and latitude in degrees.
+    pub coordinates: Option<(f64, f64)>,
+    pub status: Status,
+    /// The lead department's name.
+    pub department: Option<String>,
+    pub reply: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub replied_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The photo address an Open311 client gave, if any.
+    pub media_url: String,
+}
+
+/// An Open311 client (a partner system posting requests on the `api` channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Open311Client {
+    pub id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}

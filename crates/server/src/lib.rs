@@ -157,6 +157,7 @@ pub async fn serve(
         AppointmentsConfig::default(),
     );
     let ratings = ratings(config, &db, &clock, &calendar)?;
+    let requests = requests(config, &db, &clock, &calendar)?;
     let state = AppState::new(
         db.clone(),
         clock.clone(),
@@ -170,6 +171,7 @@ pub async fn serve(
             appointments: appointments.clone(),
             licenses: licence_service.clone(),
             ratings: ratings.clone(),
+            requests: requests.clone(),
         },
         WebConfig {
             region_code: config.region_code.clone(),
@@ -193,6 +195,7 @@ pub async fn serve(
         register_notify_handlers(&mut worker, Arc::clone(&sender), Arc::clone(&message_pii));
         register_index_handler(&mut worker, catalog.clone());
         yiwang_ratings::register_handlers(&mut worker);
+        yiwang_requests::register_handlers(&mut worker);
         yiwang_ratings::register_invitations(
             &mut worker,
             ratings.clone(),
@@ -238,6 +241,7 @@ pub async fn serve(
     let sweep = {
         let cases = cases.clone();
         let ratings = ratings.clone();
+        let requests = requests.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(CASE_SWEEP_SECS));
@@ -252,6 +256,13 @@ pub async fn serve(
                             Ok(0) => {}
                             Ok(warned) => tracing::info!(warned, "overdue rectifications warned"),
                             Err(error) => tracing::warn!(%error, "rating overdue sweep failed"),
+                        }
+                        // 12345: near-due and overdue marks, overdue mediation levels escalated,
+                        // petitions past their stage's deadline; each marked once.
+                        match requests.sweep().await {
+                            Ok(report) if report == yiwang_requests::service::SweepReport::default() => {}
+                            Ok(report) => tracing::info!(?report, "request deadlines swept"),
+                            Err(error) => tracing::warn!(%error, "request deadline sweep failed"),
                         }
                     }
                     () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
@@ -499,6 +510,23 @@ pub fn ratings(
         Arc::clone(calendar),
         Arc::new(PiiProtector::from_hex(&pii_key(config)?)?),
         rating_config,
+    ))
+}
+
+/// Citizen requests (诉求): the default limits of [`yiwang_requests::RequestsConfig`] on the
+/// platform's calendar, contact mobiles sealed with the PII key.
+pub fn requests(
+    config: &Config,
+    db: &Db,
+    clock: &SharedClock,
+    calendar: &Arc<yiwang_kernel::WorkCalendar>,
+) -> anyhow::Result<yiwang_requests::Requests> {
+    Ok(yiwang_requests::Requests::new(
+        db.clone(),
+        clock.clone(),
+        Arc::clone(calendar),
+        Arc::new(PiiProtector::from_hex(&pii_key(config)?)?),
+        yiwang_requests::RequestsConfig::default(),
     ))
 }
 

@@ -78,6 +78,11 @@ enum Command {
         /// The backup directory.
         dir: PathBuf,
     },
+    /// Platform administration: Open311 clients.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Staff accounts (e.g. the first platform administrator of a new installation).
     Staff {
         #[command(subcommand)]
@@ -160,6 +165,16 @@ enum StaffCommand {
         /// Post code of the department; repeat for several.
         #[arg(long = "post")]
         posts: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an Open311 GeoReport v2 client and print its api_key once (only its hash is kept).
+    #[command(name = "open311-client")]
+    Open311Client {
+        /// The client's name, e.g. the partner system (unique).
+        name: String,
     },
 }
 
@@ -265,7 +280,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let setup = yiwang_server::demo_setup(&config, &db, &clock)?;
             let report = demo::load(&setup).await?;
             println!(
-                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated, {} halls and clinics created, {} windows and doctors created, {} slots created, {} booking staff created, {} bookings made, {} queue tickets taken, {} case workflows published, {} demo cases created, {} ratings ({} 差评 with their rectifications)",
+                "demo data loaded into {}: {} regions changed, {} departments created, {} updated, {} unchanged, {} people registered, {} staff created, {} enterprises registered, {} service items created, {} updated, {} unchanged, {} life events created or updated, {} halls and clinics created, {} windows and doctors created, {} slots created, {} booking staff created, {} bookings made, {} queue tickets taken, {} case workflows published, {} demo cases created, {} ratings ({} 差评 with their rectifications), {} requests categories, {} knowledge-base answers added, {} citizen requests created",
                 yiwang_db::redact_url(&config.database_url()),
                 report.org.regions_changed,
                 report.org.departments_created,
@@ -287,7 +302,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.cases.workflows_published,
                 report.cases.cases_created,
                 report.cases.ratings.ratings,
-                report.cases.ratings.bad
+                report.cases.ratings.bad,
+                report.requests.categories,
+                report.requests.answers_added,
+                report.requests.requests_created
             );
             if no_serve {
                 db.close().await?;
@@ -317,6 +335,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             println!("  staff queues:    http://{local}/staff/appointments");
             println!("  API document:    http://{local}/api/v1/openapi.json");
+            println!(
+                "  Open311:         http://{local}/open311/v2/discovery.json   jurisdiction_id {}   api_key {} ({})",
+                config.region_code,
+                demo::requests::open311_key(&setup.pii),
+                demo::requests::OPEN311_CLIENT
+            );
             println!("demo logins (password {} for all):", demo::DEMO_PASSWORD);
             println!("  citizens log in at http://{local}/login with their mobile number:");
             for login in demo::DEMO_LOGINS {
@@ -614,6 +638,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+        }
+        Command::Admin {
+            command: AdminCommand::Open311Client { name },
+        } => {
+            let db = open_database(&config, &clock).await?;
+            let calendar = std::sync::Arc::new(yiwang_server::config::load_calendar(
+                &config.calendar_dir(),
+            )?);
+            let requests = yiwang_server::requests(&config, &db, &clock, &calendar)?;
+            let (client, key) = requests
+                .create_open311_client(&yiwang_identity::policy::Principal::System, &name, "cli")
+                .await?;
+            db.close().await?;
+            println!(
+                "created Open311 client {} ({}) for jurisdiction_id {}",
+                client.id, client.name, config.region_code
+            );
+            println!("api_key: {key}");
+            println!("(shown once: only its hash is kept)");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -337,6 +337,57 @@ impl From<yiwang_ratings::RatingError> for AppError {
     }
 }
 
+impl From<yiwang_requests::RequestError> for AppError {
+    fn from(error: yiwang_requests::RequestError) -> Self {
+        use yiwang_requests::RequestError as E;
+        let code = error.code().to_owned();
+        let invalid = |field: &str, message: String| AppError::Invalid {
+            field: field.to_owned(),
+            code: code.clone(),
+            message,
+        };
+        let conflict = |field: &str| AppError::Conflict {
+            field: field.to_owned(),
+            code: code.clone(),
+        };
+        match error {
+            E::NotFound | E::MediationNotFound | E::PetitionNotFound | E::KnowledgeNotFound => {
+                AppError::NotFound
+            }
+            E::Required(field) | E::TooLong(field) => invalid(field, error.to_string()),
+            E::UnknownKind => invalid("kind", error.to_string()),
+            E::UnknownCategory(_) | E::BadCategoryCode(_) | E::NoRoute { .. } => {
+                invalid("category", error.to_string())
+            }
+            E::UnknownRegion(_) => invalid("region", error.to_string()),
+            E::MobileRequired | E::BadMobile => invalid("contact_mobile", error.to_string()),
+            E::BadExtension(_) => invalid("working_days", error.to_string()),
+            E::UnknownDepartment | E::SameDepartment => invalid("lead", error.to_string()),
+            E::BadRating => invalid("level", error.to_string()),
+            E::NotDuplicate => invalid("into", error.to_string()),
+            E::BadCoordinates => invalid("coordinates", error.to_string()),
+            E::BadPolygon(_) => invalid("polygon", error.to_string()),
+            E::ChannelNotAllowed | E::OutsideMyGrid => AppError::Forbidden { code },
+            E::WrongState { .. }
+            | E::ReturnWindowClosed
+            | E::NotConsultation
+            | E::ExtensionPending
+            | E::NoExtensionPending
+            | E::MediationEnded
+            | E::MediationExists
+            | E::NoMediator(_)
+            | E::PetitionWrongStage { .. }
+            | E::AlreadyExtended
+            | E::ReviewWindowClosed
+            | E::Conflict => conflict("status"),
+            E::GridCodeTaken | E::ClientNameTaken => conflict("name"),
+            E::Paging(e) => invalid("page", e.to_string()),
+            E::Identity(e) => e.into(),
+            other => AppError::internal(&other),
+        }
+    }
+}
+
 impl From<yiwang_db::DbError> for AppError {
     fn from(error: yiwang_db::DbError) -> Self {
         AppError::internal(&error)

@@ -13,6 +13,7 @@ use yiwang_identity::service::tokens::ApiTokens;
 use yiwang_kernel::{SharedClock, WorkCalendar};
 use yiwang_licenses::Licenses;
 use yiwang_ratings::Ratings;
+use yiwang_requests::Requests;
 
 use crate::metrics::Metrics;
 
@@ -56,6 +57,7 @@ pub struct Services {
     pub appointments: Appointments,
     pub licenses: Licenses,
     pub ratings: Ratings,
+    pub requests: Requests,
 }
 
 #[derive(Clone, Debug)]
@@ -80,6 +82,7 @@ struct Inner {
     appointments: Appointments,
     licenses: Licenses,
     ratings: Ratings,
+    requests: Requests,
     metrics: Metrics,
     /// The platform region's name, looked up once (every page shows it).
     region_name: std::sync::OnceLock<String>,
@@ -105,6 +108,7 @@ impl AppState {
             appointments,
             licenses,
             ratings,
+            requests,
         } = services;
         Self {
             inner: Arc::new(Inner {
@@ -120,6 +124,7 @@ impl AppState {
                 appointments,
                 licenses,
                 ratings,
+                requests,
                 metrics: Metrics::default(),
                 region_name: std::sync::OnceLock::new(),
                 stopping: tokio::sync::watch::Sender::new(false),
@@ -171,6 +176,11 @@ impl AppState {
     /// Ratings (好差评): rating, rectification, appeals, urging and disclosure.
     pub fn ratings(&self) -> &Ratings {
         &self.inner.ratings
+    }
+
+    /// Citizen requests (诉求, 12345): submission, the closed loop, the public list, Open311.
+    pub fn requests(&self) -> &Requests {
+        &self.inner.requests
     }
 
     pub fn config(&self) -> &WebConfig {

@@ -39,6 +39,7 @@ use crate::org::DEMO_LOGINS;
 
 mod pdf;
 mod people;
+pub(crate) use people::principal_of;
 mod plan;
 mod replay;
 

@@ -7,12 +7,14 @@ mod catalog;
 mod grid;
 mod knowledge;
 mod mediation;
+mod open311;
 mod petition;
 
 pub use catalog::*;
 pub use grid::*;
 pub use knowledge::*;
 pub use mediation::*;
+pub use open311::*;
 pub use petition::*;
 
 use chrono::{DateTime, Utc};

@@ -10,6 +10,7 @@
 //! - `catalog.rs`: the category tree and routing rules.
 //! - `grids.rs`: grids (网格) inside communities, their members, and finding a place's grid.
 //! - `knowledge.rs`: the knowledge base (知识库) of answers by category.
+//! - `open311.rs`: public reads and Open311 clients.
 
 use std::sync::Arc;
 
@@ -34,10 +35,12 @@ mod grids;
 mod handle;
 mod knowledge;
 mod mediate;
+mod open311;
 mod petition;
 mod submit;
 
 pub use handle::{Duplicate, SweepReport};
+pub use open311::{ANSWERED, MAX_OPEN311_KEY_CHARS, MAX_PUBLIC_READ, OPEN311_KEY_PREFIX, Posted};
 pub use submit::Submitted;
 
 /// The outbox job of request notices (dispatched, returned, near due, overdue, escalated…). Its

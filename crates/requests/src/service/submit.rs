@@ -108,6 +108,22 @@ impl Requests {
         new: &NewRequest,
         source: &str,
     ) -> Result<Submitted, RequestError> {
+        let tx = self.db.begin().await?;
+        let submitted = self.submit_in(&tx, principal, channel, new, source).await?;
+        tx.commit().await?;
+        Ok(submitted)
+    }
+
+    /// [`Self::submit`] inside the caller's transaction (an Open311 post links the request to its
+    /// client in the same transaction).
+    pub(crate) async fn submit_in(
+        &self,
+        tx: &DatabaseTransaction,
+        principal: &Principal,
+        channel: Channel,
+        new: &NewRequest,
+        source: &str,
+    ) -> Result<Submitted, RequestError> {
         let kind = new.kind.ok_or(RequestError::UnknownKind)?;
         let urgency = new.urgency.unwrap_or(Urgency::Normal);
         let region = new.region.trim();
@@ -134,20 +150,19 @@ impl Requests {
             text => Some(Mobile::parse(text).map_err(|_| RequestError::BadMobile)?),
         };
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
-        if repo::category(&tx, &new.category).await?.is_none() {
+        if repo::category(tx, &new.category).await?.is_none() {
             return Err(RequestError::UnknownCategory(new.category.clone()));
         }
-        if repo::region(&tx, region).await?.is_none() {
+        if repo::region(tx, region).await?.is_none() {
             return Err(RequestError::UnknownRegion(region.to_owned()));
         }
         let grid = match point {
-            Some(point) => grid_at_in(&tx, point).await?,
+            Some(point) => grid_at_in(tx, point).await?,
             None => None,
         };
         if channel == Channel::Grid {
             let mine = match (&grid, who.staff) {
-                (Some(g), Some(staff)) => repo::works_in(&tx, g.id, staff).await?,
+                (Some(g), Some(staff)) => repo::works_in(tx, g.id, staff).await?,
                 _ => false,
             };
             if !mine {
@@ -155,7 +170,7 @@ impl Requests {
             }
         }
         let petition_office = if channel == Channel::Petition {
-            Some(route_in(&tx, &new.category, region).await?.ok_or_else(|| {
+            Some(route_in(tx, &new.category, region).await?.ok_or_else(|| {
                 RequestError::NoRoute {
                     category: new.category.clone(),
                     region: region.to_owned(),
@@ -167,7 +182,7 @@ impl Requests {
         let mut rng = fresh_rng();
         let public_id = new_public_id(&mut rng);
         let id = repo::insert_request(
-            &tx,
+            tx,
             &NewRequestRow {
                 public_id: &public_id,
                 channel,
@@ -193,7 +208,7 @@ impl Requests {
         .await?;
         let who_acts = actor(principal);
         repo::insert_event(
-            &tx,
+            tx,
             id,
             now,
             &who_acts,
@@ -205,10 +220,10 @@ impl Requests {
         .await?;
         if let Some(office) = petition_office {
             let facts = PetitionFacts::submitted(now, &self.calendar, &self.config.petition);
-            repo::insert_petition(&tx, id, office, &facts, now).await?;
+            repo::insert_petition(tx, id, office, &facts, now).await?;
         }
         record_in(
-            &tx,
+            tx,
             now,
             &who_acts,
             "request.receive",
@@ -220,11 +235,8 @@ impl Requests {
             }),
         )
         .await?;
-        let request = repo::request(&tx, id)
-            .await?
-            .ok_or(RequestError::NotFound)?;
-        let possible_duplicates = self.similar_in(&tx, &request).await?;
-        tx.commit().await?;
+        let request = repo::request(tx, id).await?.ok_or(RequestError::NotFound)?;
+        let possible_duplicates = self.similar_in(tx, &request).await?;
         Ok(Submitted {
             request,
             possible_duplicates,

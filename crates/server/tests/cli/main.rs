@@ -287,6 +287,12 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
             "SELECT COUNT(*) FROM staff",
             "SELECT COUNT(*) FROM licences",
             "SELECT COUNT(*) FROM licence_seal_keys",
+            "SELECT COUNT(*) FROM requests",
+            "SELECT COUNT(*) FROM request_events",
+            "SELECT COUNT(*) FROM request_categories",
+            "SELECT COUNT(*) FROM request_routes",
+            "SELECT COUNT(*) FROM request_knowledge",
+            "SELECT COUNT(*) FROM open311_clients",
         ] {
             numbers.push(count(&db, sql).await);
         }
@@ -317,6 +323,15 @@ async fn demo_data_is_idempotent_and_real(t: &TestDb) {
     );
     assert_eq!(second.cases.workflows_published, 0);
     assert_eq!(second.cases.staff_created, 0);
+    // 12345: the category tree, ~20 answers and a few dozen requests in several states, once.
+    assert!(
+        first.requests.requests_created >= 30,
+        "{:?}",
+        first.requests
+    );
+    assert!(first.requests.answers_added >= 20, "{:?}", first.requests);
+    assert_eq!(second.requests.requests_created, 0);
+    assert_eq!(second.requests.answers_added, 0);
     assert_eq!(
         snapshot(t.db.clone()).await,
         before,

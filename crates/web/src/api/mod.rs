@@ -20,8 +20,10 @@ pub mod credentials;
 pub mod enterprises;
 pub mod indicators;
 pub mod licences;
+pub mod open311;
 pub mod openapi;
 pub mod ratings;
+pub mod requests;
 pub mod staff;
 pub mod surveys;
 
@@ -195,7 +197,26 @@ use crate::state::AppState;
         surveys::add_question,
         surveys::publish,
         surveys::close,
-        surveys::results
+        surveys::results,
+        requests::submit,
+        requests::categories,
+        requests::knowledge,
+        requests::answered,
+        requests::mine,
+        requests::one,
+        requests::rate,
+        requests::inbox,
+        requests::department_view,
+        requests::dispatch,
+        requests::reassign,
+        requests::sign,
+        requests::return_request,
+        requests::reply,
+        requests::conclude,
+        requests::visit,
+        requests::request_extension,
+        requests::decide_extension,
+        requests::merge
     ),
     components(schemas(
         Health,
@@ -367,7 +388,28 @@ use crate::state::AppState;
         surveys::PublishBody,
         surveys::CountOut,
         surveys::QuestionResultOut,
-        surveys::ResultsOut
+        surveys::ResultsOut,
+        requests::SubmitBody,
+        requests::DispatchBody,
+        requests::ReassignBody,
+        requests::ReasonBody,
+        requests::NoteBody,
+        requests::ReplyBody,
+        requests::VisitBody,
+        requests::RateBody,
+        requests::ExtensionBody,
+        requests::DecisionBody,
+        requests::MergeBody,
+        requests::RequestOut,
+        requests::SubmittedOut,
+        requests::StateOut,
+        requests::AssignmentOut,
+        requests::EventOut,
+        requests::DepartmentOut,
+        requests::CategoryOut,
+        requests::AnswerOut,
+        requests::PublicOut,
+        requests::PublicList
     ))
 )]
 #[derive(Debug)]
@@ -397,6 +439,8 @@ pub fn routes() -> Router<AppState> {
         .merge(ratings::routes())
         .merge(indicators::routes())
         .merge(surveys::routes())
+        .merge(requests::routes())
+        .merge(open311::routes())
 }
 
 /// A query string parsed into `T`. One that does not parse — a word where a number goes, a number

@@ -89,6 +89,10 @@ pub const PUBLIC: &[(&str, &str)] = &[
     ("get", "/api/v1/surveys"),
     ("get", "/api/v1/surveys/{id}"),
     ("post", "/api/v1/surveys/invitation"),
+    // Requests: the category tree, the knowledge base, the answered requests (no submitter).
+    ("get", "/api/v1/request-categories"),
+    ("get", "/api/v1/request-knowledge"),
+    ("get", "/api/v1/requests/answered"),
 ];
 
 /// Operations open to anonymous callers that act differently for a logged-in one.
@@ -96,6 +100,8 @@ pub const OPTIONAL: &[(&str, &str)] = &[
     ("post", "/api/v1/queue/groups/{group}/tickets"),
     ("post", "/api/v1/queue/groups/{group}/check-in"),
     ("get", "/api/v1/appointments/groups/{group}/slots"),
+    // A request from a logged-in person, or anonymous with a mobile.
+    ("post", "/api/v1/requests"),
 ];
 
 /// Operations for operators only.
@@ -164,6 +170,12 @@ pub fn query_bound(path: &str, name: &str) -> Option<Bound> {
         "n" => Some(Bound::Int {
             min: 0,
             max: i64::from(super::MAX_WORKING_DAYS),
+        }),
+        "q" if path == "/api/v1/request-knowledge" => Some(Bound::Chars {
+            max: super::requests::MAX_QUERY_CHARS,
+        }),
+        "category" if path.starts_with("/api/v1/request") => Some(Bound::Chars {
+            max: super::requests::MAX_KEY_CHARS,
         }),
         "q" if path.starts_with("/api/v1/items") => Some(Bound::Chars {
             max: super::catalog::MAX_SEARCH_CHARS,

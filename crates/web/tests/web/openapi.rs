@@ -196,6 +196,9 @@ async fn openapi_document_declares_security_statuses_and_bounds(t: &TestDb) {
                 "q" if path.starts_with("/api/v1/items") => {
                     Some(yiwang_web::api::catalog::MAX_SEARCH_CHARS)
                 }
+                "q" if path == "/api/v1/request-knowledge" => {
+                    Some(yiwang_web::api::requests::MAX_QUERY_CHARS)
+                }
                 "q" => Some(yiwang_cases::service::MAX_FILTER_CHARS),
                 "case_no" | "code" if path == "/api/v1/progress" => {
                     Some(yiwang_cases::service::MAX_KEY_CHARS)

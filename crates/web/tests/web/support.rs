@@ -136,6 +136,13 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
         pii.clone(),
         yiwang_ratings::RatingsConfig::new(RATING_LINK_KEY.to_vec()),
     );
+    let requests = yiwang_requests::Requests::new(
+        t.db.clone(),
+        clock.clone(),
+        Arc::new(WorkCalendar::builtin()),
+        pii.clone(),
+        yiwang_requests::RequestsConfig::default(),
+    );
     let licenses = yiwang_licenses::Licenses::new(
         t.db.clone(),
         clock.clone(),
@@ -185,6 +192,7 @@ pub async fn state_with_clock(t: &TestDb, config: WebConfig, test_clock: &TestCl
             appointments,
             licenses,
             ratings,
+            requests,
         },
         config,
     )
