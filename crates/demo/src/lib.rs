@@ -12,8 +12,8 @@ pub mod licenses;
 pub mod org;
 pub mod ratings;
 pub mod register;
-pub mod surveys;
 pub mod requests;
+pub mod surveys;
 
 use std::sync::Arc;
 
