@@ -355,6 +355,28 @@ impl Ratings {
         Ok(view)
     }
 
+    /// A phone rating for an event named by its reference: the person is the one served by it.
+    /// Window staff and department administrators enter ratings of their own department's
+    /// events; hotline operators (the 12345 centre) of any department's. Another department's
+    /// event is `event_not_found` like a missing one.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn rate_by_phone_for_event(
+        &self,
+        principal: &Principal,
+        input: &NewRating,
+        source: &str,
+    ) -> Result<RatingView, RatingError> {
+        let staff = staff_of(principal)?;
+        let facts = resolve_event(self.db.conn(), input.event)
+            .await?
+            .ok_or(RatingError::EventNotFound)?;
+        if facts.department != staff.department && !staff.has(Role::HotlineOperator) {
+            return Err(RatingError::EventNotFound);
+        }
+        self.rate_by_phone(principal, facts.served, input, source)
+            .await
+    }
+
     async fn create_in(
         &self,
         tx: &DatabaseTransaction,

@@ -169,6 +169,7 @@ use crate::state::AppState;
         licences::pending,
         ratings::rate,
         ratings::rate_by_link,
+        ratings::rate_by_phone,
         ratings::follow_up_comment,
         ratings::my_ratings,
         ratings::tags,

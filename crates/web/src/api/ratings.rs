@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/ratings", post(rate))
         .route("/api/v1/ratings/link", post(rate_by_link))
+        .route("/api/v1/ratings/phone", post(rate_by_phone))
         .route("/api/v1/ratings/tags", get(tags))
         .route("/api/v1/ratings/disclosure", get(disclosure))
         .route("/api/v1/ratings/{id}/follow-up", post(follow_up_comment))
@@ -637,30 +638,52 @@ async fn rate(
     Client(meta): Client,
     Json(body): Json<RateBody>,
 ) -> Result<(StatusCode, Json<RatingOut>), AppError> {
+    let input = new_rating(&state, &who.principal, body).await?;
+    let rating = state
+        .ratings()
+        .rate(&who.principal, &input, Channel::Api, &source(&meta))
+        .await?;
+    Ok((StatusCode::CREATED, Json(rating.into())))
+}
+
+/// A rating body checked (text and tag bounds) and its event named as the caller may name it.
+async fn new_rating(
+    state: &AppState,
+    principal: &Principal,
+    body: RateBody,
+) -> Result<NewRating, AppError> {
     too_long("text", &body.text, MAX_TEXT_CHARS)?;
     if body.tags.len() > MAX_TAGS {
         return Err(invalid("tags", "rating_too_many_tags", "at most 8 tags"));
     }
-    let event = event_ref(
-        &state,
-        &who.principal,
-        &body.event.kind,
-        &body.event.id.text(),
-    )
-    .await?;
+    let event = event_ref(state, principal, &body.event.kind, &body.event.id.text()).await?;
+    Ok(NewRating {
+        event,
+        level: body.level,
+        tags: body.tags,
+        text: body.text,
+    })
+}
+
+/// Staff enter a rating the person served gave on the phone (channel `phone`, the staff member
+/// recorded): window staff and department administrators for their department's events, hotline
+/// operators for any department's.
+#[utoipa::path(post, path = "/api/v1/ratings/phone", tag = "ratings", request_body = RateBody,
+    responses((status = 201, body = RatingOut),
+        (status = 403, body = ApiErrorBody, description = "not a role that enters phone ratings"),
+        (status = 404, body = ApiErrorBody, description = "no such ended event the caller's department answers for"),
+        (status = 409, body = ApiErrorBody, description = "`already_rated`"),
+        (status = 422, body = ApiErrorBody, description = "`field` is `level`, `tags`, `text` or `event.kind`")))]
+async fn rate_by_phone(
+    State(state): State<AppState>,
+    who: ApiStaff,
+    Client(meta): Client,
+    Json(body): Json<RateBody>,
+) -> Result<(StatusCode, Json<RatingOut>), AppError> {
+    let input = new_rating(&state, &who.principal, body).await?;
     let rating = state
         .ratings()
-        .rate(
-            &who.principal,
-            &NewRating {
-                event,
-                level: body.level,
-                tags: body.tags,
-                text: body.text,
-            },
-            Channel::Api,
-            &source(&meta),
-        )
+        .rate_by_phone_for_event(&who.principal, &input, &source(&meta))
         .await?;
     Ok((StatusCode::CREATED, Json(rating.into())))
 }

@@ -114,7 +114,8 @@ pub(crate) async fn ratings_stored(state: &AppState) -> u64 {
 
 db_test!(
     rating_a_case_once_over_the_api,
-    rectification_over_the_api_reaches_the_disclosure
+    rectification_over_the_api_reaches_the_disclosure,
+    staff_enter_a_phone_rating_for_the_person_served
 );
 
 async fn rating_a_case_once_over_the_api(t: &TestDb) {
@@ -400,4 +401,98 @@ async fn rectification_over_the_api_reaches_the_disclosure(t: &TestDb) {
     };
     assert_eq!(reply("已整改并回访").await.status, StatusCode::OK);
     assert_eq!(reply("再次回复").await.status, StatusCode::CONFLICT);
+}
+
+/// The window staff of the department that concluded the case enter the applicant's phone
+/// rating: it is the applicant's (channel `phone`), once; citizens may not, and another
+/// department's staff do not find the case.
+async fn staff_enter_a_phone_rating_for_the_person_served(t: &TestDb) {
+    let w = world(t).await;
+    let case = concluded_case(&w, &w.applicant).await;
+    let body = serde_json::json!({
+        "event": { "kind": "case", "id": case },
+        "level": 2,
+        "tags": ["热情耐心"],
+        "text": "电话回访时表示满意",
+    });
+    let before = ratings_stored(&w.state).await;
+    let citizen = call(
+        &w.app,
+        "POST",
+        "/api/v1/ratings/phone",
+        Some(&w.applicant),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(citizen.status, StatusCode::FORBIDDEN, "{}", citizen.body);
+    let outsider = call(
+        &w.app,
+        "POST",
+        "/api/v1/ratings/phone",
+        Some(&w.supervisor),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(outsider.status, StatusCode::NOT_FOUND, "{}", outsider.body);
+    let too_many = call(
+        &w.app,
+        "POST",
+        "/api/v1/ratings/phone",
+        Some(&w.window),
+        Some(serde_json::json!({
+            "event": { "kind": "case", "id": case },
+            "level": 2,
+            "tags": ["a", "b", "c", "d", "e", "f", "g", "h", "i"],
+            "text": "",
+        })),
+    )
+    .await;
+    assert_eq!(
+        too_many.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        too_many.body
+    );
+    assert_eq!(
+        ratings_stored(&w.state).await,
+        before,
+        "refusals store nothing"
+    );
+
+    let entered = call(
+        &w.app,
+        "POST",
+        "/api/v1/ratings/phone",
+        Some(&w.window),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(entered.status, StatusCode::CREATED, "{}", entered.body);
+    let rating: serde_json::Value = serde_json::from_str(&entered.body).unwrap();
+    assert_eq!(rating["channel"], "phone");
+    assert_eq!(rating["level"], 2);
+    assert_eq!(rating["tags"], serde_json::json!(["warm_patient"]));
+    let again = call(
+        &w.app,
+        "POST",
+        "/api/v1/ratings/phone",
+        Some(&w.window),
+        Some(body),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(again.body.contains("already_rated"));
+
+    // It is the applicant's own rating.
+    let mine = call(
+        &w.app,
+        "GET",
+        "/api/v1/me/ratings",
+        Some(&w.applicant),
+        None,
+    )
+    .await;
+    let mine: serde_json::Value = serde_json::from_str(&mine.body).unwrap();
+    assert_eq!(mine["items"][0]["channel"], "phone", "{mine}");
+    assert_eq!(ratings_stored(&w.state).await, before + 1);
 }
