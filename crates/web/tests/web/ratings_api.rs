@@ -409,7 +409,7 @@ async fn rectification_over_the_api_reaches_the_disclosure(t: &TestDb) {
 async fn staff_enter_a_phone_rating_for_the_person_served(t: &TestDb) {
     let w = world(t).await;
     let case = concluded_case(&w, &w.applicant).await;
-    let body = serde_json::json!({
+    let body = json!({
         "event": { "kind": "case", "id": case },
         "level": 2,
         "tags": ["热情耐心"],
@@ -439,7 +439,7 @@ async fn staff_enter_a_phone_rating_for_the_person_served(t: &TestDb) {
         "POST",
         "/api/v1/ratings/phone",
         Some(&w.window),
-        Some(serde_json::json!({
+        Some(json!({
             "event": { "kind": "case", "id": case },
             "level": 2,
             "tags": ["a", "b", "c", "d", "e", "f", "g", "h", "i"],
@@ -468,10 +468,10 @@ async fn staff_enter_a_phone_rating_for_the_person_served(t: &TestDb) {
     )
     .await;
     assert_eq!(entered.status, StatusCode::CREATED, "{}", entered.body);
-    let rating: serde_json::Value = serde_json::from_str(&entered.body).unwrap();
+    let rating: Value = serde_json::from_str(&entered.body).unwrap();
     assert_eq!(rating["channel"], "phone");
     assert_eq!(rating["level"], 2);
-    assert_eq!(rating["tags"], serde_json::json!(["warm_patient"]));
+    assert_eq!(rating["tags"], json!(["warm_patient"]));
     let again = call(
         &w.app,
         "POST",
@@ -492,7 +492,7 @@ async fn staff_enter_a_phone_rating_for_the_person_served(t: &TestDb) {
         None,
     )
     .await;
-    let mine: serde_json::Value = serde_json::from_str(&mine.body).unwrap();
+    let mine: Value = serde_json::from_str(&mine.body).unwrap();
     assert_eq!(mine["items"][0]["channel"], "phone", "{mine}");
     assert_eq!(ratings_stored(&w.state).await, before + 1);
 }
