@@ -162,6 +162,7 @@ pub struct ReassignBody {
 
 /// A reason (退单).
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(as = RequestReasonBody)]
 #[serde(default)]
 pub struct ReasonBody {
     pub reason: String,
@@ -169,6 +170,7 @@ pub struct ReasonBody {
 
 /// A note (办结).
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(as = RequestNoteBody)]
 #[serde(default)]
 pub struct NoteBody {
     pub note: String,
@@ -191,6 +193,7 @@ pub struct VisitBody {
 
 /// 评价 by the submitter: 1 to 5, with a comment.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(as = RequestRateBody)]
 #[serde(default)]
 pub struct RateBody {
     pub level: u8,
@@ -207,6 +210,7 @@ pub struct ExtensionBody {
 
 /// 延期审批.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(as = RequestDecisionBody)]
 #[serde(default)]
 pub struct DecisionBody {
     pub approve: bool,
@@ -333,6 +337,7 @@ pub struct AssignmentOut {
 
 /// One history line as a department sees it (no actor).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RequestEventOut)]
 pub struct EventOut {
     #[schema(value_type = String, format = DateTime)]
     pub at: DateTime<Utc>,
@@ -414,6 +419,7 @@ impl From<DepartmentView> for DepartmentOut {
 
 /// A node of the category tree.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RequestCategoryOut)]
 pub struct CategoryOut {
     pub code: String,
     pub name: String,
