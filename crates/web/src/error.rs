@@ -426,3 +426,12 @@ pub struct ErrorInfo {
     /// For a lock-out: when it ends.
     pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+/// A 422 on one input field: its stable `code` and a message for the caller.
+pub(crate) fn invalid(field: &str, code: &str, message: &str) -> AppError {
+    AppError::Invalid {
+        field: field.to_owned(),
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }
+}

@@ -29,7 +29,7 @@ use yiwang_kernel::{Page, PageRequest, ResidentId};
 use crate::api::ApiErrorBody;
 use crate::api::ApiQuery;
 use crate::auth::{Client, request_rng};
-use crate::error::AppError;
+use crate::error::{AppError, invalid};
 use crate::extract::{ApiCaller, ApiStaff, Caller, IdPath};
 use crate::prefs::encode_component;
 use crate::state::AppState;
@@ -66,14 +66,6 @@ pub fn routes() -> Router<AppState> {
 /// Routes that take a file; mounted with the material body limit.
 pub fn upload_routes() -> Router<AppState> {
     Router::new().route("/api/v1/materials", post(upload_material))
-}
-
-fn invalid(field: &str, code: &str, message: &str) -> AppError {
-    AppError::Invalid {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }
 }
 
 fn origin(meta: &yiwang_identity::model::ClientMeta) -> Origin {

@@ -23,7 +23,7 @@ use yiwang_kernel::{ErrorCode, PageRequest};
 use crate::api::ApiQuery;
 use crate::api::{ApiError, ApiErrorBody};
 use crate::auth::Client;
-use crate::error::AppError;
+use crate::error::{AppError, invalid};
 use crate::extract::{ApiStaff, IdPath};
 use crate::i18n::Tr;
 use crate::prefs::{Prefs, encode_component};
@@ -63,14 +63,6 @@ pub struct ItemsQuery {
     pub small_business: Option<String>,
     pub page: Option<String>,
     pub page_size: Option<String>,
-}
-
-fn invalid(field: &str, code: &str, message: &str) -> AppError {
-    AppError::Invalid {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }
 }
 
 fn number(field: &str, text: Option<&str>) -> Result<Option<u32>, AppError> {

@@ -35,11 +35,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn invalid(field: &str, message: &str) -> AppError {
-    AppError::Invalid {
-        field: field.to_owned(),
-        code: "rating_bad_range".to_owned(),
-        message: message.to_owned(),
-    }
+    crate::error::invalid(field, "rating_bad_range", message)
 }
 
 /// A query text, trimmed, refused above `max` characters.

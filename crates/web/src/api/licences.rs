@@ -31,7 +31,7 @@ use yiwang_licenses::{LicenseError, Verdict};
 
 use crate::api::{ApiError, ApiErrorBody, ApiQuery};
 use crate::auth::Client;
-use crate::error::AppError;
+use crate::error::{AppError, invalid};
 use crate::extract::{ApiCaller, ApiPerson, ApiStaff, IdPath};
 use crate::prefs::Prefs;
 use crate::state::AppState;
@@ -63,14 +63,6 @@ pub fn routes() -> Router<AppState> {
 
 fn source(meta: &yiwang_identity::model::ClientMeta) -> String {
     format!("api:{}", meta.ip)
-}
-
-fn invalid(field: &str, code: &str, message: &str) -> AppError {
-    AppError::Invalid {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }
 }
 
 fn too_long(field: &str, text: &str, max: usize) -> Result<(), AppError> {

@@ -29,7 +29,7 @@ use yiwang_ratings::{NewRating, Ratings};
 
 use crate::api::{ApiErrorBody, ApiQuery};
 use crate::auth::Client;
-use crate::error::AppError;
+use crate::error::{AppError, invalid};
 use crate::extract::{ApiPerson, ApiStaff, IdPath};
 use crate::state::AppState;
 
@@ -65,14 +65,6 @@ pub fn routes() -> Router<AppState> {
 
 fn source(meta: &yiwang_identity::model::ClientMeta) -> String {
     format!("api:{}", meta.ip)
-}
-
-fn invalid(field: &str, code: &str, message: &str) -> AppError {
-    AppError::Invalid {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }
 }
 
 fn too_long(field: &str, text: &str, max: usize) -> Result<(), AppError> {

@@ -15,7 +15,7 @@ use yiwang_appointments::model::{Group, GroupId};
 use yiwang_appointments::{Appointments, Origin};
 use yiwang_kernel::PageRequest;
 
-use crate::error::AppError;
+use crate::error::{AppError, invalid};
 use crate::state::AppState;
 
 pub mod bookings;
@@ -106,14 +106,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 // ------------------------------------------------------------------------------------ parsing
-
-fn invalid(field: &str, code: &str, message: &str) -> AppError {
-    AppError::Invalid {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }
-}
 
 fn svc(state: &AppState) -> &Appointments {
     state.appointments()
