@@ -446,3 +446,28 @@ async fn workflows_are_for_staff(t: &TestDb) {
     }
 }
 db_test!(workflows_are_for_staff);
+
+/// Schemas of the same Rust name in two API modules must not replace each other in the document
+/// (utoipa keys components by name): the rating's event is `{kind, label}`, a request's history
+/// line is its own `RequestEventOut`, and the rating body is not the request rating body.
+#[test]
+fn same_named_schemas_do_not_replace_each_other() {
+    let doc = openapi::document();
+    let schemas = &doc["components"]["schemas"];
+    let props = |name: &str| -> Vec<String> {
+        schemas[name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no schema {name}"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let event = props("EventOut");
+    assert!(
+        event.contains(&"kind".to_owned()) && event.contains(&"label".to_owned()),
+        "{event:?}"
+    );
+    assert!(props("RequestEventOut").contains(&"at".to_owned()));
+    assert!(props("RateBody").contains(&"event".to_owned()));
+    assert!(!props("RequestRateBody").contains(&"event".to_owned()));
+}
